@@ -1,0 +1,25 @@
+"""devops-platform: a multi-region AWS DevOps platform from one typed stack config."""
+
+import pulumi
+
+import wiring
+from components.region import RegionalPlatform
+from stack_config import load_stack_config
+
+project, stack = pulumi.get_project(), pulumi.get_stack()
+cfg = load_stack_config(project)  # raises a traceback-free ConfigError before any resource exists
+
+if warning := wiring.flow_logs_disabled_warning(cfg):
+    pulumi.log.warn(warning)
+
+regions = {}
+for region in cfg.regions:
+    provider = wiring.region_provider(cfg, region, project, stack)
+    regions[region.name] = RegionalPlatform(
+        region.name,
+        wiring.regional_args(cfg, region),
+        pulumi.ResourceOptions(providers=[provider]),
+    )
+
+pulumi.export("primary_region", cfg.primary.name)
+pulumi.export("regions", {name: platform.exports() for name, platform in regions.items()})

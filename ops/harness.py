@@ -1,0 +1,259 @@
+"""Run the Pulumi program (or any function that declares resources) offline, under mocks.
+
+The program runs the way the Python language host runs it: ``run_in_stack`` around the program,
+config in the runtime's config map. A recording resource monitor keeps every registration
+request, so the graph holds the inputs exactly as the engine would receive them (camelCase keys),
+plus each resource's parent and provider.
+
+Each run happens in a fresh ``contextvars.Context``: Pulumi keeps its settings, root resource and
+config in context variables, so runs in one process (the test suite) cannot see each other.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import logging
+import runpy
+import sys
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pulumi
+from google.protobuf import json_format
+from pulumi.runtime import mocks as pulumi_mocks
+from pulumi.runtime import settings as pulumi_settings
+from pulumi.runtime.sync_await import _sync_await
+
+from .mocks import RealisticMocks
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+# Sentinels of Pulumi's wire format (sdk/python/lib/pulumi/runtime/rpc.py).
+_UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
+_SIG = "4dabf18193072939515e22adb298388d"
+_SIG_SECRET = "1b47061264138c4ac30d75fd1eb44270"
+_SIG_RESOURCE = "5cf8f73096256a8f31e491e813e4eb8e"
+_SIG_ASSET = "c44067f5952c0a294b673a41bacd8c17"
+_SIG_ARCHIVE = "0def7320c3a5731c473e5ecbe6d01bc7"
+
+UNKNOWN = "[unknown]"
+SECRET = "[secret]"
+
+
+def plain(value: Any) -> Any:
+    """A wire-format value made JSON-friendly: unknowns and secrets become markers, resource
+    references their URN, and whole-number floats (protobuf has only doubles) ints."""
+    if isinstance(value, str):
+        return UNKNOWN if value == _UNKNOWN else value
+    if isinstance(value, float):
+        return int(value) if value.is_integer() else value
+    if isinstance(value, list):
+        return [plain(v) for v in value]
+    if isinstance(value, dict):
+        sig = value.get(_SIG)
+        if sig == _SIG_SECRET:
+            return SECRET
+        if sig == _SIG_RESOURCE:
+            return value.get("urn")
+        if sig == _SIG_ASSET:
+            return {"asset": value.get("path") or value.get("uri") or "<text>"}
+        if sig == _SIG_ARCHIVE:
+            return {"archive": value.get("path") or value.get("uri") or "<assets>"}
+        return {k: plain(v) for k, v in value.items()}
+    return value
+
+
+def _struct(message: Any) -> dict[str, Any]:
+    return plain(json_format.MessageToDict(message)) if message is not None else {}
+
+
+@dataclass(frozen=True)
+class Registration:
+    """One resource as the engine saw it."""
+
+    urn: str
+    type: str
+    name: str
+    parent: str | None
+    custom: bool
+    provider: str | None
+    inputs: dict[str, Any]
+    region: str | None
+
+
+class RecordingMonitor(pulumi_mocks.MockMonitor):
+    """A mock monitor that also keeps every registration and the stack's outputs."""
+
+    def __init__(self, mocks: RealisticMocks) -> None:
+        super().__init__(mocks)
+        self.realistic = mocks
+        self.registrations: list[Registration] = []
+        self.stack_outputs: dict[str, Any] = {}
+        self.stack_urn: str | None = None
+
+    def make_urn(self, parent: str, type_: str, name: str) -> str:
+        # As the engine builds URNs (and unlike MockMonitor's): the type part chains every
+        # ancestor's type, except the root stack's. Pinned names in tests are real URNs.
+        qualified = type_
+        if parent:
+            parent_type = parent.split("::")[2]
+            if parent_type != "pulumi:pulumi:Stack":
+                qualified = f"{parent_type}${type_}"
+        return f"urn:pulumi:{pulumi.get_stack()}::{pulumi.get_project()}::{qualified}::{name}"
+
+    def RegisterResource(self, request: Any) -> Any:  # noqa: N802 (gRPC method name)
+        inputs = _struct(request.object)
+        is_provider = request.type.startswith("pulumi:providers:")
+        urn = self.make_urn(request.parent, request.type, request.name)
+        if is_provider and isinstance(inputs.get("region"), str):
+            # Known before super() runs, so the mocks can place this provider's resources.
+            self.realistic.provider_regions[urn] = inputs["region"]
+        response = super().RegisterResource(request)
+        if request.type == "pulumi:pulumi:Stack":
+            self.stack_urn = urn
+        if request.custom:
+            region = inputs.get("region") if is_provider else self.realistic.region_of(request.provider)
+            region = region or (inputs.get("region") if isinstance(inputs.get("region"), str) else None)
+        else:
+            region = None
+        self.registrations.append(
+            Registration(
+                urn=urn,
+                type=request.type,
+                name=request.name,
+                parent=request.parent or None,
+                custom=bool(request.custom),
+                provider=request.provider or None,
+                inputs=inputs,
+                region=region,
+            )
+        )
+        return response
+
+    def RegisterResourceOutputs(self, request: Any) -> Any:  # noqa: N802
+        if self.stack_urn is not None and request.urn == self.stack_urn:
+            self.stack_outputs = _struct(request.outputs)
+        return super().RegisterResourceOutputs(request)
+
+
+class _Collector(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(record.getMessage())
+
+
+@dataclass
+class Graph:
+    """What one run declared."""
+
+    project: str
+    stack: str
+    preview: bool
+    resources: list[Registration]
+    outputs: dict[str, Any]
+    warnings: list[str] = field(default_factory=list)
+    calls: list[Any] = field(default_factory=list)
+
+    def custom(self) -> Iterator[Registration]:
+        return (r for r in self.resources if r.custom)
+
+    def of_type(self, type_: str) -> list[Registration]:
+        return [r for r in self.resources if r.type == type_]
+
+    def named(self, name: str) -> Registration:
+        found = [r for r in self.resources if r.name == name]
+        if len(found) != 1:
+            raise KeyError(f"{len(found)} resources are named {name!r}")
+        return found[0]
+
+    def by_urn(self) -> dict[str, Registration]:
+        return {r.urn: r for r in self.resources}
+
+    def to_json(self) -> dict[str, Any]:
+        """The ``--json`` contract: stack, project, resources[urn,type,name,parent,region,custom,inputs], outputs."""
+        return {
+            "stack": self.stack,
+            "project": self.project,
+            "resources": [
+                {
+                    "urn": r.urn,
+                    "type": r.type,
+                    "name": r.name,
+                    "parent": r.parent,
+                    "region": r.region,
+                    "custom": r.custom,
+                    "inputs": r.inputs,
+                }
+                for r in sorted(self.resources, key=lambda r: r.urn)
+            ],
+            "outputs": self.outputs,
+        }
+
+
+def run(
+    program: Callable[[], Any],
+    *,
+    project: str,
+    stack: str,
+    config: Mapping[str, str] | None = None,
+    secret_keys: tuple[str, ...] = (),
+    preview: bool = False,
+) -> Graph:
+    """Run ``program`` under mocks with the given fully-qualified config (``project:key`` → text)."""
+
+    def inner() -> Graph:
+        mocks = RealisticMocks(stack=stack, preview=preview)
+        monitor = RecordingMonitor(mocks)
+        collector = _Collector()
+        logger = logging.getLogger(f"devops-platform.synth.{id(collector)}")
+        logger.propagate = False
+        logger.addHandler(collector)
+        # set_mocks builds a root stack unless one exists; a placeholder stops it, because the
+        # run below builds the real one, as the language host does, so that exports reach the
+        # engine as the stack's outputs.
+        pulumi_settings.ROOT.set(object())  # type: ignore[arg-type]
+        pulumi.runtime.set_mocks(
+            mocks, project=project, stack=stack, preview=preview, monitor=monitor, logger=logger
+        )
+        pulumi_settings.ROOT.set(None)
+        pulumi.runtime.set_all_config(dict(config or {}), list(secret_keys))
+        _sync_await(pulumi.runtime.run_in_stack(program))
+        return Graph(
+            project=project,
+            stack=stack,
+            preview=preview,
+            resources=list(monitor.registrations),
+            outputs=monitor.stack_outputs,
+            warnings=list(collector.messages),
+            calls=list(mocks.calls),
+        )
+
+    return contextvars.Context().run(inner)
+
+
+def run_program(
+    *,
+    stack: str,
+    config: Mapping[str, str],
+    project: str = "devops-platform",
+    secret_keys: tuple[str, ...] = (),
+    preview: bool = False,
+    root: Path = PROJECT_ROOT,
+) -> Graph:
+    """Run the project's real ``__main__.py``."""
+    if str(root) not in sys.path:
+        sys.path.insert(0, str(root))
+    main = root / "__main__.py"
+    return run(
+        lambda: runpy.run_path(str(main), run_name="__main__"),
+        project=project,
+        stack=stack,
+        config=config,
+        secret_keys=secret_keys,
+        preview=preview,
+    )

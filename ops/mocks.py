@@ -1,0 +1,219 @@
+"""Pulumi mocks that answer like AWS: realistic IDs, partition-correct ARNs, AZs and DNS names.
+
+Everything is derived from a hash of the resource's type and logical name, so two synths of the
+same config give byte-identical graphs. The account ID is a documentation placeholder and lives
+only here, never in the program.
+
+In preview mode resources return their inputs and nothing else: IDs, ARNs and other computed
+values stay unknown, as they are in a real ``pulumi preview``. Data sources answer in both
+modes, as they do for real.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+import pulumi
+
+from stack_config.aws_regions import partition_of
+
+MOCK_ACCOUNT_ID = "123456789012"
+
+# Standard AZ counts of common regions; others get 3. A stack asking for more AZs than a region
+# has fails at synth as it would at deploy.
+_AZ_COUNT = {"us-east-1": 6, "us-west-2": 4, "ap-northeast-1": 3, "us-west-1": 2, "ca-central-1": 3}
+
+_ID_PREFIX = {
+    "aws:ec2/vpc:Vpc": "vpc",
+    "aws:ec2/subnet:Subnet": "subnet",
+    "aws:ec2/internetGateway:InternetGateway": "igw",
+    "aws:ec2/eip:Eip": "eipalloc",
+    "aws:ec2/natGateway:NatGateway": "nat",
+    "aws:ec2/routeTable:RouteTable": "rtb",
+    "aws:ec2/routeTableAssociation:RouteTableAssociation": "rtbassoc",
+    "aws:ec2/securityGroup:SecurityGroup": "sg",
+    "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup": "sg",
+    "aws:ec2/flowLog:FlowLog": "fl",
+    "aws:ec2/vpcEndpoint:VpcEndpoint": "vpce",
+}
+_EC2_ARN_KIND = {
+    "vpc": "vpc",
+    "subnet": "subnet",
+    "igw": "internet-gateway",
+    "eipalloc": "elastic-ip",
+    "nat": "natgateway",
+    "rtb": "route-table",
+    "sg": "security-group",
+    "fl": "vpc-flow-log",
+    "vpce": "vpc-endpoint",
+}
+
+
+def _hex(*parts: str, length: int = 17) -> str:
+    return hashlib.sha256("\x00".join(parts).encode()).hexdigest()[:length]
+
+
+def _short_region(region: str) -> str:
+    # us-east-1 -> use1, ap-southeast-2 -> apse2: the prefix AWS uses in AZ IDs.
+    area, direction, number = region.split("-")[0], region.split("-")[1], region.split("-")[-1]
+    initials = "".join(w[0] for w in direction.replace("north", "n-").replace("south", "s-")
+                       .replace("east", "e-").replace("west", "w-").replace("central", "c-")
+                       .split("-") if w)  # fmt: skip
+    return f"{area}{initials}{number}"
+
+
+def dns_suffix(region: str) -> str:
+    return "amazonaws.com.cn" if partition_of(region) == "aws-cn" else "amazonaws.com"
+
+
+def _ip(seed: str) -> str:
+    # TEST-NET-3 (203.0.113.0/24), reserved for documentation, so no mock IP is ever real.
+    return f"203.0.113.{int(_hex(seed, length=4), 16) % 254 + 1}"
+
+
+class RealisticMocks(pulumi.runtime.Mocks):
+    """Mocks for the AWS resource and function types the program uses (and a generic fallback)."""
+
+    def __init__(self, stack: str = "stack", preview: bool = False) -> None:
+        self.stack = stack
+        self.preview = preview
+        # Filled by the recording monitor as providers register: provider URN -> region.
+        self.provider_regions: dict[str, str] = {}
+        self.calls: list[pulumi.runtime.MockCallArgs] = []
+
+    def region_of(self, provider_ref: str | None) -> str | None:
+        if not provider_ref:
+            return None
+        return self.provider_regions.get(provider_ref.rsplit("::", 1)[0])
+
+    # --- resources --------------------------------------------------------------------------------
+
+    def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str | None, dict]:
+        inputs = dict(args.inputs)
+        if not args.custom:
+            return None, {}
+        if args.typ.startswith("pulumi:providers:"):
+            return _hex(self.stack, args.typ, args.name, length=8) + "-mock-provider", inputs
+        if self.preview:
+            return None, inputs
+        region = inputs.get("region") or self.region_of(args.provider) or "us-east-1"
+        return self._resource(args.typ, args.name, region, inputs)
+
+    def _resource(self, typ: str, name: str, region: str, inputs: dict) -> tuple[str, dict]:
+        partition = partition_of(region)
+        acct = MOCK_ACCOUNT_ID
+        seed = _hex(self.stack, typ, name)
+        prefix = _ID_PREFIX.get(typ)
+        out = dict(inputs)
+        out.setdefault("region", region)
+        if prefix is not None:
+            rid = f"{prefix}-{seed}"
+            out["arn"] = f"arn:{partition}:ec2:{region}:{acct}:{_EC2_ARN_KIND.get(prefix, prefix)}/{rid}"
+            out["ownerId"] = acct
+            self._ec2_extras(typ, rid, seed, region, out)
+            return rid, out
+        if typ == "aws:cloudwatch/logGroup:LogGroup":
+            out.setdefault("name", f"{name}-{seed[:7]}")
+            out["arn"] = f"arn:{partition}:logs:{region}:{acct}:log-group:{out['name']}"
+            return out["name"], out
+        if typ == "aws:iam/role:Role":
+            out.setdefault("name", f"{name}-{seed[:7]}"[:64])
+            out["arn"] = f"arn:{partition}:iam::{acct}:role{out.get('path') or '/'}{out['name']}"
+            out["uniqueId"] = "AROA" + seed.upper()[:17]
+            return out["name"], out
+        if typ == "aws:iam/rolePolicy:RolePolicy":
+            out.setdefault("name", f"{name}-{seed[:7]}")
+            return f"{out.get('role')}:{out['name']}", out
+        if typ == "aws:ec2/route:Route":
+            return f"r-{out.get('routeTableId')}{int(seed[:8], 16) % 10**10}", out
+        # Generic: a named resource with an ARN in its service's namespace.
+        service = typ.split(":")[1].split("/")[0]
+        out.setdefault("name", f"{name}-{seed[:7]}")
+        out.setdefault("arn", f"arn:{partition}:{service}:{region}:{acct}:{out['name']}")
+        return f"{service}-{seed}", out
+
+    @staticmethod
+    def _ec2_extras(typ: str, rid: str, seed: str, region: str, out: dict) -> None:
+        if typ == "aws:ec2/vpc:Vpc":
+            out["defaultSecurityGroupId"] = f"sg-{_hex(seed, 'sg')}"
+            out["defaultRouteTableId"] = f"rtb-{_hex(seed, 'rtb')}"
+            out["mainRouteTableId"] = out["defaultRouteTableId"]
+            out["defaultNetworkAclId"] = f"acl-{_hex(seed, 'acl')}"
+            out["dhcpOptionsId"] = f"dopt-{_hex(seed, 'dopt')}"
+        elif typ == "aws:ec2/subnet:Subnet":
+            az = str(out.get("availabilityZone") or f"{region}a")
+            out["availabilityZoneId"] = f"{_short_region(region)}-az{ord(az[-1]) - ord('a') + 1}"
+        elif typ == "aws:ec2/eip:Eip":
+            ip = _ip(seed)
+            out.update(allocationId=rid, publicIp=ip, domain="vpc")
+            host = "compute-1" if region == "us-east-1" else f"{region}.compute"
+            out["publicDns"] = f"ec2-{ip.replace('.', '-')}.{host}.{dns_suffix(region)}"
+        elif typ == "aws:ec2/natGateway:NatGateway":
+            out["publicIp"] = _ip(str(out.get("allocationId")))
+            out["privateIp"] = f"10.255.{int(seed[:2], 16)}.{int(seed[2:4], 16) % 254 + 1}"
+            out["networkInterfaceId"] = f"eni-{_hex(seed, 'eni')}"
+        elif typ in ("aws:ec2/securityGroup:SecurityGroup", "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup"):
+            out.setdefault("name", "default" if "Default" in typ else f"sg-{seed[:7]}")
+        elif typ == "aws:ec2/vpcEndpoint:VpcEndpoint":
+            out["state"] = "available"
+            if out.get("vpcEndpointType") == "Interface":
+                out["dnsEntries"] = [
+                    {"dnsName": f"{rid}-{seed[:8]}.{out.get('serviceName', '')}.vpce.{dns_suffix(region)}",
+                     "hostedZoneId": "Z7HUB22UULQXV"}
+                ]  # fmt: skip
+            else:
+                out["prefixListId"] = f"pl-{seed[:8]}"
+
+    # --- data sources -----------------------------------------------------------------------------
+
+    def call(self, args: pulumi.runtime.MockCallArgs) -> dict:
+        self.calls.append(args)
+        region = args.args.get("region") or self.region_of(args.provider) or "us-east-1"
+        partition = partition_of(region)
+        token = args.token
+        if token == "aws:index/getAvailabilityZones:getAvailabilityZones":
+            count = _AZ_COUNT.get(region, 3)
+            letters = "abcdef"[:count]
+            return {
+                "id": region,
+                "names": [f"{region}{c}" for c in letters],
+                "zoneIds": [f"{_short_region(region)}-az{i + 1}" for i in range(count)],
+                "groupNames": [region] * count,
+                "state": "available",
+            }
+        if token == "aws:index/getCallerIdentity:getCallerIdentity":
+            return {
+                "id": MOCK_ACCOUNT_ID,
+                "accountId": MOCK_ACCOUNT_ID,
+                "arn": f"arn:{partition}:sts::{MOCK_ACCOUNT_ID}:assumed-role/deployer/session",
+                "userId": "AROAMOCKDEPLOYER:session",
+            }
+        if token == "aws:index/getPartition:getPartition":
+            return {
+                "id": partition,
+                "partition": partition,
+                "dnsSuffix": dns_suffix(region),
+                "reverseDnsPrefix": ".".join(reversed(dns_suffix(region).split("."))),
+            }
+        if token == "aws:index/getRegion:getRegion":
+            return {
+                "id": region,
+                "region": region,
+                "name": region,
+                "description": region,
+                "endpoint": f"ec2.{region}.{dns_suffix(region)}",
+            }
+        if token == "aws:ec2/getVpcEndpointService:getVpcEndpointService":
+            service = args.args.get("service", "")
+            head = "cn.com.amazonaws" if partition == "aws-cn" else "com.amazonaws"
+            name = f"{head}.{region}.{service}"
+            return {
+                "id": name,
+                "service": service,
+                "serviceName": name,
+                "serviceType": args.args.get("serviceType", "Interface"),
+                "owner": "amazon",
+                "availabilityZones": [f"{region}{c}" for c in "abc"],
+            }
+        return dict(args.args)

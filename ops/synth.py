@@ -1,0 +1,100 @@
+"""``python -m ops synth <stack>``: the real program, offline, under mocks.
+
+Exit status: 0 synthesized; 2 the stack config or stack file is invalid (one line per problem,
+no traceback); 1 the program itself failed (a bug: the traceback is shown).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import traceback
+from collections import Counter
+from pathlib import Path
+from typing import Any, TextIO
+
+from stack_config import ConfigError
+
+from . import stackfiles
+from .harness import Graph, run_program
+
+EXIT_OK, EXIT_FAILED, EXIT_CONFIG = 0, 1, 2
+
+
+def summary(graph: Graph, source: Path) -> str:
+    """The readable report: resource counts by type per region, warnings, then the outputs."""
+    mode = "preview (computed values unknown)" if graph.preview else "update"
+    lines = [
+        f"{graph.project} · stack {graph.stack} · offline synth, {mode}, under mocks: nothing was sent to AWS",
+        f"config: {source.name} is valid",
+        "",
+    ]
+    regional: dict[str, Counter[str]] = {}
+    for r in graph.custom():
+        regional.setdefault(r.region or "(no region)", Counter())[r.type] += 1
+    roles = graph.outputs.get("regions", {}) if isinstance(graph.outputs.get("regions"), dict) else {}
+    for region in sorted(regional):
+        counts = regional[region]
+        role = roles.get(region, {}).get("role") if isinstance(roles.get(region), dict) else None
+        lines.append(f"{region}{f' ({role})' if role else ''}: {sum(counts.values())} resources")
+        width = max(len(str(n)) for n in counts.values())
+        lines += [f"  {n:>{width}}  {t}" for t, n in sorted(counts.items())]
+        lines.append("")
+    components = Counter(r.type for r in graph.resources if not r.custom and r.type != "pulumi:pulumi:Stack")
+    lines.append(
+        f"components: {sum(components.values())} ("
+        + ", ".join(f"{n} {t.rsplit(':', 1)[-1]}" for t, n in sorted(components.items()))
+        + ")"
+    )
+    if graph.warnings:
+        lines += ["", "warnings:"] + [f"  - {w}" for w in graph.warnings]
+    lines += ["", "outputs:", _indent(json.dumps(graph.outputs, indent=2, sort_keys=True))]
+    return "\n".join(lines)
+
+
+def _indent(text: str) -> str:
+    return "\n".join("  " + line for line in text.splitlines())
+
+
+def synth(
+    stack: str,
+    *,
+    json_path: Path | None = None,
+    preview: bool = False,
+    out: TextIO = sys.stdout,
+    err: TextIO = sys.stderr,
+) -> int:
+    try:
+        files = stackfiles.load(stack)
+    except stackfiles.StackFileError as exc:
+        print(f"error: {exc}", file=err)
+        return EXIT_CONFIG
+    try:
+        graph = run_program(
+            stack=stack,
+            config=files.config,
+            project=files.project,
+            secret_keys=files.secret_keys,
+            preview=preview,
+        )
+    except ConfigError as exc:
+        print(f"error: {files.path.name}: invalid stack config:", file=err)
+        for line in exc.lines():
+            print(f"  {exc.namespace}:{line}", file=err)
+        return EXIT_CONFIG
+    except Exception:  # noqa: BLE001 - a program bug: show everything
+        print(f"error: the program failed while synthesizing stack {stack!r}:", file=err)
+        traceback.print_exc(file=err)
+        return EXIT_FAILED
+    if json_path is not None:
+        json_path.parent.mkdir(parents=True, exist_ok=True)
+        json_path.write_text(json.dumps(graph.to_json(), indent=2, sort_keys=False) + "\n")
+    print(summary(graph, files.path), file=out)
+    if json_path is not None:
+        print(f"\ngraph: {len(graph.resources)} resources written to {json_path}", file=out)
+    return EXIT_OK
+
+
+def load_graph(path: Path) -> dict[str, Any]:
+    """Read a graph written by ``--json``."""
+    return json.loads(path.read_text())

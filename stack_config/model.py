@@ -1,0 +1,345 @@
+"""The stack config model: every key of the project's config namespace, typed and described.
+
+Keys are camelCase in the stack files (``vpcCidr``) and snake_case here (``vpc_cidr``). Only the
+camelCase spelling is accepted, so a snake_case spelling is reported as an unknown key rather
+than silently taking effect.
+
+Each field's ``allowed`` text is what a config error prints after "allowed:", and each
+``description`` feeds the config reference in the README (``python -m ops config-reference``).
+Later issues add their sections (services, pipeline, alarms, dns) as further optional fields of
+``StackConfig``; unknown keys stay errors until a section exists.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+)
+from pydantic.alias_generators import to_camel
+from pydantic_core import PydanticCustomError
+
+from .aws_regions import is_known_region
+from .subnet_plan import MAX_PREFIX, MIN_PREFIX, SubnetPlan, derive
+
+PRIVATE_RANGES = tuple(
+    ipaddress.IPv4Network(c) for c in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16")
+)
+PRIVATE_RANGES_TEXT = "10.0.0.0/8, 172.16.0.0/12 or 192.168.0.0/16"
+
+# The values CloudWatch Logs accepts for a log group's retention.
+LOG_RETENTION_DAYS = (
+    1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731,
+    1096, 1827, 2192, 2557, 2922, 3288, 3653,
+)  # fmt: skip
+
+# Interface endpoints the platform's workloads use. A short list on purpose: a typo such as
+# "ecr.dck" is caught here instead of failing at deploy time with "service not found".
+INTERFACE_ENDPOINT_SERVICES = (
+    "ecr.api", "ecr.dkr", "logs", "monitoring", "sts", "ssm", "ssmmessages", "ec2messages",
+    "secretsmanager", "kms", "ecs", "ecs-agent", "ecs-telemetry", "sqs", "sns", "events",
+    "lambda", "xray", "codecommit", "git-codecommit", "codebuild", "codepipeline",
+    "elasticloadbalancing", "execute-api",
+)  # fmt: skip
+GATEWAY_ENDPOINT_SERVICES = ("s3", "dynamodb")
+
+# Tag keys the program sets itself on every resource, through the providers' default tags.
+RESERVED_TAG_KEYS = ("project", "stack", "environment", "region", "managed-by")
+
+_NAME_RE = re.compile(r"^[a-z][a-z0-9-]*[a-z0-9]$")
+_ENV_RE = re.compile(r"^[a-z][a-z0-9]*$")
+_ROLE_ARN_RE = re.compile(r"^arn:aws(-[a-z]+)*:iam::\d{12}:role/[\w+=,.@/-]{1,512}$")
+_ACCOUNT_RE = re.compile(r"^\d{12}$")
+
+
+def _fail(kind: str, allowed: str) -> PydanticCustomError:
+    return PydanticCustomError(kind, allowed)
+
+
+def _field(default: Any = ..., *, description: str, allowed: str, **kw: Any) -> Any:
+    return Field(default, description=description, json_schema_extra={"allowed": allowed}, **kw)
+
+
+# --- field types --------------------------------------------------------------------------------
+
+NAME_ALLOWED = "2-20 characters: lowercase letters, digits and single hyphens, starting with a letter"
+
+
+def _check_name(value: str) -> str:
+    if not (2 <= len(value) <= 20 and _NAME_RE.match(value) and "--" not in value):
+        raise _fail("name", NAME_ALLOWED)
+    return value
+
+
+ENV_ALLOWED = "2-10 lowercase letters or digits, starting with a letter (for example dev, prod)"
+
+
+def _check_environment(value: str) -> str:
+    if not (2 <= len(value) <= 10 and _ENV_RE.match(value)):
+        raise _fail("environment", ENV_ALLOWED)
+    return value
+
+
+REGION_ALLOWED = "an AWS region code such as us-east-1 or eu-west-2"
+
+
+def _check_region(value: str) -> str:
+    if not is_known_region(value):
+        raise _fail("region", REGION_ALLOWED)
+    return value
+
+
+def _parse_cidr(value: str, allowed: str) -> ipaddress.IPv4Network:
+    try:
+        return ipaddress.IPv4Network(value, strict=True)
+    except ValueError as exc:
+        if "host bits set" in str(exc):
+            fixed = ipaddress.IPv4Network(value, strict=False)
+            raise _fail("cidr", f"{allowed} (host bits are set: did you mean {fixed}?)") from None
+        raise _fail("cidr", allowed) from None
+
+
+VPC_CIDR_ALLOWED = (
+    f"an IPv4 CIDR from /{MIN_PREFIX} to /{MAX_PREFIX} inside a private range "
+    f"({PRIVATE_RANGES_TEXT})"
+)
+
+
+def _check_vpc_cidr(value: str) -> str:
+    net = _parse_cidr(value, VPC_CIDR_ALLOWED)
+    if not MIN_PREFIX <= net.prefixlen <= MAX_PREFIX:
+        raise _fail("cidr_size", VPC_CIDR_ALLOWED)
+    if not any(net.subnet_of(r) for r in PRIVATE_RANGES):
+        raise _fail("cidr_range", VPC_CIDR_ALLOWED)
+    return str(net)
+
+
+SUBNET_CIDR_ALLOWED = f"an IPv4 CIDR from /{MIN_PREFIX} to /{MAX_PREFIX}"
+
+
+def _check_subnet_cidr(value: str) -> str:
+    net = _parse_cidr(value, SUBNET_CIDR_ALLOWED)
+    if not MIN_PREFIX <= net.prefixlen <= MAX_PREFIX:
+        raise _fail("cidr_size", SUBNET_CIDR_ALLOWED)
+    return str(net)
+
+
+def _whole_number(value: Any) -> Any:
+    # pydantic's lax mode would turn 2.0 or "2" or True into 2; an AZ count must be written
+    # as a whole number, so only real integers pass.
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise _fail("whole_number", AZ_COUNT_ALLOWED)
+    return value
+
+
+AZ_COUNT_ALLOWED = "a whole number from 2 to 6"
+
+
+def _check_az_count(value: int) -> int:
+    if not 2 <= value <= 6:
+        raise _fail("az_count", AZ_COUNT_ALLOWED)
+    return value
+
+
+ROLE_ARN_ALLOWED = "an IAM role ARN, arn:<partition>:iam::<12-digit account>:role/<name>"
+
+
+def _check_role_arn(value: str) -> str:
+    if not _ROLE_ARN_RE.match(value):
+        raise _fail("role_arn", ROLE_ARN_ALLOWED)
+    return value
+
+
+ACCOUNT_ALLOWED = "a 12-digit AWS account ID, written as a quoted string"
+
+
+def _check_account(value: str) -> str:
+    if not _ACCOUNT_RE.match(value):
+        raise _fail("account", ACCOUNT_ALLOWED)
+    return value
+
+
+def _strict_str(allowed: str) -> BeforeValidator:
+    def check(value: Any) -> Any:
+        if not isinstance(value, str):
+            raise _fail("string_type", allowed)
+        return value
+
+    return BeforeValidator(check)
+
+
+Name = Annotated[str, _strict_str(NAME_ALLOWED), AfterValidator(_check_name)]
+Environment = Annotated[str, _strict_str(ENV_ALLOWED), AfterValidator(_check_environment)]
+Region = Annotated[str, _strict_str(REGION_ALLOWED), AfterValidator(_check_region)]
+VpcCidr = Annotated[str, _strict_str(VPC_CIDR_ALLOWED), AfterValidator(_check_vpc_cidr)]
+SubnetCidr = Annotated[str, _strict_str(SUBNET_CIDR_ALLOWED), AfterValidator(_check_subnet_cidr)]
+AzCount = Annotated[int, BeforeValidator(_whole_number), AfterValidator(_check_az_count)]
+RoleArn = Annotated[str, _strict_str(ROLE_ARN_ALLOWED), AfterValidator(_check_role_arn)]
+AccountId = Annotated[str, _strict_str(ACCOUNT_ALLOWED), AfterValidator(_check_account)]
+
+RETENTION_ALLOWED = "one of " + ", ".join(map(str, LOG_RETENTION_DAYS))
+
+
+def _check_retention(value: int) -> int:
+    if value not in LOG_RETENTION_DAYS:
+        raise _fail("retention", RETENTION_ALLOWED)
+    return value
+
+
+RetentionDays = Annotated[int, Field(strict=True), AfterValidator(_check_retention)]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        alias_generator=to_camel,
+        validate_by_alias=True,
+        validate_by_name=False,
+        frozen=True,
+    )
+
+
+# --- sections -----------------------------------------------------------------------------------
+
+
+class SubnetPlanConfig(_Model):
+    """An explicit subnet layout: one CIDR per AZ and tier, in AZ order."""
+
+    public: list[SubnetCidr] = _field(
+        description="Public subnet CIDRs, one per AZ in AZ order (the ALB and NAT gateways live here).",
+        allowed=f"a list of azCount CIDRs inside the VPC ({SUBNET_CIDR_ALLOWED})",
+    )
+    private: list[SubnetCidr] = _field(
+        description="Private subnet CIDRs, one per AZ in AZ order (tasks and functions live here).",
+        allowed=f"a list of azCount CIDRs inside the VPC ({SUBNET_CIDR_ALLOWED})",
+    )
+
+
+class RegionConfig(_Model):
+    """One region the stack deploys to."""
+
+    name: Region = _field(description="AWS region code, for example us-east-1.", allowed=REGION_ALLOWED)
+    role: Literal["primary", "secondary"] = _field(
+        description="primary: the region whose repository is the source of truth and whose "
+        "pushes are replicated; secondary: a region that receives the replica. Exactly one primary.",
+        allowed="primary or secondary",
+    )
+    vpc_cidr: VpcCidr = _field(
+        description="The region's VPC CIDR. Must not overlap another region's, so VPCs stay peerable.",
+        allowed=VPC_CIDR_ALLOWED,
+    )
+    az_count: AzCount = _field(
+        2,
+        description="How many availability zones to spread subnets (and, with natStrategy perAz, NAT gateways) over.",
+        allowed=AZ_COUNT_ALLOWED,
+    )
+    subnets: SubnetPlanConfig | None = _field(
+        None,
+        description="Explicit subnet CIDRs. Omit it to derive /20s (for a /16) from the VPC CIDR: "
+        "public from the bottom of the range, private from its middle.",
+        allowed="an object with public and private lists of CIDRs",
+    )
+    assume_role_arn: RoleArn | None = _field(
+        None,
+        description="IAM role the region's provider assumes (for example a deployment role in "
+        "the target account). Omitted: the ambient credentials are used.",
+        allowed=ROLE_ARN_ALLOWED,
+    )
+
+    def subnet_plan(self) -> SubnetPlan:
+        """The explicit plan if one is given, else the derived one."""
+        if self.subnets is not None:
+            return SubnetPlan(public=tuple(self.subnets.public), private=tuple(self.subnets.private))
+        return derive(self.vpc_cidr, self.az_count)
+
+
+class FlowLogsConfig(_Model):
+    """VPC flow logs, delivered to a CloudWatch log group in each region."""
+
+    enabled: bool = _field(
+        True,
+        description="Capture VPC flow logs (Security Hub EC2.6). Turning it off is reported by the synth.",
+        allowed="true or false",
+        strict=True,
+    )
+    retention_days: RetentionDays = _field(
+        365, description="Days CloudWatch keeps flow logs.", allowed=RETENTION_ALLOWED
+    )
+    traffic_type: Literal["ALL", "ACCEPT", "REJECT"] = _field(
+        "ALL", description="Which traffic to record.", allowed="ALL, ACCEPT or REJECT"
+    )
+
+
+class NetworkConfig(_Model):
+    """Options shared by every region's network."""
+
+    nat_strategy: Literal["perAz", "single", "none"] = _field(
+        "perAz",
+        description="perAz: a NAT gateway in each AZ (survives an AZ failure); single: one NAT "
+        "gateway for the region (cheaper, dev); none: no NAT, so workloads reach AWS only through "
+        "VPC endpoints.",
+        allowed="perAz, single or none",
+    )
+    flow_logs: FlowLogsConfig = _field(
+        FlowLogsConfig(),
+        description="VPC flow log settings.",
+        allowed="an object with enabled, retentionDays, trafficType",
+    )
+    interface_endpoints: list[Literal[INTERFACE_ENDPOINT_SERVICES]] = _field(  # type: ignore[valid-type]
+        [],
+        description="Interface VPC endpoints to create in the private subnets, by service "
+        "(for example ecr.api, ecr.dkr, logs). Each costs an hourly fee per AZ.",
+        allowed="a list of: " + ", ".join(INTERFACE_ENDPOINT_SERVICES),
+    )
+    gateway_endpoints: list[Literal[GATEWAY_ENDPOINT_SERVICES]] = _field(  # type: ignore[valid-type]
+        ["s3"],
+        description="Gateway VPC endpoints (free) attached to the private route tables. S3 "
+        "keeps image-layer pulls from ECR off the NAT gateways.",
+        allowed="a list of: " + ", ".join(GATEWAY_ENDPOINT_SERVICES),
+    )
+
+
+class StackConfig(_Model):
+    """The whole ``devops-platform:*`` config namespace of one stack."""
+
+    name: Name = _field(
+        "devops-platform",
+        description="Short name that prefixes physical names and Name tags.",
+        allowed=NAME_ALLOWED,
+    )
+    environment: Environment = _field(
+        description="Environment label (dev, prod ...), tagged on every resource and used in names.",
+        allowed=ENV_ALLOWED,
+    )
+    tags: dict[str, str] = _field(
+        {},
+        description="Extra tags on every resource, through each provider's default tags. "
+        "The keys " + ", ".join(RESERVED_TAG_KEYS) + " are set by the program.",
+        allowed="a map of tag key to string value (keys up to 128 characters, values up to 256)",
+    )
+    allowed_account_ids: list[AccountId] = _field(
+        [],
+        description="If set, every provider refuses to act in any other AWS account: a guard "
+        "against deploying prod with the wrong credentials.",
+        allowed="a list of " + ACCOUNT_ALLOWED.replace("a 12-digit", "12-digit").replace("ID,", "IDs,"),
+    )
+    regions: list[RegionConfig] = _field(
+        description="The regions to deploy, each with its own provider and network. Exactly one is primary.",
+        allowed="a non-empty list of region objects with name, role, vpcCidr",
+    )
+    network: NetworkConfig = _field(
+        NetworkConfig(),
+        description="Network options shared by every region.",
+        allowed="an object with natStrategy, flowLogs, interfaceEndpoints, gatewayEndpoints",
+    )
+
+    @property
+    def primary(self) -> RegionConfig:
+        return next(r for r in self.regions if r.role == "primary")
