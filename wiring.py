@@ -31,17 +31,26 @@ def default_tags(cfg: StackConfig, region: RegionConfig, project: str, stack: st
 
 
 def region_provider(cfg: StackConfig, region: RegionConfig, project: str, stack: str) -> aws.Provider:
-    """An explicit provider for one region; nothing in the program uses the default provider."""
+    """An explicit provider for one region; nothing in the program uses the default provider.
+
+    Provider config is JSON-encoded on its way to the provider, and only the typed ``*Args``
+    classes encode their keys in camelCase: a plain ``{"role_arn": ...}`` would reach the provider
+    as an unknown key and be ignored. Hence the Args classes here.
+    """
     return aws.Provider(
         f"aws-{region.name}",
         region=region.name,
         assume_roles=(
-            [{"role_arn": region.assume_role_arn, "session_name": f"{project}-{stack}"[:64]}]
+            [
+                aws.ProviderAssumeRoleArgs(
+                    role_arn=region.assume_role_arn, session_name=f"{project}-{stack}"[:64]
+                )
+            ]
             if region.assume_role_arn
             else None
         ),
         allowed_account_ids=list(cfg.allowed_account_ids) or None,
-        default_tags={"tags": default_tags(cfg, region, project, stack)},
+        default_tags=aws.ProviderDefaultTagsArgs(tags=default_tags(cfg, region, project, stack)),
     )
 
 

@@ -222,7 +222,13 @@ def run(
         )
         pulumi_settings.ROOT.set(None)
         pulumi.runtime.set_all_config(dict(config or {}), list(secret_keys))
-        _sync_await(pulumi.runtime.run_in_stack(program))
+        try:
+            _sync_await(pulumi.runtime.run_in_stack(program))
+        except BaseException as exc:
+            # What had been declared when the run failed: a config error must have declared
+            # nothing but the stack itself.
+            exc.registrations = list(monitor.registrations)  # type: ignore[attr-defined]
+            raise
         return Graph(
             project=project,
             stack=stack,

@@ -1,0 +1,100 @@
+"""Shared fixtures: run the real program, or one component, under mocks and query the graph.
+
+Nothing here calls ``set_mocks`` at import time: every run builds its own mocks and monitor in a
+fresh context (ops.harness), so tests cannot leak state into each other.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import Callable
+from typing import Any
+
+import pulumi_aws as aws
+import pytest
+
+from ops import harness, stackfiles
+from ops.harness import Graph
+
+PROJECT = "devops-platform"
+
+
+def namespace_of(stack: str) -> dict[str, Any]:
+    """A stack file's project keys, decoded (``regions`` as a list, not JSON text)."""
+    files = stackfiles.load(stack)
+    prefix = f"{PROJECT}:"
+    out: dict[str, Any] = {}
+    for key, text in files.config.items():
+        if key.startswith(prefix):
+            try:
+                out[key[len(prefix) :]] = json.loads(text)
+            except json.JSONDecodeError:
+                out[key[len(prefix) :]] = text
+    return out
+
+
+def encode(namespace: dict[str, Any]) -> dict[str, str]:
+    """Back to the engine's form: ``project:key`` to text, objects as JSON."""
+    return {
+        f"{PROJECT}:{k}": v if isinstance(v, str) else json.dumps(v) for k, v in namespace.items()
+    }
+
+
+def run_stack(
+    stack: str = "prod",
+    *,
+    edit: Callable[[dict[str, Any]], None] | None = None,
+    preview: bool = False,
+) -> Graph:
+    """Run __main__.py with a stack file's config, optionally edited first."""
+    namespace = copy.deepcopy(namespace_of(stack))
+    if edit is not None:
+        edit(namespace)
+    return harness.run_program(stack=stack, config=encode(namespace), preview=preview)
+
+
+@pytest.fixture(scope="session")
+def prod() -> Graph:
+    return run_stack("prod")
+
+
+@pytest.fixture(scope="session")
+def dev() -> Graph:
+    return run_stack("dev")
+
+
+@pytest.fixture(scope="session")
+def prod_preview() -> Graph:
+    return run_stack("prod", preview=True)
+
+
+@pytest.fixture
+def run_component() -> Callable[..., Graph]:
+    """Run ``build(provider)`` under mocks; ``build`` declares one component with that provider."""
+
+    def _run(build: Callable[[aws.Provider], Any], region: str = "us-east-1", preview: bool = False) -> Graph:
+        def program() -> None:
+            provider = aws.Provider(f"aws-{region}", region=region)
+            build(provider)
+
+        return harness.run(program, project=PROJECT, stack="test", preview=preview)
+
+    return _run
+
+
+def under(graph: Graph, ancestor_name: str) -> list[harness.Registration]:
+    """Every resource whose parent chain passes through the resource named ``ancestor_name``."""
+    by_urn = graph.by_urn()
+    root = graph.named(ancestor_name).urn
+    found = []
+    for r in graph.resources:
+        parent = r.parent
+        while parent is not None:
+            if parent == root:
+                found.append(r)
+                break
+            parent = by_urn[parent].parent if parent in by_urn else None
+    return found
+
+

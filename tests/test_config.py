@@ -1,0 +1,233 @@
+"""The stack config model: the stack files parse, and every kind of mistake is caught by key."""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pulumi
+import pytest
+import yaml
+
+from ops import harness
+from stack_config import ConfigError, read_pulumi_namespace, validate
+from stack_config.model import StackConfig
+from tests.conftest import PROJECT, encode, namespace_of
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_prod_stack_file_matches_the_seeds():
+    cfg = validate(namespace_of("prod"), PROJECT)
+    assert cfg.environment == "prod"
+    assert [(r.name, r.role, r.vpc_cidr, r.az_count) for r in cfg.regions] == [
+        ("us-east-1", "primary", "10.0.0.0/16", 2),
+        ("us-east-2", "secondary", "10.1.0.0/16", 2),
+    ]
+    assert cfg.network.nat_strategy == "perAz"
+    east1 = cfg.regions[0].subnet_plan()
+    assert east1.public == ("10.0.1.0/24", "10.0.2.0/24")
+    assert east1.private == ("10.0.11.0/24", "10.0.12.0/24")
+
+
+def test_dev_stack_file_has_two_regions_with_a_single_nat():
+    cfg = validate(namespace_of("dev"), PROJECT)
+    assert len(cfg.regions) == 2
+    assert cfg.network.nat_strategy == "single"
+    assert cfg.primary.name == "us-east-1"
+
+
+def test_defaults_are_the_documented_ones():
+    cfg = validate(
+        {"environment": "qa", "regions": [{"name": "eu-west-1", "role": "primary", "vpcCidr": "10.9.0.0/16"}]},
+        PROJECT,
+    )
+    assert cfg.name == "devops-platform"
+    assert cfg.regions[0].az_count == 2
+    assert cfg.network.nat_strategy == "perAz"
+    assert cfg.network.flow_logs.enabled and cfg.network.flow_logs.retention_days == 365
+    assert cfg.network.gateway_endpoints == ["s3"]
+    assert cfg.network.interface_endpoints == []
+
+
+def test_derived_subnet_plan_is_stable_when_az_count_grows():
+    base = {"environment": "qa", "regions": [{"name": "us-east-1", "role": "primary", "vpcCidr": "10.9.0.0/16"}]}
+    two = validate(base, PROJECT).regions[0].subnet_plan()
+    three_cfg = copy.deepcopy(base)
+    three_cfg["regions"][0]["azCount"] = 3
+    three = validate(three_cfg, PROJECT).regions[0].subnet_plan()
+    assert three.public[:2] == two.public and three.private[:2] == two.private
+    assert two.public == ("10.9.0.0/20", "10.9.16.0/20")
+    assert two.private == ("10.9.128.0/20", "10.9.144.0/20")
+
+
+# --- every mistake the issue lists, each with the key path it must name ------------------------
+
+Edit = Callable[[dict[str, Any]], None]
+
+
+def region(i: int, **changes: Any) -> Edit:
+    def edit(ns: dict[str, Any]) -> None:
+        for key, value in changes.items():
+            if value is _DROP:
+                ns["regions"][i].pop(key, None)
+            else:
+                ns["regions"][i][key] = value
+
+    return edit
+
+
+def top(**changes: Any) -> Edit:
+    def edit(ns: dict[str, Any]) -> None:
+        for key, value in changes.items():
+            if value is _DROP:
+                ns.pop(key, None)
+            else:
+                ns[key] = value
+
+    return edit
+
+
+_DROP = object()
+
+BAD_CONFIGS: list[tuple[str, Edit, str, str]] = [
+    # (case id, edit of the prod config, key path the error must start with, text it must contain)
+    ("typo-in-region-entry", region(0, vpcCdir="10.0.0.0/16"), "regions[0].vpcCdir", "did you mean vpcCidr"),
+    ("snake-case-key", region(0, az_count=2), "regions[0].az_count", "unknown key"),
+    ("typo-at-top-level", top(regoins=[]), "regoins", "did you mean regions"),
+    ("missing-vpc-cidr", region(1, vpcCidr=_DROP), "regions[1].vpcCidr", "missing"),
+    ("missing-role", region(0, role=_DROP), "regions[0].role", "missing"),
+    ("missing-regions", top(regions=_DROP), "regions", "missing"),
+    ("missing-environment", top(environment=_DROP), "environment", "missing"),
+    ("not-a-region", region(1, name="us-east-7"), "regions[1].name", 'got "us-east-7"'),
+    ("region-typo", region(0, name="useast-1"), "regions[0].name", "AWS region"),
+    ("cidr-garbage", region(0, vpcCidr="banana"), "regions[0].vpcCidr", 'got "banana"'),
+    ("cidr-bad-prefix", region(0, vpcCidr="10.0.0.0/33"), "regions[0].vpcCidr", "/16 to /28"),
+    ("cidr-host-bits", region(0, vpcCidr="10.0.0.1/16"), "regions[0].vpcCidr", "did you mean 10.0.0.0/16"),
+    ("cidr-too-large", region(0, vpcCidr="10.0.0.0/12"), "regions[0].vpcCidr", 'got "10.0.0.0/12"'),
+    ("cidr-too-small", region(0, vpcCidr="10.0.0.0/29"), "regions[0].vpcCidr", "/16 to /28"),
+    ("cidr-public-range", region(0, vpcCidr="8.8.0.0/16"), "regions[0].vpcCidr", "private range"),
+    ("cidr-cgnat-range", region(0, vpcCidr="100.64.0.0/16"), "regions[0].vpcCidr", "private range"),
+    ("cidr-not-a-string", region(0, vpcCidr=10), "regions[0].vpcCidr", "got 10"),
+    ("cidrs-overlap", region(1, vpcCidr="10.0.128.0/17"), "regions[1].vpcCidr", "overlap regions[0].vpcCidr"),
+    ("no-regions", top(regions=[]), "regions", "got []"),
+    ("no-primary", region(0, role="secondary"), "regions", "exactly one region with role primary"),
+    ("two-primaries", region(1, role="primary"), "regions[1].role", "exactly one region may be primary"),
+    ("repeated-region", region(1, name="us-east-1"), "regions[1].name", "not already listed"),
+    ("unknown-role", region(1, role="standby"), "regions[1].role", "primary or secondary"),
+    ("az-count-low", region(0, azCount=1), "regions[0].azCount", "from 2 to 6"),
+    ("az-count-high", region(0, azCount=7), "regions[0].azCount", "from 2 to 6"),
+    ("az-count-fraction", region(0, azCount=2.5), "regions[0].azCount", "whole number"),
+    ("az-count-float", region(0, azCount=2.0), "regions[0].azCount", "whole number"),
+    ("az-count-text", region(0, azCount="2"), "regions[0].azCount", "whole number"),
+    ("az-count-bool", region(0, azCount=True), "regions[0].azCount", "whole number"),
+    (
+        "plan-outside-vpc",
+        region(0, subnets={"public": ["10.0.1.0/24", "10.9.2.0/24"], "private": ["10.0.11.0/24", "10.0.12.0/24"]}),
+        "regions[0].subnets.public[1]",
+        "inside the VPC 10.0.0.0/16",
+    ),
+    (
+        "plan-overlaps-itself",
+        region(0, subnets={"public": ["10.0.1.0/24", "10.0.2.0/24"], "private": ["10.0.2.0/25", "10.0.12.0/24"]}),
+        "regions[0].subnets.private[0]",
+        "does not overlap regions[0].subnets.public[1]",
+    ),
+    (
+        "plan-wrong-count",
+        region(0, subnets={"public": ["10.0.1.0/24"], "private": ["10.0.11.0/24", "10.0.12.0/24"]}),
+        "regions[0].subnets.public",
+        "exactly 2 CIDRs",
+    ),
+    (
+        "plan-bad-cidr",
+        region(0, subnets={"public": ["10.0.1.0/24", "10.0.2.0/30"], "private": ["10.0.11.0/24", "10.0.12.0/24"]}),
+        "regions[0].subnets.public[1]",
+        "/16 to /28",
+    ),
+    (
+        "derived-plan-does-not-fit",
+        region(0, vpcCidr="10.0.0.0/26", subnets=_DROP, azCount=3),
+        "regions[0].azCount",
+        "at most 2",
+    ),
+    ("bad-role-arn", region(0, assumeRoleArn="arn:aws:iam::12345:role/x"), "regions[0].assumeRoleArn", "IAM role ARN"),
+    ("bad-account-id", top(allowedAccountIds=[123456789012]), "allowedAccountIds[0]", "quoted string"),
+    ("nat-strategy-typo", top(network={"natStrategy": "per-az"}), "network.natStrategy", "perAz, single or none"),
+    ("nat-none-without-endpoints", top(network={"natStrategy": "none"}), "network.natStrategy", "ecr.api, ecr.dkr, logs"),
+    ("retention-not-allowed", top(network={"flowLogs": {"retentionDays": 10}}), "network.flowLogs.retentionDays", "got 10"),
+    ("flow-logs-not-bool", top(network={"flowLogs": {"enabled": "yes"}}), "network.flowLogs.enabled", "true or false"),
+    ("endpoint-typo", top(network={"interfaceEndpoints": ["ecr.dck"]}), "network.interfaceEndpoints[0]", "ecr.dkr"),
+    ("endpoint-twice", top(network={"interfaceEndpoints": ["logs", "logs"]}), "network.interfaceEndpoints[1]", "each service once"),
+    ("reserved-tag", top(tags={"stack": "x"}), "tags.stack", "set by the program"),
+    ("bad-name", top(name="Devops_Platform"), "name", "lowercase"),
+    ("bad-environment", top(environment="production-east"), "environment", "2-10"),
+    ("unparseable-json", top(regions="[{oops"), "regions", "could not be parsed"),
+]
+
+
+@pytest.mark.parametrize(("edit", "path", "text"), [c[1:] for c in BAD_CONFIGS], ids=[c[0] for c in BAD_CONFIGS])
+def test_bad_config_is_rejected_naming_the_key(edit: Edit, path: str, text: str):
+    namespace = copy.deepcopy(namespace_of("prod"))
+    edit(namespace)
+    with pytest.raises(ConfigError) as caught:
+        validate(namespace, PROJECT)
+    lines = caught.value.lines()
+    matching = [line for line in lines if line.startswith(f"{path}:")]
+    assert matching, f"no error names {path}: {lines}"
+    assert any(text in line for line in matching), matching
+    for line in lines:
+        assert "\n" not in line
+        # Each line says what would be accepted.
+        assert "allowed" in line or "required" in line
+
+
+def test_every_problem_in_a_pass_is_reported_at_once():
+    namespace = namespace_of("prod")
+    namespace["regions"][0]["vpcCidr"] = "8.8.0.0/16"
+    namespace["regions"][1]["role"] = "standby"
+    namespace["regoins"] = []
+    with pytest.raises(ConfigError) as caught:
+        validate(namespace, PROJECT)
+    paths = {line.split(":")[0] for line in caught.value.lines()}
+    assert paths == {"regions[0].vpcCidr", "regions[1].role", "regoins"}
+
+
+def test_config_error_is_a_pulumi_run_error():
+    # pulumi's language host prints a RunError's message without a traceback.
+    assert issubclass(ConfigError, pulumi.RunError)
+
+
+def test_program_declares_nothing_when_the_config_is_invalid():
+    namespace = namespace_of("prod")
+    namespace["regions"][1]["vpcCidr"] = "10.0.0.0/16"  # overlaps the primary
+    with pytest.raises(ConfigError) as caught:
+        harness.run_program(stack="prod", config=encode(namespace))
+    declared = [r.type for r in caught.value.registrations]  # type: ignore[attr-defined]
+    assert declared == ["pulumi:pulumi:Stack"]
+
+
+def test_reads_config_the_cli_passes_in_the_environment(monkeypatch: pytest.MonkeyPatch):
+    # Under `pulumi up` the language host passes config as PULUMI_CONFIG; in-process runs
+    # (Automation API inline programs, the synth) set it in the runtime. Both are read.
+    monkeypatch.setenv("PULUMI_CONFIG", json.dumps({f"{PROJECT}:environment": "prod", "aws:region": "x"}))
+    seen = {}
+
+    def program() -> None:
+        pulumi.runtime.set_config(f"{PROJECT}:regoins", "[]")
+        seen.update(read_pulumi_namespace(PROJECT))
+
+    harness.run(program, project=PROJECT, stack="t")
+    assert seen == {"environment": "prod", "regoins": "[]"}
+
+
+def test_pulumi_yaml_declares_every_top_level_key():
+    declared = yaml.safe_load((ROOT / "Pulumi.yaml").read_text())["config"]
+    model_keys = {info.alias for info in StackConfig.model_fields.values()}
+    assert set(declared) == model_keys
+    # Optional keys need a default, or the CLI reports them missing from a stack that omits them.
+    required = {info.alias for info in StackConfig.model_fields.values() if info.is_required()}
+    assert {k for k, d in declared.items() if "default" not in d} == required
