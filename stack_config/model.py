@@ -328,7 +328,7 @@ class StackConfig(_Model):
         [],
         description="If set, every provider refuses to act in any other AWS account: a guard "
         "against deploying prod with the wrong credentials.",
-        allowed="a list of " + ACCOUNT_ALLOWED.replace("a 12-digit", "12-digit").replace("ID,", "IDs,"),
+        allowed="a list of 12-digit AWS account IDs, each written as a quoted string",
     )
     regions: list[RegionConfig] = _field(
         description="The regions to deploy, each with its own provider and network. Exactly one is primary.",
