@@ -35,7 +35,7 @@ def _digest() -> str:
 
 
 def ensure_venv() -> Path:
-    if sys.version_info < (3, 11):
+    if sys.version_info < (3, 11):  # noqa: UP036 - dev.py runs under whatever python3 the user has
         sys.exit(f"dev.py: Python 3.11 or newer is required (this is {sys.version.split()[0]})")
     if not _python().exists():
         print(f"dev.py: creating {VENV.relative_to(ROOT)}", file=sys.stderr)
@@ -55,11 +55,8 @@ def main(argv: list[str]) -> int:
         return 2
     python = str(ensure_venv())
     verb, rest = argv[0], argv[1:]
-    if verb == "synth":
-        cmd = [python, "-m", "ops", "synth", *rest]
-    else:
-        cmd = [python, "-m", "pytest", *rest]
-    return subprocess.run(cmd, cwd=ROOT).returncode
+    module = ["ops", "synth"] if verb == "synth" else ["pytest"]
+    return subprocess.run([python, "-m", *module, *rest], cwd=ROOT).returncode
 
 
 if __name__ == "__main__":

@@ -7,10 +7,9 @@ from __future__ import annotations
 
 import pulumi_aws as aws
 
-from stack_config import RegionConfig, StackConfig
-
 from components.network import FlowLogSettings, NetworkArgs
 from components.region import RegionalPlatformArgs
+from stack_config import RegionConfig, StackConfig
 
 MANAGED_BY = "pulumi/devops-platform"
 

@@ -74,6 +74,7 @@ class Registration:
     """One resource as the engine saw it."""
 
     urn: str
+    id: str | None
     type: str
     name: str
     parent: str | None
@@ -121,6 +122,7 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
         self.registrations.append(
             Registration(
                 urn=urn,
+                id=response.id or None,
                 type=request.type,
                 name=request.name,
                 parent=request.parent or None,

@@ -12,7 +12,6 @@ modes, as they do for real.
 from __future__ import annotations
 
 import hashlib
-from typing import Any
 
 import pulumi
 

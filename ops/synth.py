@@ -82,7 +82,7 @@ def synth(
         for line in exc.lines():
             print(f"  {exc.namespace}:{line}", file=err)
         return EXIT_CONFIG
-    except Exception:  # noqa: BLE001 - a program bug: show everything
+    except Exception:
         print(f"error: the program failed while synthesizing stack {stack!r}:", file=err)
         traceback.print_exc(file=err)
         return EXIT_FAILED

@@ -27,21 +27,11 @@ def in_region(graph: Graph, region: str, type_: str) -> list[Registration]:
     return [r for r in under(graph, region) if r.type == type_]
 
 
-def ids(graph: Graph, type_: str) -> dict[str, Registration]:
-    """Resources of a type by the ID the mocks gave them (IDs appear in other resources' inputs)."""
-    out = {}
-    for r in graph.of_type(type_):
-        name = r.name
-        out[_id_of(graph, name)] = r
-    return out
-
-
 def _id_of(graph: Graph, name: str) -> str:
-    # An ID is referenced by other resources' inputs; the mocks derive it from stack, type, name.
-    from ops.mocks import _ID_PREFIX, _hex
-
-    r = graph.named(name)
-    return f"{_ID_PREFIX[r.type]}-{_hex(graph.stack, r.type, name)}"
+    """The ID the mocks gave a resource; other resources' inputs refer to it."""
+    rid = graph.named(name).id
+    assert rid is not None
+    return rid
 
 
 @pytest.mark.parametrize("region", REGIONS)
@@ -212,7 +202,7 @@ def test_asking_for_more_azs_than_the_region_has_fails_clearly():
         ns["regions"][1].pop("subnets")
         ns["regions"][1]["azCount"] = 4
 
-    with pytest.raises(Exception, match="offers 3 standard availability zones.*4 were asked for"):
+    with pytest.raises(Exception, match=r"offers 3 standard availability zones.*4 were asked for"):
         run_stack("prod", edit=edit)
 
 
