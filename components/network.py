@@ -139,33 +139,22 @@ class Network(pulumi.ComponentResource):
 
         igw = aws.ec2.InternetGateway(f"{name}-igw", vpc_id=vpc.id, tags=tags("igw"), opts=child)
 
-        public_subnets: list[aws.ec2.Subnet] = []
-        private_subnets: list[aws.ec2.Subnet] = []
-        for key, az, public_cidr, private_cidr in zip(
-            az_keys, az_names, args.public_subnet_cidrs, args.private_subnet_cidrs, strict=True
-        ):
-            public_subnets.append(
+        def subnets(tier: str, cidrs: Sequence[str]) -> list[aws.ec2.Subnet]:
+            return [
                 aws.ec2.Subnet(
-                    f"{name}-public-{key}",
+                    f"{name}-{tier}-{key}",
                     vpc_id=vpc.id,
-                    cidr_block=public_cidr,
+                    cidr_block=cidr,
                     availability_zone=az,
                     map_public_ip_on_launch=False,
-                    tags={**tags(f"public-{key}"), "tier": "public"},
+                    tags={**tags(f"{tier}-{key}"), "tier": tier},
                     opts=child,
                 )
-            )
-            private_subnets.append(
-                aws.ec2.Subnet(
-                    f"{name}-private-{key}",
-                    vpc_id=vpc.id,
-                    cidr_block=private_cidr,
-                    availability_zone=az,
-                    map_public_ip_on_launch=False,
-                    tags={**tags(f"private-{key}"), "tier": "private"},
-                    opts=child,
-                )
-            )
+                for key, az, cidr in zip(az_keys, az_names, cidrs, strict=True)
+            ]
+
+        public_subnets = subnets("public", args.public_subnet_cidrs)
+        private_subnets = subnets("private", args.private_subnet_cidrs)
 
         public_rt = aws.ec2.RouteTable(
             f"{name}-public-rt", vpc_id=vpc.id, tags=tags("public-rt"), opts=child
@@ -340,21 +329,24 @@ class Network(pulumi.ComponentResource):
         private_rts: Sequence[aws.ec2.RouteTable],
     ) -> None:
         child = pulumi.ResourceOptions(parent=self)
-        for service in args.gateway_endpoints:
+
+        def endpoint(service: str, kind: str, **placement: object) -> None:
+            # The service name comes from AWS (it differs by partition), never from a template.
             svc = aws.ec2.get_vpc_endpoint_service_output(
-                service=service,
-                service_type="Gateway",
-                opts=pulumi.InvokeOutputOptions(parent=self),
+                service=service, service_type=kind, opts=pulumi.InvokeOutputOptions(parent=self)
             )
             aws.ec2.VpcEndpoint(
-                f"{name}-endpoint-{service}",
+                f"{name}-endpoint-{service.replace('.', '-')}",
                 vpc_id=vpc.id,
                 service_name=svc.service_name,
-                vpc_endpoint_type="Gateway",
-                route_table_ids=[rt.id for rt in private_rts],
+                vpc_endpoint_type=kind,
                 tags={"Name": f"{prefix}-endpoint-{service}"},
                 opts=child,
+                **placement,  # type: ignore[arg-type]
             )
+
+        for service in args.gateway_endpoints:
+            endpoint(service, "Gateway", route_table_ids=[rt.id for rt in private_rts])
         if not args.interface_endpoints:
             return
         # Exception to "security groups reference security groups": an interface endpoint serves
@@ -378,21 +370,12 @@ class Network(pulumi.ComponentResource):
             opts=child,
         )
         for service in args.interface_endpoints:
-            svc = aws.ec2.get_vpc_endpoint_service_output(
-                service=service,
-                service_type="Interface",
-                opts=pulumi.InvokeOutputOptions(parent=self),
-            )
-            aws.ec2.VpcEndpoint(
-                f"{name}-endpoint-{service.replace('.', '-')}",
-                vpc_id=vpc.id,
-                service_name=svc.service_name,
-                vpc_endpoint_type="Interface",
+            endpoint(
+                service,
+                "Interface",
                 private_dns_enabled=True,
                 subnet_ids=[s.id for s in private_subnets],
                 security_group_ids=[sg.id],
-                tags={"Name": f"{prefix}-endpoint-{service}"},
-                opts=child,
             )
 
 
