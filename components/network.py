@@ -128,6 +128,8 @@ class Network(pulumi.ComponentResource):
             opts=child,
         )
 
+        # Adopting the default group strips its rules; the explicit empty lists keep stripping any
+        # rule added later, so nothing can quietly open the group that unassigned ENIs fall into.
         aws.ec2.DefaultSecurityGroup(
             f"{name}-default-sg",
             vpc_id=vpc.id,

@@ -144,8 +144,10 @@ def test_default_security_group_is_adopted_and_empty(prod: Graph, region: str):
     (vpc,) = in_region(prod, region, VPC)
     (sg,) = in_region(prod, region, "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup")
     assert sg.inputs["vpcId"] == _id_of(prod, vpc.name)
-    assert sg.inputs.get("ingress", []) == []
-    assert sg.inputs.get("egress", []) == []
+    # Explicit empty lists, not omitted ones: only then does the provider also remove rules that
+    # someone adds later, instead of leaving them as unmanaged drift.
+    assert sg.inputs["ingress"] == []
+    assert sg.inputs["egress"] == []
 
 
 def test_s3_gateway_endpoint_serves_the_private_route_tables(prod: Graph):

@@ -66,7 +66,7 @@ def test_json_graph_has_the_network_the_issue_promises_in_each_region(prod_json)
         assert counts["aws:ec2/natGateway:NatGateway"] == 2
         assert counts["aws:ec2/flowLog:FlowLog"] == 1
         (sg,) = [r for r in graph["resources"] if r["region"] == region and r["type"].endswith("DefaultSecurityGroup")]
-        assert sg["inputs"].get("ingress", []) == [] and sg["inputs"].get("egress", []) == []
+        assert sg["inputs"]["ingress"] == [] and sg["inputs"]["egress"] == []
 
 
 @pytest.mark.slow
