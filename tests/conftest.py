@@ -54,6 +54,12 @@ def run_stack(
     return harness.run_program(stack=stack, config=encode(namespace), preview=preview)
 
 
+@pytest.fixture
+def run_program() -> Callable[..., Graph]:
+    """Run the whole program: ``run_program("dev", edit=lambda ns: ..., preview=False)``."""
+    return run_stack
+
+
 @pytest.fixture(scope="session")
 def prod() -> Graph:
     return run_stack("prod")

@@ -10,7 +10,7 @@ import pytest
 
 from components.network import Network, NetworkArgs
 from ops.harness import Graph, Registration
-from tests.conftest import run_stack, under
+from tests.conftest import under
 
 REGIONS = ("us-east-1", "us-east-2")
 VPC = "aws:ec2/vpc:Vpc"
@@ -159,7 +159,7 @@ def test_s3_gateway_endpoint_serves_the_private_route_tables(prod: Graph):
         assert set(endpoint.inputs["routeTableIds"]) == private_rts
 
 
-def test_no_nat_with_interface_endpoints():
+def test_no_nat_with_interface_endpoints(run_program: Callable[..., Graph]):
     def edit(ns: dict) -> None:
         ns["network"] = {
             "natStrategy": "none",
@@ -167,7 +167,7 @@ def test_no_nat_with_interface_endpoints():
             "gatewayEndpoints": ["s3"],
         }
 
-    graph = run_stack("prod", edit=edit)
+    graph = run_program("prod", edit=edit)
     assert graph.of_type(NAT) == [] and graph.of_type(EIP) == []
     assert all("natGatewayId" not in r.inputs for r in graph.of_type(ROUTE))
     for region in REGIONS:
@@ -187,29 +187,29 @@ def test_no_nat_with_interface_endpoints():
         assert sg.inputs.get("egress", []) == []
 
 
-def test_az_count_three_spreads_subnets_and_nats_over_three_azs():
+def test_az_count_three_spreads_subnets_and_nats_over_three_azs(run_program: Callable[..., Graph]):
     def edit(ns: dict) -> None:
         ns["regions"][0].pop("subnets")
         ns["regions"][0]["azCount"] = 3
 
-    graph = run_stack("prod", edit=edit)
+    graph = run_program("prod", edit=edit)
     subnets = in_region(graph, "us-east-1", SUBNET)
     assert len(subnets) == 6 and len(in_region(graph, "us-east-1", NAT)) == 3
     assert {s.inputs["availabilityZone"] for s in subnets} == {"us-east-1a", "us-east-1b", "us-east-1c"}
 
 
-def test_asking_for_more_azs_than_the_region_has_fails_clearly():
+def test_asking_for_more_azs_than_the_region_has_fails_clearly(run_program: Callable[..., Graph]):
     # The mocks give us-east-2 three AZs, as AWS does.
     def edit(ns: dict) -> None:
         ns["regions"][1].pop("subnets")
         ns["regions"][1]["azCount"] = 4
 
     with pytest.raises(Exception, match=r"offers 3 standard availability zones.*4 were asked for"):
-        run_stack("prod", edit=edit)
+        run_program("prod", edit=edit)
 
 
-def test_flow_logs_can_be_turned_off_with_a_warning():
-    graph = run_stack("dev", edit=lambda ns: ns["network"]["flowLogs"].update(enabled=False))
+def test_flow_logs_can_be_turned_off_with_a_warning(run_program: Callable[..., Graph]):
+    graph = run_program("dev", edit=lambda ns: ns["network"]["flowLogs"].update(enabled=False))
     assert graph.of_type("aws:ec2/flowLog:FlowLog") == []
     assert any("EC2.6" in w for w in graph.warnings)
 

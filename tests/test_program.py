@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 
 import pytest
 
 from ops.harness import UNKNOWN, Graph
-from tests.conftest import run_stack, under
+from tests.conftest import under
 
 REGIONS = ("us-east-1", "us-east-2")
 
@@ -50,12 +51,12 @@ def test_providers_tag_everything_with_project_stack_region_and_owner(prod: Grap
         assert tags["cost-center"] == "platform"  # from the stack's tags
 
 
-def test_assume_role_and_account_guard_reach_the_provider():
+def test_assume_role_and_account_guard_reach_the_provider(run_program: Callable[..., Graph]):
     def edit(ns: dict) -> None:
         ns["regions"][1]["assumeRoleArn"] = "arn:aws:iam::210987654321:role/deployer"
         ns["allowedAccountIds"] = ["210987654321"]
 
-    graph = run_stack("prod", edit=edit)
+    graph = run_program("prod", edit=edit)
     providers = {p.inputs["region"]: p.inputs for p in graph.of_type("pulumi:providers:aws")}
     assert json.loads(providers["us-east-2"]["assumeRoles"]) == [
         {"roleArn": "arn:aws:iam::210987654321:role/deployer", "sessionName": "devops-platform-prod"}

@@ -1,6 +1,6 @@
 """Speed and memory of the offline synth: the local main job should stay interactive.
 
-    .venv/bin/python benchmarks/synth_bench.py [--runs 5]
+    .venv/bin/python benchmarks/synth.py [--runs 5]
 
 Reports, per stack, the wall time of an in-process synth (median of N runs, after one warm-up
 that pays for imports) and of a cold `python -m ops synth` subprocess, plus the subprocess's peak
