@@ -114,11 +114,10 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
         response = super().RegisterResource(request)
         if request.type == "pulumi:pulumi:Stack":
             self.stack_urn = urn
-        if request.custom:
-            region = inputs.get("region") if is_provider else self.realistic.region_of(request.provider)
-            region = region or (inputs.get("region") if isinstance(inputs.get("region"), str) else None)
-        else:
-            region = None
+        # pulumi-aws 7 lets a resource's own `region` override its provider's; a provider's
+        # `region` is its own. Components have no region.
+        own = inputs.get("region")
+        region = (own if isinstance(own, str) else self.realistic.region_of(request.provider)) if request.custom else None
         self.registrations.append(
             Registration(
                 urn=urn,

@@ -12,6 +12,7 @@ modes, as they do for real.
 from __future__ import annotations
 
 import hashlib
+import re
 
 import pulumi
 
@@ -54,11 +55,11 @@ def _hex(*parts: str, length: int = 17) -> str:
 
 
 def _short_region(region: str) -> str:
-    # us-east-1 -> use1, ap-southeast-2 -> apse2: the prefix AWS uses in AZ IDs.
-    area, direction, number = region.split("-")[0], region.split("-")[1], region.split("-")[-1]
-    initials = "".join(w[0] for w in direction.replace("north", "n-").replace("south", "s-")
-                       .replace("east", "e-").replace("west", "w-").replace("central", "c-")
-                       .split("-") if w)  # fmt: skip
+    """us-east-1 -> use1, ap-southeast-2 -> apse2, eu-central-1 -> euc1: AWS's AZ-ID prefix."""
+    parts = region.split("-")
+    middle = "".join(parts[1:-1])
+    initials = "".join(w[0] for w in re.findall(r"gov|north|south|east|west|central", middle))
+    area, number = parts[0], parts[-1]
     return f"{area}{initials}{number}"
 
 
