@@ -66,9 +66,9 @@ def _unwrap(annotation: Any) -> Any:
             annotation = typing.get_args(annotation)[0]
         elif origin in (typing.Union, types.UnionType):
             members = [a for a in typing.get_args(annotation) if a is not type(None)]
-            annotation = members[0] if len(members) == 1 else annotation
             if len(members) != 1:
                 return annotation
+            annotation = members[0]
         else:
             return annotation
 
@@ -84,11 +84,12 @@ def _aliases(model: type[BaseModel]) -> list[str]:
     return [info.alias or name for name, info in model.model_fields.items()]
 
 
-def _walk(loc: tuple[Any, ...]) -> tuple[str, FieldInfo | None, type[BaseModel] | None]:
+def _walk(loc: tuple[Any, ...]) -> tuple[str, FieldInfo | None, type[BaseModel] | None, Any]:
     """Follow an error location through the model.
 
     Returns the key path as written in the stack file, the field the error belongs to (for its
-    ``allowed`` text), and, if the last step is a key the model lacks, the model that lacks it.
+    ``allowed`` text), if the last step is a key the model lacks, the model that lacks it, and
+    the type expected at the location.
     """
     path = ""
     current: Any = StackConfig
@@ -103,13 +104,13 @@ def _walk(loc: tuple[Any, ...]) -> tuple[str, FieldInfo | None, type[BaseModel] 
         if isinstance(current, type) and issubclass(current, BaseModel):
             found = _field_by_alias(current, str(step))
             if found is None:
-                return path, None, current
+                return path, None, current, None
             info, current = found, _unwrap(found.annotation)
         elif typing.get_origin(current) is dict:
             current = _unwrap(typing.get_args(current)[1])
         else:
             current = None
-    return path, info, None
+    return path, info, None, current
 
 
 def _allowed_text(info: FieldInfo | None, fallback: str) -> str:
@@ -122,9 +123,12 @@ def _allowed_text(info: FieldInfo | None, fallback: str) -> str:
 def _from_validation_error(exc: ValidationError) -> list[Problem]:
     problems: list[Problem] = []
     for err in exc.errors(include_url=False):
-        path, info, lacking = _walk(tuple(err["loc"]))
+        path, info, lacking, expected = _walk(tuple(err["loc"]))
         kind = err["type"]
-        if kind == "extra_forbidden" and lacking is not None:
+        if kind in ("model_type", "model_attributes_type") and isinstance(expected, type):
+            keys = ", ".join(_aliases(expected))
+            problems.append(Problem(path, f"an object with the keys {keys}", err["input"]))
+        elif kind == "extra_forbidden" and lacking is not None:
             keys = _aliases(lacking)
             key = path.rsplit(".", 1)[-1]
             close = difflib.get_close_matches(key, keys, n=1, cutoff=0.6)

@@ -166,6 +166,9 @@ BAD_CONFIGS: list[tuple[str, Edit, str, str]] = [
     ("bad-name", top(name="Devops_Platform"), "name", "lowercase"),
     ("bad-environment", top(environment="production-east"), "environment", "2-10"),
     ("unparseable-json", top(regions="[{oops"), "regions", "could not be parsed"),
+    ("region-entry-not-an-object", top(regions=["us-east-1"]), "regions[0]", "an object with the keys name, role, vpcCidr"),
+    ("section-not-an-object", top(network="perAz"), "network", "an object with the keys natStrategy"),
+    ("tag-value-not-text", top(tags={"team": 7}), "tags.team", "string value"),
 ]
 
 
