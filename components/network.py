@@ -110,9 +110,9 @@ class Network(pulumi.ComponentResource):
             return {"Name": f"{prefix}-{role}"}
 
         zones = aws.get_availability_zones_output(
-            state="available",
-            # Local Zones and Wavelength Zones are opt-in; subnets for the platform belong in the
-            # region's standard AZs only.
+            # Standard AZs only: Local and Wavelength Zones are opt-in. No `state` filter on
+            # purpose: AZ n is names[n], and a zone dropping out while impaired would shift every
+            # later index and replace subnets in the middle of an incident.
             filters=[{"name": "opt-in-status", "values": ["opt-in-not-required"]}],
             opts=pulumi.InvokeOutputOptions(parent=self),
         )
@@ -285,7 +285,7 @@ class Network(pulumi.ComponentResource):
             description="Lets VPC Flow Logs write to one log group",
             opts=child,
         )
-        aws.iam.RolePolicy(
+        policy = aws.iam.RolePolicy(
             f"{name}-flow-logs-policy",
             role=role.id,
             policy=group.arn.apply(
@@ -317,7 +317,8 @@ class Network(pulumi.ComponentResource):
             iam_role_arn=role.arn,
             max_aggregation_interval=60,
             tags={"Name": f"{prefix}-vpc-flow-logs"},
-            opts=child,
+            # Without the policy in place the first deliveries are refused.
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[policy]),
         )
         return group
 
@@ -381,12 +382,16 @@ class Network(pulumi.ComponentResource):
             )
 
 
+class NotEnoughAvailabilityZones(pulumi.RunError):
+    """The region has fewer standard AZs than the network spans (known only once AWS answers)."""
+
+
 def _pick_zone(index: int, wanted: int):
     def pick(names: list[str]) -> str:
         if len(names) < wanted:
-            raise ValueError(
-                f"the region offers {len(names)} standard availability zones ({', '.join(names)}), "
-                f"but {wanted} were asked for: lower azCount"
+            raise NotEnoughAvailabilityZones(
+                f"azCount: got {wanted}; allowed: at most {len(names)}, the standard availability "
+                f"zones this region offers ({', '.join(names)})"
             )
         return names[index]
 

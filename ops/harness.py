@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextvars
 import logging
+import os
 import runpy
 import sys
 from collections.abc import Callable, Iterator, Mapping
@@ -82,6 +83,7 @@ class Registration:
     provider: str | None
     inputs: dict[str, Any]
     region: str | None
+    dependencies: tuple[str, ...] = ()
 
 
 class RecordingMonitor(pulumi_mocks.MockMonitor):
@@ -129,6 +131,7 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
                 provider=request.provider or None,
                 inputs=inputs,
                 region=region,
+                dependencies=tuple(request.dependencies),
             )
         )
         return response
@@ -206,6 +209,10 @@ def run(
     preview: bool = False,
 ) -> Graph:
     """Run ``program`` under mocks with the given fully-qualified config (``project:key`` → text)."""
+
+    # str() of an Output raises instead of returning a warning text, so a program that formats
+    # an Output into a name or a string fails the synth instead of shipping that text.
+    os.environ["PULUMI_ERROR_OUTPUT_STRING"] = "1"
 
     def inner() -> Graph:
         mocks = RealisticMocks(stack=stack, preview=preview)

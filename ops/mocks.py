@@ -109,6 +109,9 @@ class RealisticMocks(pulumi.runtime.Mocks):
         out.setdefault("region", region)
         if prefix is not None:
             rid = f"{prefix}-{seed}"
+            if typ == "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup":
+                # Adoption, not creation: it is the VPC's own default group.
+                rid = f"sg-{_hex(str(inputs.get('vpcId', ''))[4:], 'sg')}"
             out["arn"] = f"arn:{partition}:ec2:{region}:{acct}:{_EC2_ARN_KIND.get(prefix, prefix)}/{rid}"
             out["ownerId"] = acct
             self._ec2_extras(typ, rid, seed, region, out)
@@ -136,7 +139,7 @@ class RealisticMocks(pulumi.runtime.Mocks):
     @staticmethod
     def _ec2_extras(typ: str, rid: str, seed: str, region: str, out: dict) -> None:
         if typ == "aws:ec2/vpc:Vpc":
-            out["defaultSecurityGroupId"] = f"sg-{_hex(seed, 'sg')}"
+            out["defaultSecurityGroupId"] = f"sg-{_hex(seed, 'sg')}"  # = its DefaultSecurityGroup's ID
             out["defaultRouteTableId"] = f"rtb-{_hex(seed, 'rtb')}"
             out["mainRouteTableId"] = out["defaultRouteTableId"]
             out["defaultNetworkAclId"] = f"acl-{_hex(seed, 'acl')}"
@@ -145,7 +148,7 @@ class RealisticMocks(pulumi.runtime.Mocks):
             az = str(out.get("availabilityZone") or f"{region}a")
             out["availabilityZoneId"] = f"{_short_region(region)}-az{ord(az[-1]) - ord('a') + 1}"
         elif typ == "aws:ec2/eip:Eip":
-            ip = _ip(seed)
+            ip = _ip(rid)  # a NAT gateway on this allocation reports the same address
             out.update(allocationId=rid, publicIp=ip, domain="vpc")
             host = "compute-1" if region == "us-east-1" else f"{region}.compute"
             out["publicDns"] = f"ec2-{ip.replace('.', '-')}.{host}.{dns_suffix(region)}"

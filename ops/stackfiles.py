@@ -2,7 +2,8 @@
 
 Mirrors the CLI: keys are ``namespace:name``; scalars are passed as text and objects and lists
 as JSON; a project-level default fills a key the stack leaves unset. Secure values cannot be
-decrypted offline, so they reach the program as a ``[secret]`` placeholder marked secret.
+decrypted offline, so they reach the program as the text ``<secret>``, marked secret. (Not
+``[secret]``: text starting with ``[`` or ``{`` is read as JSON.)
 """
 
 from __future__ import annotations
@@ -14,7 +15,9 @@ from typing import Any
 
 import yaml
 
-from .harness import PROJECT_ROOT, SECRET
+from .harness import PROJECT_ROOT
+
+SECRET_PLACEHOLDER = "<secret>"
 
 
 class StackFileError(Exception):
@@ -74,7 +77,8 @@ def load(stack: str, root: Path = PROJECT_ROOT) -> StackFiles:
                 f"{path.name}: config key {key!r} has no namespace; write it as {project}:{key}"
             )
         if isinstance(value, dict) and set(value) == {"secure"}:
-            config[key], _ = SECRET, secrets.append(key)
+            config[key] = SECRET_PLACEHOLDER
+            secrets.append(key)
             continue
         config[key] = _text(value)
 

@@ -1,7 +1,8 @@
 """``python -m ops synth <stack>``: the real program, offline, under mocks.
 
-Exit status: 0 synthesized; 2 the stack config or stack file is invalid (one line per problem,
-no traceback); 1 the program itself failed (a bug: the traceback is shown).
+Exit status: 0 synthesized; 2 the stack config or stack file is invalid, or the program refused
+it with a ``pulumi.RunError`` (one line per problem, no traceback); 1 the program itself failed
+(a bug: the traceback is shown).
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ import traceback
 from collections import Counter
 from pathlib import Path
 from typing import Any, TextIO
+
+import pulumi
 
 from stack_config import ConfigError
 
@@ -82,7 +85,13 @@ def synth(
         for line in exc.lines():
             print(f"  {exc.namespace}:{line}", file=err)
         return EXIT_CONFIG
-    except Exception:
+    except Exception as exc:
+        clean = _run_error(exc)
+        if clean is not None:
+            # A RunError is the program refusing the config (Pulumi prints it without a
+            # traceback); the SDK wraps one raised inside an apply, so look down the chain.
+            print(f"error: stack {stack!r}: {clean}", file=err)
+            return EXIT_CONFIG
         print(f"error: the program failed while synthesizing stack {stack!r}:", file=err)
         traceback.print_exc(file=err)
         return EXIT_FAILED
@@ -93,6 +102,15 @@ def synth(
     if json_path is not None:
         print(f"\ngraph: {len(graph.resources)} resources written to {json_path}", file=out)
     return EXIT_OK
+
+
+def _run_error(exc: BaseException) -> pulumi.RunError | None:
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, pulumi.RunError):
+            return seen
+        seen = seen.__cause__ or seen.__context__
+    return None
 
 
 def load_graph(path: Path) -> dict[str, Any]:

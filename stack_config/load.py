@@ -19,6 +19,7 @@ from pydantic import BaseModel, ValidationError
 from pydantic.fields import FieldInfo
 
 from . import subnet_plan
+from .aws_regions import partition_of
 from .model import RESERVED_TAG_KEYS, StackConfig
 from .problems import ConfigError, Problem, missing, unknown_key
 
@@ -204,8 +205,36 @@ def _region_problems(cfg: StackConfig) -> list[Problem]:
                     )
                 )
                 break
+    problems.extend(_partition_problems(cfg))
     for i, region in enumerate(cfg.regions):
         problems.extend(_subnet_problems(i, region))
+    return problems
+
+
+def _partition_problems(cfg: StackConfig) -> list[Problem]:
+    """One stack, one partition; and a region's role lives in that region's partition."""
+    problems: list[Problem] = []
+    first = partition_of(cfg.regions[0].name)
+    for i, region in enumerate(cfg.regions):
+        partition = partition_of(region.name)
+        if partition != first:
+            problems.append(
+                Problem(
+                    f"regions[{i}].name",
+                    f"a region in the {first} partition, like regions[0] ({cfg.regions[0].name}); "
+                    "one stack cannot span partitions",
+                    region.name,
+                )
+            )
+        arn = region.assume_role_arn
+        if arn is not None and arn.split(":")[1] != partition:
+            problems.append(
+                Problem(
+                    f"regions[{i}].assumeRoleArn",
+                    f"a role in the {partition} partition, where {region.name} is (arn:{partition}:iam::...)",
+                    arn,
+                )
+            )
     return problems
 
 

@@ -5,7 +5,7 @@ camelCase spelling is accepted, so a snake_case spelling is reported as an unkno
 than silently taking effect.
 
 Each field's ``allowed`` text is what a config error prints after "allowed:", and each
-``description`` feeds the config reference in the README (``python -m ops config-reference``).
+``description`` feeds the config reference in the README (``python -m stack_config.reference``).
 Later issues add their sections (services, pipeline, alarms, dns) as further optional fields of
 ``StackConfig``; unknown keys stay errors until a section exists.
 """

@@ -155,6 +155,13 @@ BAD_CONFIGS: list[tuple[str, Edit, str, str]] = [
         "at most 2",
     ),
     ("bad-role-arn", region(0, assumeRoleArn="arn:aws:iam::12345:role/x"), "regions[0].assumeRoleArn", "IAM role ARN"),
+    ("mixed-partitions", region(1, name="cn-north-1"), "regions[1].name", "one stack cannot span partitions"),
+    (
+        "role-in-another-partition",
+        region(0, assumeRoleArn="arn:aws-cn:iam::123456789012:role/deployer"),
+        "regions[0].assumeRoleArn",
+        "a role in the aws partition",
+    ),
     ("bad-account-id", top(allowedAccountIds=[123456789012]), "allowedAccountIds[0]", "quoted string"),
     ("nat-strategy-typo", top(network={"natStrategy": "per-az"}), "network.natStrategy", "perAz, single or none"),
     ("nat-none-without-endpoints", top(network={"natStrategy": "none"}), "network.natStrategy", "ecr.api, ecr.dkr, logs"),

@@ -27,9 +27,19 @@ def test_each_region_is_built_with_its_own_explicit_provider(prod: Graph):
             assert r.region == region
 
 
-def test_no_resource_falls_back_to_a_default_provider(prod: Graph, dev: Graph):
+def test_every_resource_names_an_explicit_provider(prod: Graph, dev: Graph):
+    # Under mocks no default provider is ever registered, so the check is on each resource.
     for graph in (prod, dev):
-        assert not [p.name for p in graph.of_type("pulumi:providers:aws") if p.name.startswith("default")]
+        for r in graph.custom():
+            if not r.type.startswith("pulumi:providers:"):
+                assert r.provider and "::pulumi:providers:aws::aws-" in r.provider, r.name
+
+
+def test_stack_files_make_the_engine_refuse_default_providers():
+    from ops import stackfiles
+
+    for stack in ("dev", "prod"):
+        assert json.loads(stackfiles.load(stack).config["pulumi:disable-default-providers"]) == ["*"]
 
 
 def test_every_data_source_call_goes_to_a_regional_provider(prod: Graph):
@@ -137,7 +147,8 @@ def test_preview_declares_the_same_resources_with_computed_values_unknown(prod: 
 @pytest.mark.parametrize("graph_name", ["prod", "dev", "prod_preview"])
 def test_no_output_was_turned_into_text_while_declaring(graph_name: str, request: pytest.FixtureRequest):
     graph: Graph = request.getfixturevalue(graph_name)
-    text = json.dumps([r.inputs for r in graph.resources]) + json.dumps(graph.outputs)
+    text = json.dumps([[r.name, r.inputs] for r in graph.resources]) + json.dumps(graph.outputs)
+    text += "\n".join(graph.warnings)
     # What str() of a pulumi Output yields.
     assert "Calling __str__ on an Output" not in text
     assert "pulumi.output.Output object" not in text

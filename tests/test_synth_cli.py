@@ -137,3 +137,17 @@ def test_preview_flag_leaves_computed_values_unknown(tmp_path: Path):
     assert "preview (computed values unknown)" in result.stdout
     graph = json.loads(out.read_text())
     assert graph["outputs"]["regions"]["us-east-1"]["vpc_id"] == "[unknown]"
+
+
+@pytest.mark.slow
+def test_more_azs_than_the_region_has_exits_2_without_a_traceback(project_copy: Path):
+    text = (project_copy / "Pulumi.dev.yaml").read_text()
+    text = text.replace("vpcCidr: 10.11.0.0/16", "vpcCidr: 10.11.0.0/16\n      azCount: 4")
+    (project_copy / "Pulumi.wide.yaml").write_text(text)
+    result = synth("wide", cwd=project_copy)
+    assert result.returncode == 2, result.stderr
+    assert "Traceback" not in result.stderr
+    assert result.stderr.strip() == (
+        "error: stack 'wide': azCount: got 4; allowed: at most 3, the standard availability zones "
+        "this region offers (us-east-2a, us-east-2b, us-east-2c)"
+    )
