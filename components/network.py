@@ -226,20 +226,19 @@ class Network(pulumi.ComponentResource):
         self.flow_log_group_name = (
             flow_log_group.name if flow_log_group is not None else pulumi.Output.from_input(None)
         )
-        self.register_outputs(
-            {
-                "vpc_id": self.vpc_id,
-                "vpc_cidr_block": self.vpc_cidr_block,
-                "availability_zones": self.availability_zones,
-                "public_subnet_ids": self.public_subnet_ids,
-                "private_subnet_ids": self.private_subnet_ids,
-                "public_route_table_id": self.public_route_table_id,
-                "private_route_table_ids": self.private_route_table_ids,
-                "nat_gateway_ids": self.nat_gateway_ids,
-                "nat_public_ips": self.nat_public_ips,
-                "flow_log_group_name": self.flow_log_group_name,
-            }
-        )
+        self.outputs: dict[str, pulumi.Output] = {
+            "vpc_id": self.vpc_id,
+            "vpc_cidr_block": self.vpc_cidr_block,
+            "availability_zones": self.availability_zones,
+            "public_subnet_ids": self.public_subnet_ids,
+            "private_subnet_ids": self.private_subnet_ids,
+            "public_route_table_id": self.public_route_table_id,
+            "private_route_table_ids": self.private_route_table_ids,
+            "nat_gateway_ids": self.nat_gateway_ids,
+            "nat_public_ips": self.nat_public_ips,
+            "flow_log_group_name": self.flow_log_group_name,
+        }
+        self.register_outputs(self.outputs)
 
     def _flow_logs(
         self, name: str, prefix: str, vpc: aws.ec2.Vpc, settings: FlowLogSettings

@@ -48,17 +48,4 @@ class RegionalPlatform(pulumi.ComponentResource):
 
     def exports(self) -> dict[str, object]:
         """The region's stack outputs, named ``<resource>_<attr>``."""
-        net = self.network
-        return {
-            "role": self.args.role,
-            "vpc_id": net.vpc_id,
-            "vpc_cidr_block": net.vpc_cidr_block,
-            "availability_zones": net.availability_zones,
-            "public_subnet_ids": net.public_subnet_ids,
-            "private_subnet_ids": net.private_subnet_ids,
-            "public_route_table_id": net.public_route_table_id,
-            "private_route_table_ids": net.private_route_table_ids,
-            "nat_gateway_ids": net.nat_gateway_ids,
-            "nat_public_ips": net.nat_public_ips,
-            "flow_log_group_name": net.flow_log_group_name,
-        }
+        return {"role": self.args.role, **self.network.outputs}

@@ -70,6 +70,17 @@ def _struct(message: Any) -> dict[str, Any]:
     return plain(json_format.MessageToDict(message)) if message is not None else {}
 
 
+def cause_of_type(exc: BaseException, kind: type[BaseException]) -> BaseException | None:
+    """The first exception of ``kind`` in ``exc``'s chain. The SDK wraps an error raised inside
+    an apply in its own errors, so the program's error is further down."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, kind):
+            return seen
+        seen = seen.__cause__ or seen.__context__
+    return None
+
+
 @dataclass(frozen=True)
 class Registration:
     """One resource as the engine saw it."""

@@ -12,14 +12,14 @@ import sys
 import traceback
 from collections import Counter
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TextIO
 
 import pulumi
 
 from stack_config import ConfigError
 
 from . import stackfiles
-from .harness import Graph, run_program
+from .harness import Graph, cause_of_type, run_program
 
 EXIT_OK, EXIT_FAILED, EXIT_CONFIG = 0, 1, 2
 
@@ -86,7 +86,7 @@ def synth(
             print(f"  {exc.namespace}:{line}", file=err)
         return EXIT_CONFIG
     except Exception as exc:
-        clean = _run_error(exc)
+        clean = cause_of_type(exc, pulumi.RunError)
         if clean is not None:
             # A RunError is the program refusing the config (Pulumi prints it without a
             # traceback); the SDK wraps one raised inside an apply, so look down the chain.
@@ -102,17 +102,3 @@ def synth(
     if json_path is not None:
         print(f"\ngraph: {len(graph.resources)} resources written to {json_path}", file=out)
     return EXIT_OK
-
-
-def _run_error(exc: BaseException) -> pulumi.RunError | None:
-    seen: BaseException | None = exc
-    while seen is not None:
-        if isinstance(seen, pulumi.RunError):
-            return seen
-        seen = seen.__cause__ or seen.__context__
-    return None
-
-
-def load_graph(path: Path) -> dict[str, Any]:
-    """Read a graph written by ``--json``."""
-    return json.loads(path.read_text())

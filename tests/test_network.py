@@ -9,7 +9,7 @@ from collections.abc import Callable
 import pytest
 
 from components.network import Network, NetworkArgs, NotEnoughAvailabilityZones
-from ops.harness import Graph, Registration
+from ops.harness import Graph, Registration, cause_of_type
 from tests.conftest import under
 
 REGIONS = ("us-east-1", "us-east-2")
@@ -208,9 +208,7 @@ def test_asking_for_more_azs_than_the_region_has_fails_clearly(run_program: Call
     with pytest.raises(Exception) as caught:
         run_program("prod", edit=edit)
     # The SDK wraps errors raised inside an apply; the RunError underneath is what Pulumi prints.
-    error: BaseException | None = caught.value
-    while error is not None and not isinstance(error, NotEnoughAvailabilityZones):
-        error = error.__cause__ or error.__context__
+    error = cause_of_type(caught.value, NotEnoughAvailabilityZones)
     assert error is not None
     assert str(error) == (
         "azCount: got 4; allowed: at most 3, the standard availability zones this region offers "
