@@ -45,7 +45,8 @@ SECRET = "[secret]"
 
 def plain(value: Any) -> Any:
     """A wire-format value made JSON-friendly: unknowns and secrets become markers, resource
-    references their URN, and whole-number floats (protobuf has only doubles) ints."""
+    references their URN, whole-number floats (protobuf has only doubles) ints, and object keys
+    sorted."""
     if isinstance(value, str):
         return UNKNOWN if value == _UNKNOWN else value
     if isinstance(value, float):
@@ -62,7 +63,9 @@ def plain(value: Any) -> Any:
             return {"asset": value.get("path") or value.get("uri") or "<text>"}
         if sig == _SIG_ARCHIVE:
             return {"archive": value.get("path") or value.get("uri") or "<assets>"}
-        return {k: plain(v) for k, v in value.items()}
+        # Sorted: protobuf Structs are maps with no stable order, and the graph must be
+        # byte-identical between synths of the same config.
+        return {k: plain(value[k]) for k in sorted(value)}
     return value
 
 
