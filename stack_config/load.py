@@ -329,12 +329,18 @@ def _tag_problems(cfg: StackConfig) -> list[Problem]:
 # --- entry points ---------------------------------------------------------------------------------
 
 
-def validate(raw: Mapping[str, Any], namespace: str) -> StackConfig:
-    """Validate the namespace's values (keys without the namespace prefix) or raise ConfigError."""
+def decode(raw: Mapping[str, Any], namespace: str) -> dict[str, Any]:
+    """The engine's text values as data (objects and lists parsed), or ConfigError."""
     problems: list[Problem] = []
     decoded = {key: _decode(key, value, problems) for key, value in raw.items()}
     if problems:
         raise ConfigError(problems, namespace)
+    return decoded
+
+
+def validate(raw: Mapping[str, Any], namespace: str) -> StackConfig:
+    """Validate the namespace's values (keys without the namespace prefix) or raise ConfigError."""
+    decoded = decode(raw, namespace)
     try:
         cfg = StackConfig.model_validate(decoded)
     except ValidationError as exc:

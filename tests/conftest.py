@@ -6,7 +6,6 @@ fresh context (ops.harness), so tests cannot leak state into each other.
 
 from __future__ import annotations
 
-import copy
 import json
 from collections.abc import Callable
 from typing import Any
@@ -16,22 +15,16 @@ import pytest
 
 from ops import harness, stackfiles
 from ops.harness import Graph
+from stack_config.load import decode
 
 PROJECT = "devops-platform"
 
 
 def namespace_of(stack: str) -> dict[str, Any]:
-    """A stack file's project keys, decoded (``regions`` as a list, not JSON text)."""
-    files = stackfiles.load(stack)
+    """A stack file's project keys, decoded as the program decodes them (``regions`` a list)."""
     prefix = f"{PROJECT}:"
-    out: dict[str, Any] = {}
-    for key, text in files.config.items():
-        if key.startswith(prefix):
-            try:
-                out[key[len(prefix) :]] = json.loads(text)
-            except json.JSONDecodeError:
-                out[key[len(prefix) :]] = text
-    return out
+    raw = {k[len(prefix) :]: v for k, v in stackfiles.load(stack).config.items() if k.startswith(prefix)}
+    return decode(raw, PROJECT)
 
 
 def encode(namespace: dict[str, Any]) -> dict[str, str]:
@@ -47,11 +40,12 @@ def run_stack(
     edit: Callable[[dict[str, Any]], None] | None = None,
     preview: bool = False,
 ) -> Graph:
-    """Run __main__.py with a stack file's config, optionally edited first."""
-    namespace = copy.deepcopy(namespace_of(stack))
+    """Run __main__.py with a stack file's whole config, its project keys optionally edited first."""
+    namespace = namespace_of(stack)
     if edit is not None:
         edit(namespace)
-    return harness.run_program(stack=stack, config=encode(namespace), preview=preview)
+    others = {k: v for k, v in stackfiles.load(stack).config.items() if not k.startswith(f"{PROJECT}:")}
+    return harness.run_program(stack=stack, config={**others, **encode(namespace)}, preview=preview)
 
 
 @pytest.fixture

@@ -181,7 +181,7 @@ BAD_CONFIGS: list[tuple[str, Edit, str, str]] = [
 
 @pytest.mark.parametrize(("edit", "path", "text"), [c[1:] for c in BAD_CONFIGS], ids=[c[0] for c in BAD_CONFIGS])
 def test_bad_config_is_rejected_naming_the_key(edit: Edit, path: str, text: str):
-    namespace = copy.deepcopy(namespace_of("prod"))
+    namespace = namespace_of("prod")
     edit(namespace)
     with pytest.raises(ConfigError) as caught:
         validate(namespace, PROJECT)
