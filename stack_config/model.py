@@ -6,8 +6,9 @@ than silently taking effect.
 
 Each field's ``allowed`` text is what a config error prints after "allowed:", and each
 ``description`` feeds the config reference in the README (``python -m stack_config.reference``).
-Later issues add their sections (services, pipeline, alarms, dns) as further optional fields of
-``StackConfig``; unknown keys stay errors until a section exists.
+The traffic and compute sections live in ``workloads``; later issues add theirs (pipeline,
+alarms) as further optional fields of ``StackConfig``; unknown keys stay errors until a section
+exists.
 """
 
 from __future__ import annotations
@@ -18,27 +19,18 @@ from typing import Annotated, Any, Literal
 
 from pydantic import (
     AfterValidator,
-    BaseModel,
     BeforeValidator,
-    ConfigDict,
-    Field,
 )
-from pydantic.alias_generators import to_camel
-from pydantic_core import PydanticCustomError
 
 from .aws_regions import is_known_region
+from .base import RETENTION_ALLOWED, RetentionDays, _fail, _field, _Model, _strict_str
 from .subnet_plan import MAX_PREFIX, MIN_PREFIX, SubnetPlan, derive
+from .workloads import DnsConfig, FunctionConfig, LoadBalancerConfig, ServiceConfig
 
 PRIVATE_RANGES = tuple(
     ipaddress.IPv4Network(c) for c in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16")
 )
 PRIVATE_RANGES_TEXT = "10.0.0.0/8, 172.16.0.0/12 or 192.168.0.0/16"
-
-# The values CloudWatch Logs accepts for a log group's retention.
-LOG_RETENTION_DAYS = (
-    1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731,
-    1096, 1827, 2192, 2557, 2922, 3288, 3653,
-)  # fmt: skip
 
 # Interface endpoints the platform's workloads use. A short list on purpose: a typo such as
 # "ecr.dck" is caught here instead of failing at deploy time with "service not found".
@@ -57,14 +49,6 @@ _NAME_RE = re.compile(r"^[a-z][a-z0-9-]*[a-z0-9]$")
 _ENV_RE = re.compile(r"^[a-z][a-z0-9]*$")
 _ROLE_ARN_RE = re.compile(r"^arn:aws(-[a-z]+)*:iam::\d{12}:role/[\w+=,.@/-]{1,512}$")
 _ACCOUNT_RE = re.compile(r"^\d{12}$")
-
-
-def _fail(kind: str, allowed: str) -> PydanticCustomError:
-    return PydanticCustomError(kind, allowed)
-
-
-def _field(default: Any = ..., *, description: str, allowed: str, **kw: Any) -> Any:
-    return Field(default, description=description, json_schema_extra={"allowed": allowed}, **kw)
 
 
 # --- field types --------------------------------------------------------------------------------
@@ -166,15 +150,6 @@ def _check_account(value: str) -> str:
     return value
 
 
-def _strict_str(allowed: str) -> BeforeValidator:
-    def check(value: Any) -> Any:
-        if not isinstance(value, str):
-            raise _fail("string_type", allowed)
-        return value
-
-    return BeforeValidator(check)
-
-
 Name = Annotated[str, _strict_str(NAME_ALLOWED), AfterValidator(_check_name)]
 Environment = Annotated[str, _strict_str(ENV_ALLOWED), AfterValidator(_check_environment)]
 Region = Annotated[str, _strict_str(REGION_ALLOWED), AfterValidator(_check_region)]
@@ -183,28 +158,6 @@ SubnetCidr = Annotated[str, _strict_str(SUBNET_CIDR_ALLOWED), AfterValidator(_ch
 AzCount = Annotated[int, BeforeValidator(_whole_number), AfterValidator(_check_az_count)]
 RoleArn = Annotated[str, _strict_str(ROLE_ARN_ALLOWED), AfterValidator(_check_role_arn)]
 AccountId = Annotated[str, _strict_str(ACCOUNT_ALLOWED), AfterValidator(_check_account)]
-
-RETENTION_ALLOWED = "one of " + ", ".join(map(str, LOG_RETENTION_DAYS))
-
-
-def _check_retention(value: int) -> int:
-    if value not in LOG_RETENTION_DAYS:
-        raise _fail("retention", RETENTION_ALLOWED)
-    return value
-
-
-RetentionDays = Annotated[int, Field(strict=True), AfterValidator(_check_retention)]
-
-
-class _Model(BaseModel):
-    model_config = ConfigDict(
-        extra="forbid",
-        alias_generator=to_camel,
-        validate_by_alias=True,
-        validate_by_name=False,
-        frozen=True,
-    )
-
 
 # --- sections -----------------------------------------------------------------------------------
 
@@ -306,6 +259,11 @@ class NetworkConfig(_Model):
     )
 
 
+def _empty_is_none(value: Any) -> Any:
+    # Pulumi.yaml declares {} as the default so the CLI does not treat the key as required.
+    return None if value == {} else value
+
+
 class StackConfig(_Model):
     """The whole ``devops-platform:*`` config namespace of one stack."""
 
@@ -338,6 +296,28 @@ class StackConfig(_Model):
         NetworkConfig(),
         description="Network options shared by every region.",
         allowed="an object with natStrategy, flowLogs, interfaceEndpoints, gatewayEndpoints",
+    )
+    load_balancer: LoadBalancerConfig = _field(
+        LoadBalancerConfig(),
+        description="The shared ALB of each region.",
+        allowed="an object with ingressCidrs, deletionProtection, idleTimeoutSeconds, sslPolicy, "
+        "certificateArns, accessLogs",
+    )
+    dns: Annotated[DnsConfig | None, BeforeValidator(_empty_is_none)] = _field(
+        None,
+        description="A domain and its Route 53 hosted zone. Without loadBalancer.certificateArns, "
+        "ACM issues each region's certificate for it, validated through DNS.",
+        allowed="an object with domain, hostedZoneId",
+    )
+    services: list[ServiceConfig] = _field(
+        [],
+        description="Fargate services behind the ALB, the same in every region.",
+        allowed="a list of service objects with at least name, port, paths",
+    )
+    functions: list[FunctionConfig] = _field(
+        [],
+        description="Lambda functions behind the ALB (or subscribed to SNS), the same in every region.",
+        allowed="a list of function objects with at least name",
     )
 
     @property

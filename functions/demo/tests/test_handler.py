@@ -1,0 +1,71 @@
+"""The demo function answers ALB events the way the ALB requires, with the seed's JSON body."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+
+_spec = importlib.util.spec_from_file_location("demo_handler", Path(__file__).parent.parent / "handler.py")
+assert _spec and _spec.loader
+handler_module = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(handler_module)
+
+CONTEXT = SimpleNamespace(aws_request_id="req-1")
+
+
+def alb_event(method: str = "GET", path: str = "/lambda/hello") -> dict:
+    # The shape an ALB sends a Lambda target (multi-value headers off).
+    return {
+        "requestContext": {"elb": {"targetGroupArn": "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/demo-prod-abc123/0123456789abcdef"}},
+        "httpMethod": method,
+        "path": path,
+        "queryStringParameters": {},
+        "headers": {"host": "app.example.com"},
+        "body": "",
+        "isBase64Encoded": False,
+    }
+
+
+@pytest.fixture(autouse=True)
+def _env(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AWS_REGION", "us-east-2")
+    monkeypatch.setenv("ENVIRONMENT", "prod")
+
+
+def test_get_answers_with_compute_path_and_region():
+    response = handler_module.handler(alb_event(path="/lambda/health"), CONTEXT)
+    assert response["statusCode"] == 200
+    assert response["statusDescription"] == "200 OK"
+    assert response["isBase64Encoded"] is False
+    assert response["headers"]["Content-Type"] == "application/json"
+    body = json.loads(response["body"])
+    assert body == {
+        "compute": "lambda",
+        "path": "/lambda/health",
+        "region": "us-east-2",
+        "environment": "prod",
+        "requestId": "req-1",
+    }
+
+
+def test_head_has_no_body():
+    response = handler_module.handler(alb_event(method="HEAD"), CONTEXT)
+    assert response["statusCode"] == 200 and response["body"] == ""
+
+
+def test_other_methods_are_refused_with_allow_header():
+    response = handler_module.handler(alb_event(method="POST"), CONTEXT)
+    assert response["statusCode"] == 405
+    assert response["headers"]["Allow"] == "GET, HEAD"
+    assert "POST" in json.loads(response["body"])["error"]
+
+
+@pytest.mark.parametrize("event", [{}, {"path": "/x"}, {"httpMethod": "GET"}, {"httpMethod": 1, "path": "/x"}])
+def test_a_non_alb_event_is_a_clear_400(event: dict):
+    response = handler_module.handler(event, CONTEXT)
+    assert response["statusCode"] == 400
+    assert "ALB request" in json.loads(response["body"])["error"]

@@ -1,0 +1,490 @@
+"""Config sections for traffic and compute: the load balancer, DNS, services and functions.
+
+Every region the stack lists runs the same services and functions behind its own ALB; what
+differs per region (certificates) is keyed by region.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, BeforeValidator
+
+from .base import _fail, _field, _Model, _strict_str
+
+# --- field types --------------------------------------------------------------------------------
+
+ROUTE_NAME_ALLOWED = (
+    "2-20 characters: lowercase letters, digits and single hyphens, starting with a letter "
+    "(it names the target group, ECS service, task family and ECR repository)"
+)
+_ROUTE_NAME_RE = re.compile(r"^[a-z][a-z0-9-]*[a-z0-9]$")
+
+
+def _check_route_name(value: str) -> str:
+    if not (2 <= len(value) <= 20 and _ROUTE_NAME_RE.match(value) and "--" not in value):
+        raise _fail("route_name", ROUTE_NAME_ALLOWED)
+    return value
+
+
+PATH_ALLOWED = (
+    "a path pattern of at most 128 characters starting with /, using letters, digits, "
+    "_ - . $ / ~ \" ' @ : + & and the wildcards * and ?"
+)
+_PATH_RE = re.compile(r"""^/[A-Za-z0-9_\-.$/~"'@:+&*?]*$""")
+
+
+def _check_path(value: str) -> str:
+    if len(value) > 128 or not _PATH_RE.match(value):
+        raise _fail("path_pattern", PATH_ALLOWED)
+    return value
+
+
+HEALTH_PATH_ALLOWED = "a URL path starting with / (at most 1024 characters), without wildcards"
+
+
+def _check_health_path(value: str) -> str:
+    if not value.startswith("/") or len(value) > 1024 or any(c in value for c in "*? "):
+        raise _fail("health_path", HEALTH_PATH_ALLOWED)
+    return value
+
+
+CIDR_ALLOWED = "an IPv4 CIDR such as 0.0.0.0/0 or 203.0.113.0/24"
+
+
+def _check_ingress_cidr(value: str) -> str:
+    try:
+        return str(ipaddress.IPv4Network(value, strict=True))
+    except ValueError:
+        raise _fail("cidr", CIDR_ALLOWED) from None
+
+
+CERT_ARN_ALLOWED = "an ACM certificate ARN, arn:<partition>:acm:<region>:<12-digit account>:certificate/<id>"
+_CERT_ARN_RE = re.compile(r"^arn:aws(-[a-z]+)*:acm:[a-z0-9-]+:\d{12}:certificate/[0-9a-f-]{36}$")
+
+
+def _check_cert_arn(value: str) -> str:
+    if not _CERT_ARN_RE.match(value):
+        raise _fail("certificate_arn", CERT_ARN_ALLOWED)
+    return value
+
+
+SSL_POLICY_ALLOWED = (
+    "an ELB security policy with TLS 1.3, ELBSecurityPolicy-TLS13-... "
+    "(for example ELBSecurityPolicy-TLS13-1-2-2021-06)"
+)
+_SSL_POLICY_RE = re.compile(r"^ELBSecurityPolicy-TLS13-[A-Za-z0-9-]+$")
+
+
+def _check_ssl_policy(value: str) -> str:
+    if not _SSL_POLICY_RE.match(value):
+        raise _fail("ssl_policy", SSL_POLICY_ALLOWED)
+    return value
+
+
+DOMAIN_ALLOWED = "a DNS name such as app.example.com (lowercase, at most 253 characters)"
+_LABEL_RE = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
+
+
+def _check_domain(value: str) -> str:
+    labels = value.split(".")
+    if len(value) > 253 or len(labels) < 2 or not all(_LABEL_RE.match(label) for label in labels):
+        raise _fail("domain", DOMAIN_ALLOWED)
+    return value
+
+
+ZONE_ALLOWED = "a Route 53 hosted zone ID such as Z0123456789ABCDEFGHIJ"
+_ZONE_RE = re.compile(r"^Z[A-Z0-9]{1,31}$")
+
+
+def _check_zone(value: str) -> str:
+    if not _ZONE_RE.match(value):
+        raise _fail("zone", ZONE_ALLOWED)
+    return value
+
+
+SECRET_ALLOWED = (
+    "the ARN of an SSM parameter (arn:<partition>:ssm:<region>:<account>:parameter/...) or a Secrets "
+    "Manager secret (arn:<partition>:secretsmanager:<region>:<account>:secret:...)"
+)
+_SECRET_RE = re.compile(
+    r"^arn:aws(-[a-z]+)*:(ssm:[a-z0-9-]+:\d{12}:parameter/[\w./-]+"
+    r"|secretsmanager:[a-z0-9-]+:\d{12}:secret:[\w/+=.@-]+(:[\w-]*){0,3})$"
+)
+
+
+def _check_secret(value: str) -> str:
+    if not _SECRET_RE.match(value):
+        raise _fail("secret_arn", SECRET_ALLOWED)
+    return value
+
+
+ENV_NAME_ALLOWED = "an environment variable name: letters, digits and _, not starting with a digit"
+_ENV_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+ACTION_ALLOWED = (
+    "an IAM action service:Action (for example s3:GetObject); no *, and no service:* "
+    "(grant the actions the task needs)"
+)
+_ACTION_RE = re.compile(r"^[a-z0-9-]+:[A-Za-z0-9]+\*?$")
+
+
+def _check_action(value: str) -> str:
+    if not _ACTION_RE.match(value):
+        raise _fail("iam_action", ACTION_ALLOWED)
+    return value
+
+
+RESOURCE_ALLOWED = "a resource ARN (arn:...), wildcards allowed inside it but not * on its own"
+_RESOURCE_RE = re.compile(r"^arn:aws(-[a-z]+)*:[a-z0-9-]+:[a-z0-9-*]*:(\d{12}|\*)?:.+$")
+
+
+def _check_resource(value: str) -> str:
+    if not _RESOURCE_RE.match(value):
+        raise _fail("iam_resource", RESOURCE_ALLOWED)
+    return value
+
+
+IMAGE_ALLOWED = "a container image reference, registry/repository:tag or @sha256 digest"
+_IMAGE_RE = re.compile(r"^[a-z0-9]+([._-][a-z0-9]+)*(:\d+)?(/[a-z0-9]+([._/-][a-z0-9]+)*)+(:[\w.-]{1,128}|@sha256:[0-9a-f]{64})$")
+
+
+def _check_image(value: str) -> str:
+    if not _IMAGE_RE.match(value):
+        raise _fail("image", IMAGE_ALLOWED)
+    return value
+
+
+def _int(lo: int, hi: int, what: str = "a whole number") -> tuple[Any, str]:
+    allowed = f"{what} from {lo} to {hi}"
+
+    def check(value: Any) -> Any:
+        if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:
+            raise _fail("int_range", allowed)
+        return value
+
+    return Annotated[int, BeforeValidator(check)], allowed
+
+
+RouteName = Annotated[str, _strict_str(ROUTE_NAME_ALLOWED), AfterValidator(_check_route_name)]
+PathPattern = Annotated[str, _strict_str(PATH_ALLOWED), AfterValidator(_check_path)]
+HealthPath = Annotated[str, _strict_str(HEALTH_PATH_ALLOWED), AfterValidator(_check_health_path)]
+IngressCidr = Annotated[str, _strict_str(CIDR_ALLOWED), AfterValidator(_check_ingress_cidr)]
+CertificateArn = Annotated[str, _strict_str(CERT_ARN_ALLOWED), AfterValidator(_check_cert_arn)]
+SslPolicy = Annotated[str, _strict_str(SSL_POLICY_ALLOWED), AfterValidator(_check_ssl_policy)]
+Domain = Annotated[str, _strict_str(DOMAIN_ALLOWED), AfterValidator(_check_domain)]
+ZoneId = Annotated[str, _strict_str(ZONE_ALLOWED), AfterValidator(_check_zone)]
+SecretArn = Annotated[str, _strict_str(SECRET_ALLOWED), AfterValidator(_check_secret)]
+IamAction = Annotated[str, _strict_str(ACTION_ALLOWED), AfterValidator(_check_action)]
+IamResource = Annotated[str, _strict_str(RESOURCE_ALLOWED), AfterValidator(_check_resource)]
+Image = Annotated[str, _strict_str(IMAGE_ALLOWED), AfterValidator(_check_image)]
+
+Port, PORT_ALLOWED = _int(1, 65535, "a port")
+Priority, PRIORITY_ALLOWED = _int(1, 50_000, "a listener-rule priority")
+Seconds300, SECONDS300_ALLOWED = _int(5, 300, "seconds")
+Timeout120, TIMEOUT120_ALLOWED = _int(2, 120, "seconds")
+Threshold, THRESHOLD_ALLOWED = _int(2, 10)
+Grace, GRACE_ALLOWED = _int(0, 3600, "seconds")
+Capacity, CAPACITY_ALLOWED = _int(0, 1000, "a task count")
+Percent, PERCENT_ALLOWED = _int(10, 95, "a utilization percentage")
+Cooldown, COOLDOWN_ALLOWED = _int(0, 3600, "seconds")
+IdleTimeout, IDLE_TIMEOUT_ALLOWED = _int(1, 4000, "seconds")
+ExpireDays, EXPIRE_DAYS_ALLOWED = _int(1, 3650, "days")
+RequestsPerTarget, REQUESTS_ALLOWED = _int(1, 1_000_000, "requests per target per minute")
+MemoryMb, MEMORY_MB_ALLOWED = _int(128, 10_240, "megabytes")
+LambdaTimeout, LAMBDA_TIMEOUT_ALLOWED = _int(1, 900, "seconds")
+Concurrency, CONCURRENCY_ALLOWED = _int(1, 10_000, "concurrent executions")
+
+# Fargate's task sizes: CPU units -> allowed memory (MiB). Linux, platform version 1.4.0.
+FARGATE_SIZES: dict[int, tuple[int, ...]] = {
+    256: (512, 1024, 2048),
+    512: tuple(range(1024, 4096 + 1, 1024)),
+    1024: tuple(range(2048, 8192 + 1, 1024)),
+    2048: tuple(range(4096, 16384 + 1, 1024)),
+    4096: tuple(range(8192, 30720 + 1, 1024)),
+    8192: tuple(range(16384, 61440 + 1, 4096)),
+    16384: tuple(range(32768, 122880 + 1, 8192)),
+}
+CPU_ALLOWED = "Fargate CPU units: " + ", ".join(map(str, FARGATE_SIZES))
+MEMORY_ALLOWED = "MiB, a Fargate size that goes with cpu (for 256: 512, 1024 or 2048)"
+
+# Supported by Lambda (not deprecated) at the pinned provider's date.
+LAMBDA_PYTHON_RUNTIMES = ("python3.11", "python3.12", "python3.13")
+
+# A public image that answers 200 on every path, on the port in $PORT: what each service runs
+# until its pipeline publishes the first real image. Mirror it into ECR to avoid public pulls.
+DEFAULT_BOOTSTRAP_IMAGE = "us-docker.pkg.dev/google-samples/containers/gke/hello-app:1.0"
+RESERVED_ENV = ("AWS_REGION", "ENVIRONMENT", "PORT")
+
+
+# --- sections -----------------------------------------------------------------------------------
+
+
+class AccessLogsConfig(_Model):
+    """ALB access logs, written to an S3 bucket the stack creates in each region."""
+
+    enabled: bool = _field(
+        True, description="Write access logs (Security Hub ELB.5).", allowed="true or false", strict=True
+    )
+    expire_after_days: ExpireDays = _field(  # type: ignore[valid-type]
+        90, description="Days before a log object is deleted.", allowed=EXPIRE_DAYS_ALLOWED
+    )
+
+
+class LoadBalancerConfig(_Model):
+    """The shared Application Load Balancer of each region."""
+
+    ingress_cidrs: list[IngressCidr] = _field(
+        ["0.0.0.0/0"],
+        description="Client CIDRs allowed to reach ports 80 and 443.",
+        allowed="a non-empty list of IPv4 CIDRs",
+        min_length=1,
+    )
+    deletion_protection: bool = _field(
+        True,
+        description="Refuse to delete the ALB until this is turned off (Security Hub ELB.6).",
+        allowed="true or false",
+        strict=True,
+    )
+    idle_timeout_seconds: IdleTimeout = _field(  # type: ignore[valid-type]
+        60, description="Seconds an idle connection is kept open.", allowed=IDLE_TIMEOUT_ALLOWED
+    )
+    ssl_policy: SslPolicy = _field(
+        "ELBSecurityPolicy-TLS13-1-2-2021-06",
+        description="TLS policy of the HTTPS listener (TLS 1.3 and 1.2 by default).",
+        allowed=SSL_POLICY_ALLOWED,
+    )
+    certificate_arns: dict[str, CertificateArn] = _field(
+        {},
+        description="An ACM certificate per region (region code to ARN). With certificates, or "
+        "with dns, the ALB serves HTTPS and redirects HTTP; without either it serves plain HTTP.",
+        allowed="a map of every listed region to an ACM certificate ARN in that region",
+    )
+    access_logs: AccessLogsConfig = _field(
+        AccessLogsConfig(), description="Access log settings.", allowed="an object with enabled, expireAfterDays"
+    )
+
+
+class DnsConfig(_Model):
+    """A domain in a Route 53 hosted zone of this account: ACM issues each region's certificate."""
+
+    domain: Domain = _field(description="The domain clients use, for example app.example.com.", allowed=DOMAIN_ALLOWED)
+    hosted_zone_id: ZoneId = _field(
+        description="The hosted zone that holds the domain (for DNS validation of certificates).",
+        allowed=ZONE_ALLOWED,
+    )
+
+
+class HealthCheckConfig(_Model):
+    """How the ALB (and optionally ECS) decides a task is healthy."""
+
+    path: HealthPath = _field("/health", description="Path the ALB probes.", allowed=HEALTH_PATH_ALLOWED)
+    matcher: str = _field(
+        "200-399",
+        description="HTTP codes that count as healthy.",
+        allowed="codes or ranges such as 200, 200,204 or 200-399",
+        pattern=r"^[1-5][0-9][0-9]([,-][1-5][0-9][0-9])*$",
+    )
+    interval_seconds: Seconds300 = _field(30, description="Seconds between probes.", allowed=SECONDS300_ALLOWED)  # type: ignore[valid-type]
+    timeout_seconds: Timeout120 = _field(  # type: ignore[valid-type]
+        5, description="Seconds a probe may take (less than intervalSeconds).", allowed=TIMEOUT120_ALLOWED
+    )
+    healthy_threshold: Threshold = _field(3, description="Passes before healthy.", allowed=THRESHOLD_ALLOWED)  # type: ignore[valid-type]
+    unhealthy_threshold: Threshold = _field(3, description="Failures before unhealthy.", allowed=THRESHOLD_ALLOWED)  # type: ignore[valid-type]
+    grace_period_seconds: Grace = _field(  # type: ignore[valid-type]
+        60,
+        description="Seconds ECS ignores failing ALB health checks after a task starts.",
+        allowed=GRACE_ALLOWED,
+    )
+    container_command: list[str] | None = _field(
+        None,
+        description="Optional container health check, as ECS's CMD-SHELL form's command (for "
+        "example \"curl -fs localhost:8080/health\"). The image must contain the tool it runs.",
+        allowed="a list with one shell command string",
+        min_length=1,
+        max_length=1,
+    )
+
+
+class AutoscalingConfig(_Model):
+    """Application Auto Scaling of a service's task count (target tracking)."""
+
+    min_capacity: Capacity = _field(2, description="Fewest tasks.", allowed=CAPACITY_ALLOWED)  # type: ignore[valid-type]
+    max_capacity: Capacity = _field(10, description="Most tasks.", allowed=CAPACITY_ALLOWED)  # type: ignore[valid-type]
+    cpu_target: Percent | None = _field(  # type: ignore[valid-type]
+        60, description="Average CPU % to hold; null turns the CPU policy off.", allowed=PERCENT_ALLOWED
+    )
+    memory_target: Percent | None = _field(  # type: ignore[valid-type]
+        70, description="Average memory % to hold; null turns the memory policy off.", allowed=PERCENT_ALLOWED
+    )
+    requests_per_target: RequestsPerTarget | None = _field(  # type: ignore[valid-type]
+        None,
+        description="ALB requests per task per minute to hold; null (default) for no request policy.",
+        allowed=REQUESTS_ALLOWED,
+    )
+    scale_out_cooldown_seconds: Cooldown = _field(  # type: ignore[valid-type]
+        60, description="Seconds between scale-outs.", allowed=COOLDOWN_ALLOWED
+    )
+    scale_in_cooldown_seconds: Cooldown = _field(  # type: ignore[valid-type]
+        300,
+        description="Seconds between scale-ins; longer than scale-out so capacity is released slowly.",
+        allowed=COOLDOWN_ALLOWED,
+    )
+
+
+class GrantConfig(_Model):
+    """One IAM statement for a service's task role."""
+
+    actions: list[IamAction] = _field(description="IAM actions.", allowed="a non-empty list of " + ACTION_ALLOWED, min_length=1)
+    resources: list[IamResource] = _field(
+        description="Resource ARNs.", allowed="a non-empty list of resource ARNs", min_length=1
+    )
+
+
+class ServiceConfig(_Model):
+    """A Fargate service behind the shared ALB."""
+
+    name: RouteName = _field(description="Service name, unique among services and functions.", allowed=ROUTE_NAME_ALLOWED)
+    mode: Literal["service", "on-demand"] = _field(
+        "service",
+        description="service: an ECS service keeps desiredCount tasks running; on-demand: "
+        "everything but the ECS service (the task launcher starts tasks and registers them).",
+        allowed="service or on-demand",
+    )
+    port: Port = _field(description="The container port; the app listens on $PORT.", allowed=PORT_ALLOWED)  # type: ignore[valid-type]
+    paths: list[PathPattern] = _field(
+        description="ALB path patterns routed to this service (one listener rule).",
+        allowed="1 to 5 path patterns (an ALB rule takes at most 5 condition values)",
+        min_length=1,
+        max_length=5,
+    )
+    priority: Priority | None = _field(  # type: ignore[valid-type]
+        None,
+        description="Listener-rule priority. Omitted: computed from the name and paths "
+        "(longer literal prefixes first), stable when other routes change.",
+        allowed=PRIORITY_ALLOWED,
+    )
+    cpu: int = _field(256, description="Task CPU units.", allowed=CPU_ALLOWED, strict=True)
+    memory: int = _field(512, description="Task memory (MiB).", allowed=MEMORY_ALLOWED, strict=True)
+    architecture: Literal["X86_64", "ARM64"] = _field(
+        "X86_64", description="CPU architecture of the task.", allowed="X86_64 or ARM64"
+    )
+    desired_count: Capacity = _field(  # type: ignore[valid-type]
+        2,
+        description="Tasks at first deploy; autoscaling owns the count afterwards.",
+        allowed=CAPACITY_ALLOWED,
+    )
+    autoscaling: AutoscalingConfig = _field(
+        AutoscalingConfig(), description="Task-count scaling.", allowed="an object (see below)"
+    )
+    health_check: HealthCheckConfig = _field(
+        HealthCheckConfig(), description="Health checks.", allowed="an object (see below)"
+    )
+    writable_paths: list[HealthPath] = _field(
+        ["/tmp"],
+        description="Directories mounted as writable scratch volumes; the root filesystem is read-only.",
+        allowed="a list of absolute paths",
+    )
+    environment: dict[str, str] = _field(
+        {},
+        description="Extra environment variables (AWS_REGION, ENVIRONMENT and PORT are set by the program).",
+        allowed="a map of " + ENV_NAME_ALLOWED + " to a string",
+    )
+    secrets: dict[str, SecretArn] = _field(
+        {},
+        description="Environment variables filled from SSM parameters or Secrets Manager at task "
+        "start; the execution role may read exactly these.",
+        allowed="a map of variable name to " + SECRET_ALLOWED,
+    )
+    task_policy: list[GrantConfig] = _field(
+        [],
+        description="IAM statements for the task role, which has no permissions otherwise.",
+        allowed="a list of {actions, resources}",
+    )
+    bootstrap_image: Image = _field(
+        DEFAULT_BOOTSTRAP_IMAGE,
+        description="Image the service runs until its pipeline publishes one; it must answer the "
+        "health check on $PORT.",
+        allowed=IMAGE_ALLOWED,
+    )
+
+
+class SnsSubscriptionConfig(_Model):
+    """An SNS topic that invokes the function."""
+
+    topic_arn: str | None = _field(
+        None,
+        description="An existing topic in the same region, or null to create an encrypted topic per region.",
+        allowed="an SNS topic ARN, arn:<partition>:sns:<region>:<account>:<name>",
+        pattern=r"^arn:aws(-[a-z]+)*:sns:[a-z0-9-]+:[0-9]{12}:[A-Za-z0-9_-]{1,256}$",
+    )
+
+
+class FunctionConfig(_Model):
+    """A Lambda function, behind the shared ALB and/or subscribed to SNS."""
+
+    name: RouteName = _field(description="Function name, unique among services and functions.", allowed=ROUTE_NAME_ALLOWED)
+    source: str | None = _field(
+        None,
+        description="Directory under functions/ with the code (default: name with - as _).",
+        allowed="the name of a directory under functions/ that holds handler.py",
+        pattern=r"^[a-z][a-z0-9_]*$",
+    )
+    handler: str = _field(
+        "handler.handler",
+        description="module.function Lambda calls.",
+        allowed="module.function",
+        pattern=r"^[A-Za-z_][A-Za-z0-9_.]*\.[A-Za-z_][A-Za-z0-9_]*$",
+    )
+    runtime: Literal[LAMBDA_PYTHON_RUNTIMES] = _field(  # type: ignore[valid-type]
+        "python3.13", description="Python runtime.", allowed=", ".join(LAMBDA_PYTHON_RUNTIMES)
+    )
+    paths: list[PathPattern] = _field(
+        [],
+        description="ALB path patterns routed to the function; empty: not behind the ALB.",
+        allowed="0 to 5 path patterns",
+        max_length=5,
+    )
+    priority: Priority | None = _field(  # type: ignore[valid-type]
+        None, description="Listener-rule priority (as for services).", allowed=PRIORITY_ALLOWED
+    )
+    memory_mb: MemoryMb = _field(256, description="Memory (MB).", allowed=MEMORY_MB_ALLOWED)  # type: ignore[valid-type]
+    timeout_seconds: LambdaTimeout = _field(30, description="Timeout.", allowed=LAMBDA_TIMEOUT_ALLOWED)  # type: ignore[valid-type]
+    reserved_concurrency: Concurrency | None = _field(  # type: ignore[valid-type]
+        None, description="Reserved concurrent executions (null: the account's unreserved pool).", allowed=CONCURRENCY_ALLOWED
+    )
+    provisioned_concurrency: Concurrency | None = _field(  # type: ignore[valid-type]
+        None,
+        description="Pre-initialized executions on a 'live' alias, which the ALB then targets.",
+        allowed=CONCURRENCY_ALLOWED,
+    )
+    vpc: bool = _field(
+        False,
+        description="Run in the private subnets with a security group that admits only the ALB.",
+        allowed="true or false",
+        strict=True,
+    )
+    environment: dict[str, str] = _field(
+        {}, description="Extra environment variables.", allowed="a map of variable name to string"
+    )
+    sns: SnsSubscriptionConfig | None = _field(
+        None, description="Subscribe the function to an SNS topic.", allowed="an object with topicArn"
+    )
+
+
+# Re-exported for the cross-checks.
+__all__ = [
+    "FARGATE_SIZES",
+    "RESERVED_ENV",
+    "AccessLogsConfig",
+    "AutoscalingConfig",
+    "DnsConfig",
+    "FunctionConfig",
+    "GrantConfig",
+    "HealthCheckConfig",
+    "LoadBalancerConfig",
+    "ServiceConfig",
+    "SnsSubscriptionConfig",
+]
