@@ -9,15 +9,16 @@ from stack_config import load_stack_config
 project, stack = pulumi.get_project(), pulumi.get_stack()
 cfg = load_stack_config(project)  # raises a traceback-free ConfigError before any resource exists
 
-if warning := wiring.flow_logs_disabled_warning(cfg):
-    pulumi.log.warn(warning)
+for warning in (wiring.flow_logs_disabled_warning(cfg), wiring.plain_http_warning(cfg)):
+    if warning:
+        pulumi.log.warn(warning)
 
 regions = {}
 for region in cfg.regions:
     provider = wiring.region_provider(cfg, region, project, stack)
     regions[region.name] = RegionalPlatform(
         region.name,
-        wiring.regional_args(cfg, region),
+        wiring.regional_args(cfg, region, project),
         pulumi.ResourceOptions(providers=[provider]),
     )
 

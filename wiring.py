@@ -7,9 +7,14 @@ from __future__ import annotations
 
 import pulumi_aws as aws
 
+from components.fargate_service import Grant, HealthCheck, Scaling
+from components.load_balancer import AccessLogSettings, AcmSettings
 from components.network import FlowLogSettings, NetworkArgs
-from components.region import RegionalPlatformArgs
-from stack_config import RegionConfig, StackConfig
+from components.region import FunctionSpec, LoadBalancerSpec, RegionalPlatformArgs, RegistrySpec, ServiceSpec
+from stack_config import RegionConfig, StackConfig, routes
+from stack_config.aws_regions import elb_log_delivery
+from stack_config.workload_checks import FUNCTIONS_DIR
+from stack_config.workloads import FunctionConfig, ServiceConfig
 
 MANAGED_BY = "pulumi/devops-platform"
 
@@ -53,12 +58,23 @@ def region_provider(cfg: StackConfig, region: RegionConfig, project: str, stack:
     )
 
 
-def regional_args(cfg: StackConfig, region: RegionConfig) -> RegionalPlatformArgs:
+def regional_args(cfg: StackConfig, region: RegionConfig, project: str) -> RegionalPlatformArgs:
     plan = region.subnet_plan()
     flow = cfg.network.flow_logs
+    registry = cfg.container_registry
     return RegionalPlatformArgs(
         region=region.name,
         role=region.role,
+        name_prefix=name_prefix(cfg),
+        load_balancer=load_balancer_spec(cfg, region),
+        services=[service_spec(cfg, region, s, project) for s in cfg.services],
+        functions=[function_spec(cfg, region, f, project) for f in cfg.functions],
+        registry=RegistrySpec(
+            keep_tagged_images=registry.keep_tagged_images,
+            expire_untagged_after_days=registry.expire_untagged_after_days,
+            force_delete=registry.force_delete,
+        ),
+        log_retention_days=cfg.logs.retention_days,
         network=NetworkArgs(
             name_prefix=name_prefix(cfg),
             vpc_cidr=region.vpc_cidr,
@@ -82,3 +98,133 @@ def flow_logs_disabled_warning(cfg: StackConfig) -> str | None:
     return "network.flowLogs.enabled is false: no VPC flow logs (Security Hub EC2.6 fails)"
 
 
+
+
+def load_balancer_spec(cfg: StackConfig, region: RegionConfig) -> LoadBalancerSpec:
+    lb = cfg.load_balancer
+    certificate_arn = lb.certificate_arns.get(region.name)
+    acm = None
+    if certificate_arn is None and cfg.dns is not None:
+        # The regional name lets clients (and later health checks) reach one region directly.
+        acm = AcmSettings(
+            domain=cfg.dns.domain,
+            hosted_zone_id=cfg.dns.hosted_zone_id,
+            alternative_names=(f"{region.name}.{cfg.dns.domain}",),
+        )
+    return LoadBalancerSpec(
+        load_balancer_name=routes.load_balancer_name(cfg.name, cfg.environment),
+        ingress_cidrs=tuple(lb.ingress_cidrs),
+        deletion_protection=lb.deletion_protection,
+        idle_timeout_seconds=lb.idle_timeout_seconds,
+        ssl_policy=lb.ssl_policy,
+        certificate_arn=certificate_arn,
+        acm=acm,
+        access_logs=AccessLogSettings(
+            expire_after_days=lb.access_logs.expire_after_days, delivery=elb_log_delivery(region.name)
+        )
+        if lb.access_logs.enabled
+        else None,
+    )
+
+
+def service_spec(cfg: StackConfig, region: RegionConfig, svc: ServiceConfig, project: str) -> ServiceSpec:
+    prefix = name_prefix(cfg)
+    hc, scaling = svc.health_check, svc.autoscaling
+    return ServiceSpec(
+        name=svc.name,
+        family=f"{prefix}-{svc.name}",
+        repository_name=f"{prefix}/{svc.name}",
+        target_group_name=routes.target_group_name(
+            svc.name,
+            project=project,
+            environment=cfg.environment,
+            region=region.name,
+            target_type="ip",
+            port=svc.port,
+            vpc_cidr=region.vpc_cidr,
+            protocol="HTTP",
+        ),
+        priority=routes.priority_of(svc.name, svc.paths, svc.priority),
+        paths=tuple(svc.paths),
+        port=svc.port,
+        bootstrap_image=svc.bootstrap_image,
+        log_group_name=f"/ecs/{prefix}/{svc.name}",
+        cpu=svc.cpu,
+        memory=svc.memory,
+        architecture=svc.architecture,
+        mode=svc.mode,
+        desired_count=svc.desired_count,
+        scaling=Scaling(
+            min_capacity=scaling.min_capacity,
+            max_capacity=scaling.max_capacity,
+            cpu_target=scaling.cpu_target,
+            memory_target=scaling.memory_target,
+            requests_per_target=scaling.requests_per_target,
+            scale_out_cooldown_seconds=scaling.scale_out_cooldown_seconds,
+            scale_in_cooldown_seconds=scaling.scale_in_cooldown_seconds,
+        ),
+        health_check=HealthCheck(
+            path=hc.path,
+            matcher=hc.matcher,
+            interval_seconds=hc.interval_seconds,
+            timeout_seconds=hc.timeout_seconds,
+            healthy_threshold=hc.healthy_threshold,
+            unhealthy_threshold=hc.unhealthy_threshold,
+            grace_period_seconds=hc.grace_period_seconds,
+            container_command=hc.container_command[0] if hc.container_command else None,
+        ),
+        environment={
+            **svc.environment,
+            "AWS_REGION": region.name,
+            "ENVIRONMENT": cfg.environment,
+            "PORT": str(svc.port),
+        },
+        secrets=dict(svc.secrets),
+        writable_paths=tuple(svc.writable_paths),
+        grants=tuple(Grant(actions=tuple(g.actions), resources=tuple(g.resources)) for g in svc.task_policy),
+    )
+
+
+def function_spec(cfg: StackConfig, region: RegionConfig, fn: FunctionConfig, project: str) -> FunctionSpec:
+    prefix = name_prefix(cfg)
+    routed = bool(fn.paths)
+    sns = "none" if fn.sns is None else ("existing" if fn.sns.topic_arn else "create")
+    return FunctionSpec(
+        name=fn.name,
+        function_name=f"{prefix}-{fn.name}",
+        code_path=FUNCTIONS_DIR / (fn.source or fn.name.replace("-", "_")),
+        handler=fn.handler,
+        runtime=fn.runtime,
+        memory_mb=fn.memory_mb,
+        timeout_seconds=fn.timeout_seconds,
+        reserved_concurrency=fn.reserved_concurrency,
+        provisioned_concurrency=fn.provisioned_concurrency,
+        # AWS_REGION is set by Lambda itself (and reserved).
+        environment={**fn.environment, "ENVIRONMENT": cfg.environment},
+        priority=routes.priority_of(fn.name, fn.paths, fn.priority) if routed else None,
+        paths=tuple(fn.paths),
+        target_group_name=routes.target_group_name(
+            fn.name,
+            project=project,
+            environment=cfg.environment,
+            region=region.name,
+            target_type="lambda",
+            port=None,
+            vpc_cidr=None,
+            protocol=None,
+        )
+        if routed
+        else None,
+        vpc=fn.vpc,
+        sns=sns,  # type: ignore[arg-type]
+        sns_topic_arn=fn.sns.topic_arn if fn.sns else None,
+    )
+
+
+def plain_http_warning(cfg: StackConfig) -> str | None:
+    if cfg.load_balancer.certificate_arns or cfg.dns is not None:
+        return None
+    return (
+        "the ALBs serve plain HTTP: no loadBalancer.certificateArns and no dns "
+        "(Security Hub ELB.1 fails; fine for dev, not for production)"
+    )

@@ -2,12 +2,94 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Literal
 
 import pulumi
+import pulumi_aws as aws
 
+from . import iam
+from .alb_function import AlbFunction, AlbFunctionArgs, AlbRoute, VpcPlacement
+from .container_registry import ContainerRegistry, ContainerRegistryArgs
+from .fargate_service import FargateService, FargateServiceArgs, Grant, HealthCheck, Scaling
+from .load_balancer import AccessLogSettings, AcmSettings, LoadBalancer, LoadBalancerArgs
 from .network import Network, NetworkArgs
+
+
+@dataclass(frozen=True)
+class LoadBalancerSpec:
+    """The config-derived part of :class:`~components.load_balancer.LoadBalancerArgs`."""
+
+    load_balancer_name: str
+    ingress_cidrs: Sequence[str] = ("0.0.0.0/0",)
+    deletion_protection: bool = True
+    idle_timeout_seconds: int = 60
+    ssl_policy: str = "ELBSecurityPolicy-TLS13-1-2-2021-06"
+    certificate_arn: str | None = None
+    acm: AcmSettings | None = None
+    access_logs: AccessLogSettings | None = field(default_factory=AccessLogSettings)
+
+
+@dataclass(frozen=True)
+class RegistrySpec:
+    """ECR settings shared by the region's repositories (see ContainerRegistryArgs)."""
+
+    keep_tagged_images: int = 30
+    expire_untagged_after_days: int = 7
+    force_delete: bool = False
+
+
+@dataclass(frozen=True)
+class ServiceSpec:
+    """The config-derived part of :class:`~components.fargate_service.FargateServiceArgs`.
+
+    ``bootstrap_image`` runs until the pipeline publishes ``/{prefix}/images/{name}``.
+    """
+
+    name: str
+    family: str
+    repository_name: str
+    target_group_name: str
+    priority: int
+    paths: Sequence[str]
+    port: int
+    bootstrap_image: str
+    log_group_name: str
+    cpu: int = 256
+    memory: int = 512
+    architecture: Literal["X86_64", "ARM64"] = "X86_64"
+    mode: Literal["service", "on-demand"] = "service"
+    desired_count: int = 2
+    scaling: Scaling = field(default_factory=Scaling)
+    health_check: HealthCheck = field(default_factory=HealthCheck)
+    environment: Mapping[str, str] = field(default_factory=dict)
+    secrets: Mapping[str, str] = field(default_factory=dict)
+    writable_paths: Sequence[str] = ("/tmp",)
+    grants: Sequence[Grant] = ()
+
+
+@dataclass(frozen=True)
+class FunctionSpec:
+    """The config-derived part of :class:`~components.alb_function.AlbFunctionArgs`."""
+
+    name: str
+    function_name: str
+    code_path: Path
+    handler: str = "handler.handler"
+    runtime: str = "python3.13"
+    memory_mb: int = 256
+    timeout_seconds: int = 30
+    reserved_concurrency: int | None = None
+    provisioned_concurrency: int | None = None
+    environment: Mapping[str, str] = field(default_factory=dict)
+    priority: int | None = None
+    paths: Sequence[str] = ()
+    target_group_name: str | None = None
+    vpc: bool = False
+    sns: Literal["none", "create", "existing"] = "none"
+    sns_topic_arn: str | None = None
 
 
 @dataclass(frozen=True)
@@ -15,37 +97,227 @@ class RegionalPlatformArgs:
     """Inputs of :class:`RegionalPlatform`.
 
     Attributes:
-        region: The AWS region code. Informational: where resources go is decided by the provider
-            passed in ``opts.providers``, which the stack entry builds for this region.
+        region: The AWS region code. Where resources go is decided by the provider passed in
+            ``opts.providers``, which the stack entry builds for this region.
         role: ``primary`` or ``secondary``, as in the stack config.
+        name_prefix: ``{name}-{environment}``: the cluster's name, and the prefix of families,
+            repositories and the published-image parameters.
         network: The region's network inputs.
+        load_balancer: The shared ALB.
+        services / functions: What sits behind it. Default none.
+        registry: ECR settings. Default :class:`RegistrySpec`.
+        log_retention_days: For service and function log groups. Default 365.
     """
 
     region: str
     role: Literal["primary", "secondary"]
+    name_prefix: str
     network: NetworkArgs
+    load_balancer: LoadBalancerSpec
+    services: Sequence[ServiceSpec] = ()
+    functions: Sequence[FunctionSpec] = ()
+    registry: RegistrySpec = field(default_factory=RegistrySpec)
+    log_retention_days: int = 365
+
+    @property
+    def image_parameter_path(self) -> str:
+        """Where the pipeline publishes each service's deployed image (``{path}/{service}``)."""
+        return f"/{self.name_prefix}/images"
 
 
 class RegionalPlatform(pulumi.ComponentResource):
     """One region of the platform.
 
-    Creates ``{name}-network`` (:class:`~components.network.Network`). Later sections (traffic,
-    compute, delivery, observability) attach here, so that every child inherits the region's
-    provider from this component.
+    Creates, with ``name`` (the region code) as the prefix:
 
-    Pass the region's provider as ``opts=ResourceOptions(providers=[provider])``.
+    - ``{name}-network`` (:class:`~components.network.Network`);
+    - ``{name}-alb`` (:class:`~components.load_balancer.LoadBalancer`);
+    - ``{name}-cluster``: the ECS cluster, with Container Insights (Security Hub ECS.12);
+    - per service ``{name}-{service}-registry`` (:class:`~components.container_registry.ContainerRegistry`)
+      and ``{name}-{service}`` (:class:`~components.fargate_service.FargateService`);
+    - per function ``{name}-{function}`` (:class:`~components.alb_function.AlbFunction`).
+
+    Pass the region's provider as ``opts=ResourceOptions(providers=[provider])``; every child
+    inherits it.
     """
 
     network: Network
+    load_balancer: LoadBalancer
 
-    def __init__(
-        self, name: str, args: RegionalPlatformArgs, opts: pulumi.ResourceOptions | None = None
-    ) -> None:
+    def __init__(self, name: str, args: RegionalPlatformArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("devops-platform:platform:Region", name, None, opts)
         self.args = args
-        self.network = Network(f"{name}-network", args.network, pulumi.ResourceOptions(parent=self))
-        self.register_outputs({"vpc_id": self.network.vpc_id})
+        child = pulumi.ResourceOptions(parent=self)
+        invoke = pulumi.InvokeOutputOptions(parent=self)
+        ctx = iam.AwsContext(
+            region=args.region,
+            account_id=aws.get_caller_identity_output(opts=invoke).account_id,
+            partition=aws.get_partition_output(opts=invoke).partition,
+        )
+        self.network = Network(f"{name}-network", args.network, child)
+        lb = args.load_balancer
+        self.load_balancer = LoadBalancer(
+            f"{name}-alb",
+            LoadBalancerArgs(
+                name_prefix=args.name_prefix,
+                load_balancer_name=lb.load_balancer_name,
+                context=ctx,
+                vpc_id=self.network.vpc_id,
+                public_subnet_ids=self.network.public_subnet_ids,
+                ingress_cidrs=lb.ingress_cidrs,
+                deletion_protection=lb.deletion_protection,
+                idle_timeout_seconds=lb.idle_timeout_seconds,
+                ssl_policy=lb.ssl_policy,
+                certificate_arn=lb.certificate_arn,
+                acm=lb.acm,
+                access_logs=lb.access_logs,
+            ),
+            child,
+        )
+
+        self.services: dict[str, FargateService] = {}
+        self.registries: dict[str, ContainerRegistry] = {}
+        cluster = None
+        if args.services:
+            cluster = aws.ecs.Cluster(
+                f"{name}-cluster",
+                name=args.name_prefix,
+                settings=[aws.ecs.ClusterSettingArgs(name="containerInsights", value="enabled")],
+                opts=child,
+            )
+            # One lookup for every service: the images the pipeline has deployed so far.
+            published = aws.ssm.get_parameters_by_path_output(
+                path=args.image_parameter_path, recursive=False, with_decryption=False, opts=invoke
+            )
+            for spec in args.services:
+                self._service(name, spec, cluster, published, ctx)
+
+        self.functions: dict[str, AlbFunction] = {}
+        for fn in args.functions:
+            self._function(name, fn)
+
+        self.cluster_name = cluster.name if cluster is not None else pulumi.Output.from_input(None)
+        self.register_outputs({"vpc_id": self.network.vpc_id, "load_balancer_arn": self.load_balancer.load_balancer_arn})
+
+    def _service(
+        self,
+        name: str,
+        spec: ServiceSpec,
+        cluster: aws.ecs.Cluster,
+        published: pulumi.Output[aws.ssm.GetParametersByPathResult],
+        ctx: iam.AwsContext,
+    ) -> None:
+        args = self.args
+        registry = ContainerRegistry(
+            f"{name}-{spec.name}-registry",
+            ContainerRegistryArgs(
+                repository_name=spec.repository_name,
+                keep_tagged_images=args.registry.keep_tagged_images,
+                expire_untagged_after_days=args.registry.expire_untagged_after_days,
+                force_delete=args.registry.force_delete,
+            ),
+            pulumi.ResourceOptions(parent=self),
+        )
+        parameter = f"{args.image_parameter_path}/{spec.name}"
+        image = published.apply(lambda p: dict(zip(p.names, p.values, strict=True)).get(parameter, spec.bootstrap_image))
+        self.registries[spec.name] = registry
+        self.services[spec.name] = FargateService(
+            f"{name}-{spec.name}",
+            FargateServiceArgs(
+                service_name=spec.name,
+                family=spec.family,
+                context=ctx,
+                cluster_arn=cluster.arn,
+                cluster_name=cluster.name,
+                vpc_id=self.network.vpc_id,
+                private_subnet_ids=self.network.private_subnet_ids,
+                load_balancer_security_group_id=self.load_balancer.security_group_id,
+                listener_arn=self.load_balancer.listener_arn,
+                load_balancer_arn_suffix=self.load_balancer.load_balancer_arn_suffix,
+                target_group_name=spec.target_group_name,
+                priority=spec.priority,
+                paths=spec.paths,
+                port=spec.port,
+                image=image,
+                repository_arn=registry.repository_arn,
+                log_group_name=spec.log_group_name,
+                log_retention_days=args.log_retention_days,
+                cpu=spec.cpu,
+                memory=spec.memory,
+                architecture=spec.architecture,
+                mode=spec.mode,
+                desired_count=spec.desired_count,
+                scaling=spec.scaling,
+                health_check=spec.health_check,
+                environment=spec.environment,
+                secrets=spec.secrets,
+                writable_paths=spec.writable_paths,
+                grants=spec.grants,
+            ),
+            pulumi.ResourceOptions(parent=self),
+        )
+
+    def _function(self, name: str, fn: FunctionSpec) -> None:
+        route = None
+        if fn.paths:
+            assert fn.priority is not None and fn.target_group_name is not None
+            route = AlbRoute(
+                listener_arn=self.load_balancer.listener_arn,
+                priority=fn.priority,
+                paths=fn.paths,
+                target_group_name=fn.target_group_name,
+            )
+        self.functions[fn.name] = AlbFunction(
+            f"{name}-{fn.name}",
+            AlbFunctionArgs(
+                function_name=fn.function_name,
+                code_path=fn.code_path,
+                handler=fn.handler,
+                runtime=fn.runtime,
+                memory_mb=fn.memory_mb,
+                timeout_seconds=fn.timeout_seconds,
+                reserved_concurrency=fn.reserved_concurrency,
+                provisioned_concurrency=fn.provisioned_concurrency,
+                environment=fn.environment,
+                log_retention_days=self.args.log_retention_days,
+                route=route,
+                vpc=VpcPlacement(
+                    vpc_id=self.network.vpc_id,
+                    subnet_ids=self.network.private_subnet_ids,
+                    load_balancer_security_group_id=self.load_balancer.security_group_id,
+                )
+                if fn.vpc
+                else None,
+                sns_topic_arn=fn.sns_topic_arn if fn.sns == "existing" else None,
+                create_sns_topic=fn.sns == "create",
+            ),
+            pulumi.ResourceOptions(parent=self),
+        )
+
+    def routes(self) -> list[dict[str, object]]:
+        """The region's route table, from config: what the ALB sends where, in evaluation order."""
+        table = [
+            {"priority": s.priority, "paths": list(s.paths), "target": f"service {s.name}:{s.port}"}
+            for s in self.args.services
+        ] + [
+            {"priority": f.priority, "paths": list(f.paths), "target": f"function {f.name}"}
+            for f in self.args.functions
+            if f.paths
+        ]
+        return sorted(table, key=lambda r: r["priority"])  # type: ignore[arg-type,return-value]
 
     def exports(self) -> dict[str, object]:
         """The region's stack outputs, named ``<resource>_<attr>``."""
-        return {"role": self.args.role, **self.network.outputs}
+        return {
+            "role": self.args.role,
+            **self.network.outputs,
+            **self.load_balancer.outputs,
+            "cluster_name": self.cluster_name,
+            "routes": self.routes(),
+            "services": {
+                n: {**svc.outputs, "repository_url": self.registries[n].repository_url}
+                for n, svc in self.services.items()
+            },
+            "functions": {n: fn.outputs for n, fn in self.functions.items()},
+            "image_parameter_path": self.args.image_parameter_path,
+        }

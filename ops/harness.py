@@ -221,15 +221,19 @@ def run(
     config: Mapping[str, str] | None = None,
     secret_keys: tuple[str, ...] = (),
     preview: bool = False,
+    ssm_parameters: Mapping[str, str] | None = None,
 ) -> Graph:
-    """Run ``program`` under mocks with the given fully-qualified config (``project:key`` → text)."""
+    """Run ``program`` under mocks with the given fully-qualified config (``project:key`` → text).
+
+    ``ssm_parameters`` is what SSM holds (for example images a pipeline has published).
+    """
 
     # str() of an Output raises instead of returning a warning text, so a program that formats
     # an Output into a name or a string fails the synth instead of shipping that text.
     os.environ["PULUMI_ERROR_OUTPUT_STRING"] = "1"
 
     def inner() -> Graph:
-        mocks = RealisticMocks(stack=stack, preview=preview)
+        mocks = RealisticMocks(stack=stack, preview=preview, ssm_parameters=dict(ssm_parameters or {}))
         monitor = RecordingMonitor(mocks)
         collector = _Collector()
         logger = logging.getLogger(f"devops-platform.synth.{id(collector)}")
@@ -272,6 +276,7 @@ def run_program(
     secret_keys: tuple[str, ...] = (),
     preview: bool = False,
     root: Path = PROJECT_ROOT,
+    ssm_parameters: Mapping[str, str] | None = None,
 ) -> Graph:
     """Run the project's real ``__main__.py``."""
     if str(root) not in sys.path:
@@ -284,4 +289,5 @@ def run_program(
         config=config,
         secret_keys=secret_keys,
         preview=preview,
+        ssm_parameters=ssm_parameters,
     )

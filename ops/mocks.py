@@ -75,9 +75,14 @@ def _ip(seed: str) -> str:
 class RealisticMocks(pulumi.runtime.Mocks):
     """Mocks for the AWS resource and function types the program uses (and a generic fallback)."""
 
-    def __init__(self, stack: str = "stack", preview: bool = False) -> None:
+    def __init__(
+        self, stack: str = "stack", preview: bool = False, ssm_parameters: dict[str, str] | None = None
+    ) -> None:
         self.stack = stack
         self.preview = preview
+        # What SSM holds in every region (name -> value): the images a pipeline has published.
+        # Empty by default, as in a new account.
+        self.ssm_parameters = dict(ssm_parameters or {})
         # Filled by the recording monitor as providers register: provider URN -> region.
         self.provider_regions: dict[str, str] = {}
         self.calls: list[pulumi.runtime.MockCallArgs] = []
@@ -130,11 +135,100 @@ class RealisticMocks(pulumi.runtime.Mocks):
             return f"{out.get('role')}:{out['name']}", out
         if typ == "aws:ec2/route:Route":
             return f"r-{out.get('routeTableId')}{int(seed[:8], 16) % 10**10}", out
+        special = self._service_resource(typ, name, seed, region, partition, out)
+        if special is not None:
+            return special, out
         # Generic: a named resource with an ARN in its service's namespace.
         service = typ.split(":")[1].split("/")[0]
         out.setdefault("name", f"{name}-{seed[:7]}")
         out.setdefault("arn", f"arn:{partition}:{service}:{region}:{acct}:{out['name']}")
         return f"{service}-{seed}", out
+
+    def _service_resource(
+        self, typ: str, name: str, seed: str, region: str, partition: str, out: dict
+    ) -> str | None:
+        """IDs and computed attributes of the traffic and compute types; None for the generic path."""
+        acct = MOCK_ACCOUNT_ID
+
+        def arn(service: str, resource: str, *, regional: bool = True) -> str:
+            return f"arn:{partition}:{service}:{region if regional else ''}:{acct if regional or service == 'iam' else ''}:{resource}"
+
+        elb = "elasticloadbalancing"
+        if typ == "aws:lb/loadBalancer:LoadBalancer":
+            lb_name = out.get("name") or f"{name}-{seed[:7]}"[:32]
+            suffix = f"app/{lb_name}/{seed[:16]}"
+            out.update(name=lb_name, arn=arn(elb, f"loadbalancer/{suffix}"), arnSuffix=suffix)
+            out["dnsName"] = f"{lb_name}-{int(seed[:8], 16) % 10**10}.{region}.elb.{dns_suffix(region)}"
+            out["zoneId"] = "Z35SXDOTRQ7X7K"
+            return out["arn"]
+        if typ == "aws:lb/targetGroup:TargetGroup":
+            tg_name = out.get("name") or f"{name}-{seed[:7]}"[:32]
+            suffix = f"targetgroup/{tg_name}/{seed[:16]}"
+            out.update(name=tg_name, arn=arn(elb, suffix), arnSuffix=suffix)
+            return out["arn"]
+        if typ == "aws:lb/listener:Listener":
+            out["arn"] = arn(elb, f"listener/app/{seed[:8]}/{seed[8:16]}/{seed[:16]}")
+            return out["arn"]
+        if typ == "aws:lb/listenerRule:ListenerRule":
+            out["arn"] = arn(elb, f"listener-rule/app/{seed[:8]}/{seed[8:16]}/{seed[:16]}")
+            return out["arn"]
+        if typ == "aws:ecs/cluster:Cluster":
+            out.setdefault("name", f"{name}-{seed[:7]}")
+            out["arn"] = arn("ecs", f"cluster/{out['name']}")
+            return out["arn"]
+        if typ == "aws:ecs/taskDefinition:TaskDefinition":
+            out["revision"] = 1
+            out["arnWithoutRevision"] = arn("ecs", f"task-definition/{out.get('family')}")
+            out["arn"] = out["arnWithoutRevision"] + ":1"
+            return str(out.get("family"))
+        if typ == "aws:ecs/service:Service":
+            out.setdefault("name", f"{name}-{seed[:7]}")
+            return arn("ecs", f"service/{out['name']}")
+        if typ == "aws:ecr/repository:Repository":
+            out.setdefault("name", f"{name}-{seed[:7]}")
+            out["arn"] = arn("ecr", f"repository/{out['name']}")
+            out["registryId"] = acct
+            out["repositoryUrl"] = f"{acct}.dkr.ecr.{region}.{dns_suffix(region)}/{out['name']}"
+            return out["name"]
+        if typ == "aws:lambda/function:Function":
+            out.setdefault("name", f"{name}-{seed[:7]}")
+            out["arn"] = arn("lambda", f"function:{out['name']}")
+            out["version"] = "1" if out.get("publish") else "$LATEST"
+            out["qualifiedArn"] = f"{out['arn']}:{out['version']}"
+            out["invokeArn"] = f"arn:{partition}:apigateway:{region}:lambda:path/2015-03-31/functions/{out['arn']}/invocations"
+            return out["name"]
+        if typ == "aws:lambda/alias:Alias":
+            out["arn"] = arn("lambda", f"function:{out.get('functionName')}:{out.get('name')}")
+            return out["arn"]
+        if typ == "aws:acm/certificate:Certificate":
+            out["arn"] = arn("acm", f"certificate/{seed[:8]}-{seed[8:12]}-4{seed[12:15]}-8{seed[15:17]}0-{_hex(seed, length=12)}")
+            names = [out.get("domainName"), *(out.get("subjectAlternativeNames") or [])]
+            out["domainValidationOptions"] = [
+                {
+                    "domainName": n,
+                    "resourceRecordName": f"_{_hex(acct, str(n), length=32)}.{n}.",
+                    "resourceRecordType": "CNAME",
+                    "resourceRecordValue": f"_{_hex(str(n), length=32)}.acm-validations.aws.",
+                }
+                for n in names
+            ]
+            out["status"] = "ISSUED"
+            return out["arn"]
+        if typ == "aws:acm/certificateValidation:CertificateValidation":
+            return str(out.get("certificateArn"))
+        if typ == "aws:route53/record:Record":
+            out["fqdn"] = str(out.get("name", "")).rstrip(".")
+            return f"{out.get('zoneId')}_{out['fqdn']}_{out.get('type')}"
+        if typ == "aws:s3/bucket:Bucket":
+            out.setdefault("bucket", f"{name}-{seed[:7]}")
+            out["arn"] = f"arn:{partition}:s3:::{out['bucket']}"
+            out["bucketDomainName"] = f"{out['bucket']}.s3.{dns_suffix(region)}"
+            return out["bucket"]
+        if typ == "aws:sns/topic:Topic":
+            out.setdefault("name", f"{name}-{seed[:7]}")
+            out["arn"] = arn("sns", out["name"])
+            return out["arn"]
+        return None
 
     @staticmethod
     def _ec2_extras(typ: str, rid: str, seed: str, region: str, out: dict) -> None:
@@ -219,4 +313,21 @@ class RealisticMocks(pulumi.runtime.Mocks):
                 "owner": "amazon",
                 "availabilityZones": [f"{region}{c}" for c in "abc"],
             }
+        if token == "aws:ssm/getParametersByPath:getParametersByPath":
+            path = str(args.args.get("path", "")).rstrip("/") + "/"
+            found = sorted((k, v) for k, v in self.ssm_parameters.items() if k.startswith(path))
+            arns = [f"arn:{partition}:ssm:{region}:{MOCK_ACCOUNT_ID}:parameter{k}" for k, _ in found]
+            return {
+                "id": path,
+                "path": args.args.get("path"),
+                "names": [k for k, _ in found],
+                "values": [v for _, v in found],
+                "types": ["String"] * len(found),
+                "arns": arns,
+                "withDecryption": args.args.get("withDecryption", True),
+            }
+        if token == "aws:elb/getServiceAccount:getServiceAccount":
+            # A made-up account per region; the program never sees a real one offline.
+            elb_account = f"{int(_hex('elb', region, length=10), 16) % 10**12:012d}"
+            return {"id": elb_account, "arn": f"arn:{partition}:iam::{elb_account}:root", "region": region}
         return dict(args.args)

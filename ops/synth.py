@@ -42,6 +42,7 @@ def summary(graph: Graph, source: Path) -> str:
         lines.append(f"{region}{f' ({role})' if role else ''}: {sum(counts.values())} resources")
         width = max(len(str(n)) for n in counts.values())
         lines += [f"  {n:>{width}}  {t}" for t, n in sorted(counts.items())]
+        lines += _route_table(roles.get(region))
         lines.append("")
     components = Counter(r.type for r in graph.resources if not r.custom and r.type != "pulumi:pulumi:Stack")
     lines.append(
@@ -53,6 +54,18 @@ def summary(graph: Graph, source: Path) -> str:
         lines += ["", "warnings:"] + [f"  - {w}" for w in graph.warnings]
     lines += ["", "outputs:", _indent(json.dumps(graph.outputs, indent=2, sort_keys=True))]
     return "\n".join(lines)
+
+
+def _route_table(exports: object) -> list[str]:
+    """The region's ALB routes in evaluation order: priority, pattern → target."""
+    if not isinstance(exports, dict) or not exports.get("routes"):
+        return []
+    protocol = exports.get("load_balancer_protocol", "?")
+    lines = [f"  routes ({protocol} listener; anything else gets the 404 JSON default):"]
+    for route in exports["routes"]:
+        for pattern in route["paths"]:
+            lines.append(f"    {route['priority']:>5}  {pattern:<24} → {route['target']}")
+    return lines
 
 
 def _indent(text: str) -> str:

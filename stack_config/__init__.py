@@ -1,5 +1,6 @@
 """The typed, validated stack config: the only place the program reads Pulumi config."""
 
+from . import routes
 from .load import load_stack_config, read_pulumi_namespace, validate
 from .model import FlowLogsConfig, NetworkConfig, RegionConfig, StackConfig
 from .problems import ConfigError, Problem
@@ -15,5 +16,6 @@ __all__ = [
     "SubnetPlan",
     "load_stack_config",
     "read_pulumi_namespace",
+    "routes",
     "validate",
 ]

@@ -30,3 +30,20 @@ def partition_of(region: str) -> str:
 
 def is_known_region(region: str) -> bool:
     return region in region_partitions()
+
+
+# Regions opened in or after August 2022 have no Elastic Load Balancing account for access-log
+# delivery; their bucket policies name the log-delivery service principal instead. (The older
+# regions' accounts are looked up with aws.elb.get_service_account_output, never written here.)
+_ELB_SERVICE_PRINCIPAL_REGIONS = frozenset(
+    {
+        "ap-south-2", "ap-southeast-3", "ap-southeast-4", "ap-southeast-5", "ap-southeast-7",
+        "ap-east-2", "ca-west-1", "eu-central-2", "eu-south-2", "il-central-1", "me-central-1",
+        "mx-central-1",
+    }
+)  # fmt: skip
+
+
+def elb_log_delivery(region: str) -> str:
+    """How an ALB access-log bucket policy names the writer in ``region``."""
+    return "service-principal" if region in _ELB_SERVICE_PRINCIPAL_REGIONS else "elb-account"

@@ -25,7 +25,7 @@ from pydantic import (
 from .aws_regions import is_known_region
 from .base import RETENTION_ALLOWED, RetentionDays, _fail, _field, _Model, _strict_str
 from .subnet_plan import MAX_PREFIX, MIN_PREFIX, SubnetPlan, derive
-from .workloads import DnsConfig, FunctionConfig, LoadBalancerConfig, ServiceConfig
+from .workloads import ContainerRegistryConfig, DnsConfig, FunctionConfig, LoadBalancerConfig, ServiceConfig
 
 PRIVATE_RANGES = tuple(
     ipaddress.IPv4Network(c) for c in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16")
@@ -259,6 +259,14 @@ class NetworkConfig(_Model):
     )
 
 
+class LogsConfig(_Model):
+    """CloudWatch log groups of services and functions."""
+
+    retention_days: RetentionDays = _field(
+        365, description="Days CloudWatch keeps service and function logs.", allowed=RETENTION_ALLOWED
+    )
+
+
 def _empty_is_none(value: Any) -> Any:
     # Pulumi.yaml declares {} as the default so the CLI does not treat the key as required.
     return None if value == {} else value
@@ -313,6 +321,14 @@ class StackConfig(_Model):
         [],
         description="Fargate services behind the ALB, the same in every region.",
         allowed="a list of service objects with at least name, port, paths",
+    )
+    container_registry: ContainerRegistryConfig = _field(
+        ContainerRegistryConfig(),
+        description="ECR repository settings.",
+        allowed="an object with keepTaggedImages, expireUntaggedAfterDays, forceDelete",
+    )
+    logs: LogsConfig = _field(
+        LogsConfig(), description="Application log settings.", allowed="an object with retentionDays"
     )
     functions: list[FunctionConfig] = _field(
         [],

@@ -411,6 +411,23 @@ class ServiceConfig(_Model):
     )
 
 
+class ContainerRegistryConfig(_Model):
+    """ECR repositories: one per service per region."""
+
+    keep_tagged_images: Capacity = _field(  # type: ignore[valid-type]
+        30, description="Tagged images kept per repository; older ones expire.", allowed=CAPACITY_ALLOWED
+    )
+    expire_untagged_after_days: ExpireDays = _field(  # type: ignore[valid-type]
+        7, description="Days before an untagged image expires.", allowed=EXPIRE_DAYS_ALLOWED
+    )
+    force_delete: bool = _field(
+        False,
+        description="Let pulumi destroy delete repositories that still hold images.",
+        allowed="true or false",
+        strict=True,
+    )
+
+
 class SnsSubscriptionConfig(_Model):
     """An SNS topic that invokes the function."""
 
@@ -480,6 +497,7 @@ __all__ = [
     "RESERVED_ENV",
     "AccessLogsConfig",
     "AutoscalingConfig",
+    "ContainerRegistryConfig",
     "DnsConfig",
     "FunctionConfig",
     "GrantConfig",

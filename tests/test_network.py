@@ -24,7 +24,8 @@ IGW = "aws:ec2/internetGateway:InternetGateway"
 
 
 def in_region(graph: Graph, region: str, type_: str) -> list[Registration]:
-    return [r for r in under(graph, region) if r.type == type_]
+    """The region's network resources of one type (other components have roles, groups, logs too)."""
+    return [r for r in under(graph, f"{region}-network") if r.type == type_]
 
 
 def _id_of(graph: Graph, name: str) -> str:

@@ -69,3 +69,24 @@ def test_a_non_alb_event_is_a_clear_400(event: dict):
     response = handler_module.handler(event, CONTEXT)
     assert response["statusCode"] == 400
     assert "ALB request" in json.loads(response["body"])["error"]
+
+
+def test_sns_messages_are_logged_one_json_line_each(capsys: pytest.CaptureFixture[str]):
+    event = {
+        "Records": [
+            {
+                "EventSource": "aws:sns",
+                "Sns": {"TopicArn": "arn:aws:sns:us-east-1:123456789012:t", "MessageId": f"m{i}", "Subject": None, "Message": "hello"},
+            }
+            for i in range(2)
+        ]
+    }
+    assert handler_module.handler(event, CONTEXT) == {"processed": 2}
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [line["messageId"] for line in lines] == ["m0", "m1"]
+    assert all(line["event"] == "sns-message" and line["bytes"] == 5 for line in lines)
+
+
+def test_records_that_are_not_sns_are_not_taken_for_sns():
+    response = handler_module.handler({"Records": [{"EventSource": "aws:sqs"}]}, CONTEXT)
+    assert response["statusCode"] == 400

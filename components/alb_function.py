@@ -1,0 +1,328 @@
+"""A Python Lambda function from ``functions/<name>/``, behind the shared ALB and/or on SNS."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pulumi
+import pulumi_aws as aws
+
+from . import iam
+
+
+@dataclass(frozen=True)
+class AlbRoute:
+    """Where the function sits on the ALB.
+
+    Attributes:
+        listener_arn: The listener the rule attaches to.
+        priority: The rule's priority.
+        paths: 1 to 5 path patterns.
+        target_group_name: Physical name of the lambda-type target group (at most 32 characters).
+    """
+
+    listener_arn: pulumi.Input[str]
+    priority: int
+    paths: Sequence[str]
+    target_group_name: str
+
+
+@dataclass(frozen=True)
+class VpcPlacement:
+    """Run the function in the VPC.
+
+    Attributes:
+        vpc_id / subnet_ids: The VPC and its private subnets.
+        load_balancer_security_group_id: The only source the function's group admits.
+    """
+
+    vpc_id: pulumi.Input[str]
+    subnet_ids: pulumi.Input[Sequence[pulumi.Input[str]]]
+    load_balancer_security_group_id: pulumi.Input[str]
+
+
+@dataclass(frozen=True)
+class AlbFunctionArgs:
+    """Inputs of :class:`AlbFunction`.
+
+    Attributes:
+        function_name: Physical name, for example ``devops-platform-prod-demo``.
+        code_path: The directory packaged as the function's archive (``functions/<source>``).
+        handler: Default ``handler.handler``.
+        runtime: A supported Python runtime. Default ``python3.13``.
+        memory_mb / timeout_seconds: Default 256 / 30.
+        reserved_concurrency: Reserved executions, or None (default) for the shared pool.
+        provisioned_concurrency: Pre-initialized executions on a ``live`` alias (which the ALB
+            and SNS then invoke), or None (default) for none.
+        environment: Environment variables.
+        log_retention_days: Default 365.
+        route: Put the function behind the ALB, or None (default).
+        vpc: Run in the VPC, or None (default).
+        sns_topic_arn: Subscribe to this topic, or None (default).
+        create_sns_topic: Create an encrypted topic for the function and subscribe to it.
+            Mutually exclusive with ``sns_topic_arn``. Default False.
+    """
+
+    function_name: str
+    code_path: Path
+    handler: str = "handler.handler"
+    runtime: str = "python3.13"
+    memory_mb: int = 256
+    timeout_seconds: int = 30
+    reserved_concurrency: int | None = None
+    provisioned_concurrency: int | None = None
+    environment: Mapping[str, str] = field(default_factory=dict)
+    log_retention_days: int = 365
+    route: AlbRoute | None = None
+    vpc: VpcPlacement | None = None
+    sns_topic_arn: pulumi.Input[str] | None = None
+    create_sns_topic: bool = False
+
+    def __post_init__(self) -> None:
+        if not self.code_path.is_dir():
+            raise ValueError(f"code_path {self.code_path} is not a directory")
+        if self.sns_topic_arn is not None and self.create_sns_topic:
+            raise ValueError("give sns_topic_arn or create_sns_topic, not both")
+        if self.route is not None and not 1 <= len(self.route.paths) <= 5:
+            raise ValueError("a listener rule takes 1 to 5 path patterns")
+
+
+class AlbFunction(pulumi.ComponentResource):
+    """A Lambda function and what invokes it.
+
+    Creates, with ``name`` as the prefix:
+
+    - ``{name}-logs``: ``/aws/lambda/{function_name}`` with retention; the function logs JSON to it.
+    - ``{name}-role`` / ``{name}-policy``: writes to that log group only (plus, in a VPC, the
+      network-interface actions Lambda needs, which AWS scopes only to ``*``).
+    - ``{name}-function``: the function, packaged from ``code_path`` by Pulumi (no Docker).
+    - With provisioned concurrency: ``{name}-alias`` (``live``) and ``{name}-provisioned``.
+    - With a route: ``{name}-tg`` (lambda target group), ``{name}-alb-permission`` (invoke, for
+      ``elasticloadbalancing.amazonaws.com``, only from that target group), ``{name}-attachment``
+      (after the permission, or ELB refuses it) and ``{name}-rule``.
+    - With a VPC: ``{name}-sg``, admitting the ALB's group only, with HTTPS out.
+    - With SNS: optionally ``{name}-topic`` (encrypted), ``{name}-sns-permission`` (only from that
+      topic) and ``{name}-subscription``.
+    """
+
+    def __init__(self, name: str, args: AlbFunctionArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("devops-platform:compute:AlbFunction", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+
+        logs = aws.cloudwatch.LogGroup(
+            f"{name}-logs",
+            name=f"/aws/lambda/{args.function_name}",
+            retention_in_days=args.log_retention_days,
+            opts=child,
+        )
+        role = aws.iam.Role(
+            f"{name}-role",
+            # Lambda does not pass aws:SourceAccount/SourceArn when it assumes an execution role,
+            # so the trust policy cannot be narrowed further than the service.
+            assume_role_policy=iam.document(
+                [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]
+            ),
+            description=f"Runs {args.function_name}",
+            opts=child,
+        )
+        statements: list[dict[str, object]] = [
+            {
+                "Sid": "WriteLogs",
+                "Effect": "Allow",
+                "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
+                "Resource": pulumi.Output.concat(logs.arn, ":log-stream:*"),
+            }
+        ]
+        security_group = None
+        if args.vpc is not None:
+            statements.append(
+                {
+                    # Lambda manages the function's network interfaces; EC2 offers no resource
+                    # scoping for creating or describing them (documented exception).
+                    "Sid": "VpcNetworkInterfaces",
+                    "Effect": "Allow",
+                    "Action": [
+                        "ec2:CreateNetworkInterface",
+                        "ec2:DescribeNetworkInterfaces",
+                        "ec2:DeleteNetworkInterface",
+                        "ec2:AssignPrivateIpAddresses",
+                        "ec2:UnassignPrivateIpAddresses",
+                    ],
+                    "Resource": "*",
+                }
+            )
+            security_group = self._security_group(name, args)
+        policy = aws.iam.RolePolicy(f"{name}-policy", role=role.id, policy=iam.document(statements), opts=child)
+
+        function = aws.lambda_.Function(
+            f"{name}-function",
+            name=args.function_name,
+            role=role.arn,
+            runtime=args.runtime,
+            handler=args.handler,
+            code=pulumi.FileArchive(str(args.code_path)),
+            memory_size=args.memory_mb,
+            timeout=args.timeout_seconds,
+            reserved_concurrent_executions=args.reserved_concurrency,
+            publish=args.provisioned_concurrency is not None,
+            environment=aws.lambda_.FunctionEnvironmentArgs(variables=dict(sorted(args.environment.items())))
+            if args.environment
+            else None,
+            logging_config=aws.lambda_.FunctionLoggingConfigArgs(log_format="JSON", log_group=logs.name),
+            vpc_config=aws.lambda_.FunctionVpcConfigArgs(
+                subnet_ids=args.vpc.subnet_ids, security_group_ids=[security_group.id]
+            )
+            if args.vpc is not None and security_group is not None
+            else None,
+            # Without its log permission in place, the first invocations' logs are lost.
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[policy]),
+        )
+
+        invoke_arn: pulumi.Output[str] = function.arn
+        qualifier: str | None = None
+        if args.provisioned_concurrency is not None:
+            alias = aws.lambda_.Alias(
+                f"{name}-alias", name="live", function_name=function.name, function_version=function.version, opts=child
+            )
+            aws.lambda_.ProvisionedConcurrencyConfig(
+                f"{name}-provisioned",
+                function_name=function.name,
+                qualifier=alias.name,
+                provisioned_concurrent_executions=args.provisioned_concurrency,
+                opts=child,
+            )
+            invoke_arn, qualifier = alias.arn, "live"
+
+        self.target_group_arn: pulumi.Output[str | None] = pulumi.Output.from_input(None)
+        if args.route is not None:
+            self._route(name, args.route, function, invoke_arn, qualifier)
+        self.sns_topic_arn: pulumi.Output[str | None] = pulumi.Output.from_input(None)
+        if args.sns_topic_arn is not None or args.create_sns_topic:
+            self._subscribe(name, args, function, invoke_arn, qualifier)
+
+        self.function_name = function.name
+        self.function_arn = function.arn
+        self.outputs: dict[str, pulumi.Input[object]] = {
+            "function_name": function.name,
+            "function_arn": function.arn,
+            "function_invoke_arn": invoke_arn,
+            "log_group_name": logs.name,
+            "target_group_arn": self.target_group_arn,
+            "sns_topic_arn": self.sns_topic_arn,
+        }
+        self.register_outputs(self.outputs)
+
+    def _security_group(self, name: str, args: AlbFunctionArgs) -> aws.ec2.SecurityGroup:
+        assert args.vpc is not None
+        child = pulumi.ResourceOptions(parent=self)
+        sg = aws.ec2.SecurityGroup(
+            f"{name}-sg",
+            vpc_id=args.vpc.vpc_id,
+            description=f"{args.function_name}: from the ALB only",
+            tags={"Name": args.function_name},
+            opts=child,
+        )
+        # The ALB invokes a Lambda target through the Lambda API, not over this network path; the
+        # rule keeps the seed's contract that nothing but the ALB's group is ever admitted.
+        aws.vpc.SecurityGroupIngressRule(
+            f"{name}-ingress-from-alb",
+            security_group_id=sg.id,
+            referenced_security_group_id=args.vpc.load_balancer_security_group_id,
+            ip_protocol="tcp",
+            from_port=443,
+            to_port=443,
+            description="from the shared ALB",
+            opts=child,
+        )
+        aws.vpc.SecurityGroupEgressRule(
+            f"{name}-egress-https",
+            security_group_id=sg.id,
+            ip_protocol="tcp",
+            from_port=443,
+            to_port=443,
+            cidr_ipv4="0.0.0.0/0",
+            description="HTTPS out: AWS APIs",
+            opts=child,
+        )
+        return sg
+
+    def _route(
+        self,
+        name: str,
+        route: AlbRoute,
+        function: aws.lambda_.Function,
+        invoke_arn: pulumi.Input[str],
+        qualifier: str | None,
+    ) -> None:
+        child = pulumi.ResourceOptions(parent=self)
+        target_group = aws.lb.TargetGroup(
+            f"{name}-tg", name=route.target_group_name, target_type="lambda", opts=child
+        )
+        permission = aws.lambda_.Permission(
+            f"{name}-alb-permission",
+            action="lambda:InvokeFunction",
+            function=function.name,
+            qualifier=qualifier,
+            principal="elasticloadbalancing.amazonaws.com",
+            source_arn=target_group.arn,
+            opts=child,
+        )
+        aws.lb.TargetGroupAttachment(
+            f"{name}-attachment",
+            target_group_arn=target_group.arn,
+            target_id=invoke_arn,
+            # ELB checks its invoke permission when the target is registered.
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[permission]),
+        )
+        aws.lb.ListenerRule(
+            f"{name}-rule",
+            listener_arn=route.listener_arn,
+            priority=route.priority,
+            actions=[aws.lb.ListenerRuleActionArgs(type="forward", target_group_arn=target_group.arn)],
+            conditions=[
+                aws.lb.ListenerRuleConditionArgs(
+                    path_pattern=aws.lb.ListenerRuleConditionPathPatternArgs(values=list(route.paths))
+                )
+            ],
+            opts=child,
+        )
+        self.target_group_arn = target_group.arn
+
+    def _subscribe(
+        self,
+        name: str,
+        args: AlbFunctionArgs,
+        function: aws.lambda_.Function,
+        invoke_arn: pulumi.Input[str],
+        qualifier: str | None,
+    ) -> None:
+        child = pulumi.ResourceOptions(parent=self)
+        topic_arn = args.sns_topic_arn
+        if topic_arn is None:
+            topic = aws.sns.Topic(
+                f"{name}-topic",
+                # SNS.1: encrypted at rest. The AWS-managed key suffices for publishers in this
+                # account; CloudWatch alarms need a customer key (the observability topic).
+                kms_master_key_id="alias/aws/sns",
+                opts=child,
+            )
+            topic_arn = topic.arn
+        permission = aws.lambda_.Permission(
+            f"{name}-sns-permission",
+            action="lambda:InvokeFunction",
+            function=function.name,
+            qualifier=qualifier,
+            principal="sns.amazonaws.com",
+            source_arn=topic_arn,
+            opts=child,
+        )
+        aws.sns.TopicSubscription(
+            f"{name}-subscription",
+            topic=topic_arn,
+            protocol="lambda",
+            endpoint=invoke_arn,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[permission]),
+        )
+        self.sns_topic_arn = pulumi.Output.from_input(topic_arn)

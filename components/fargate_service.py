@@ -1,0 +1,495 @@
+"""A Fargate service behind the shared ALB: task definition, roles, target group, rule, scaling.
+
+Ownership with the pipeline. The pipeline deploys new images; this component must never undo
+that. The split:
+
+- The image: the pipeline publishes the image it deployed to the SSM parameter
+  ``/{prefix}/images/{service}``; the region reads every published image with one
+  ``get_parameters_by_path_output`` call and passes it in ``image``. Until the first publish
+  the bootstrap image is used. So ``pulumi up`` renders the task definition with the image that
+  is running: a config change (CPU, environment ...) rolls out with the current image, and
+  nothing rolls a service back to an older one.
+- The task count: Application Auto Scaling owns it after creation, so the service ignores
+  changes to ``desiredCount``; ``desired_count`` is only the count the service starts with.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Literal
+
+import pulumi
+import pulumi_aws as aws
+
+from . import iam
+
+
+@dataclass(frozen=True)
+class HealthCheck:
+    """Health checks of a service.
+
+    Attributes:
+        path: Path the ALB probes. Default ``/health``.
+        matcher: Healthy HTTP codes. Default ``200-399``.
+        interval_seconds / timeout_seconds: Default 30 / 5.
+        healthy_threshold / unhealthy_threshold: Default 3 / 3.
+        grace_period_seconds: ALB health checks ECS ignores after a task starts. Default 60.
+        container_command: A CMD-SHELL command for an ECS container health check, or None
+            (default) for none; the image must contain what it runs.
+    """
+
+    path: str = "/health"
+    matcher: str = "200-399"
+    interval_seconds: int = 30
+    timeout_seconds: int = 5
+    healthy_threshold: int = 3
+    unhealthy_threshold: int = 3
+    grace_period_seconds: int = 60
+    container_command: str | None = None
+
+
+@dataclass(frozen=True)
+class Scaling:
+    """Target-tracking autoscaling of the task count.
+
+    Attributes:
+        min_capacity / max_capacity: Bounds. Default 2 / 10 (seed 001).
+        cpu_target / memory_target: Average utilization % to hold, or None for no such policy.
+            Default 60 / 70 (seed 003).
+        requests_per_target: ALB requests per task per minute to hold, or None (default).
+        scale_out_cooldown_seconds / scale_in_cooldown_seconds: Default 60 / 300.
+    """
+
+    min_capacity: int = 2
+    max_capacity: int = 10
+    cpu_target: int | None = 60
+    memory_target: int | None = 70
+    requests_per_target: int | None = None
+    scale_out_cooldown_seconds: int = 60
+    scale_in_cooldown_seconds: int = 300
+
+
+@dataclass(frozen=True)
+class Grant:
+    """One IAM statement of the task role."""
+
+    actions: Sequence[str]
+    resources: Sequence[str]
+
+
+@dataclass(frozen=True)
+class FargateServiceArgs:
+    """Inputs of :class:`FargateService`.
+
+    Attributes:
+        service_name: The service's name (``auth``); names the ECS service and container.
+        family: Task definition family, for example ``devops-platform-prod-auth``.
+        context: Account, partition and region.
+        cluster_arn / cluster_name: The region's ECS cluster.
+        vpc_id / private_subnet_ids: Where tasks run. Tasks never get a public IP.
+        load_balancer_security_group_id: The ALB's group, the only source admitted to the port.
+        listener_arn: The listener the path rule attaches to.
+        load_balancer_arn_suffix: For the requests-per-target scaling metric.
+        target_group_name: Physical target group name (at most 32 characters).
+        priority / paths: The listener rule.
+        port: Container port; also in ``$PORT``.
+        image: The image to run (see the module docstring).
+        repository_arn: The service's ECR repository; the execution role may pull from it only.
+        log_group_name / log_retention_days: Where the container logs go, and for how long.
+        cpu / memory: Fargate size (validated by the stack config). Default 256 / 512.
+        architecture: ``X86_64`` (default) or ``ARM64``.
+        mode: ``service`` (default) or ``on-demand``: no ECS service or scaling; the task
+            launcher starts tasks and registers them in the target group.
+        desired_count: Tasks at creation. Default 2.
+        scaling: Autoscaling. Default :class:`Scaling`.
+        health_check: Default :class:`HealthCheck`.
+        environment: Container environment (the caller adds AWS_REGION, ENVIRONMENT, PORT).
+        secrets: Variable name to SSM parameter or Secrets Manager ARN.
+        writable_paths: Scratch volumes on a read-only root filesystem. Default ``("/tmp",)``.
+        grants: Task-role statements. Default none: the task role has no permissions.
+    """
+
+    service_name: str
+    family: str
+    context: iam.AwsContext
+    cluster_arn: pulumi.Input[str]
+    cluster_name: pulumi.Input[str]
+    vpc_id: pulumi.Input[str]
+    private_subnet_ids: pulumi.Input[Sequence[pulumi.Input[str]]]
+    load_balancer_security_group_id: pulumi.Input[str]
+    listener_arn: pulumi.Input[str]
+    load_balancer_arn_suffix: pulumi.Input[str]
+    target_group_name: str
+    priority: int
+    paths: Sequence[str]
+    port: int
+    image: pulumi.Input[str]
+    repository_arn: pulumi.Input[str]
+    log_group_name: str
+    log_retention_days: int = 365
+    cpu: int = 256
+    memory: int = 512
+    architecture: Literal["X86_64", "ARM64"] = "X86_64"
+    mode: Literal["service", "on-demand"] = "service"
+    desired_count: int = 2
+    scaling: Scaling = field(default_factory=Scaling)
+    health_check: HealthCheck = field(default_factory=HealthCheck)
+    environment: Mapping[str, str] = field(default_factory=dict)
+    secrets: Mapping[str, str] = field(default_factory=dict)
+    writable_paths: Sequence[str] = ("/tmp",)
+    grants: Sequence[Grant] = ()
+
+    def __post_init__(self) -> None:
+        if not 1 <= len(self.paths) <= 5:
+            raise ValueError("a listener rule takes 1 to 5 path patterns")
+        if len(self.target_group_name) > 32:
+            raise ValueError("a target group name has at most 32 characters")
+        if self.mode == "service" and not (
+            self.scaling.min_capacity <= self.desired_count <= self.scaling.max_capacity
+        ):
+            raise ValueError("min_capacity <= desired_count <= max_capacity")
+
+
+class FargateService(pulumi.ComponentResource):
+    """A Fargate service in private subnets, reached only through the shared ALB.
+
+    Creates, with ``name`` as the prefix:
+
+    - ``{name}-logs``: the container log group, with retention.
+    - ``{name}-execution-role`` / ``-execution-policy``: pulls from this service's repository,
+      writes to its log group, and reads exactly its configured secrets.
+    - ``{name}-task-role`` (and ``-task-policy`` if ``grants``): what the app may call; nothing
+      by default.
+    - ``{name}-task``: the task definition: read-only root filesystem with scratch volumes,
+      awslogs, no privileged mode, secrets only through ``secrets``.
+    - ``{name}-tg``: an IP target group with the service's health check.
+    - ``{name}-sg``: the tasks' group: the port from the ALB's group only, and HTTPS out (AWS
+      APIs and image pulls); ``{name}-alb-egress`` lets the ALB's group reach this port only.
+    - ``{name}-rule``: the listener rule, path patterns to the target group.
+    - Mode ``service``: ``{name}-service`` (no public IP, circuit breaker with rollback, grace
+      period; ``desiredCount`` owned by autoscaling), ``{name}-scaling-target`` and
+      ``{name}-scale-cpu`` / ``-scale-memory`` / ``-scale-requests`` policies.
+    """
+
+    def __init__(self, name: str, args: FargateServiceArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("devops-platform:compute:FargateService", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        ctx = args.context
+
+        logs = aws.cloudwatch.LogGroup(
+            f"{name}-logs", name=args.log_group_name, retention_in_days=args.log_retention_days, opts=child
+        )
+
+        execution_role = aws.iam.Role(
+            f"{name}-execution-role",
+            assume_role_policy=iam.service_trust("ecs-tasks.amazonaws.com", ctx),
+            description=f"ECS pulls the image and writes logs for {args.family}",
+            opts=child,
+        )
+        aws.iam.RolePolicy(
+            f"{name}-execution-policy",
+            role=execution_role.id,
+            policy=iam.document(_execution_statements(args, logs.arn)),
+            opts=child,
+        )
+        task_source = ctx.arn("ecs", "*")
+        task_role = aws.iam.Role(
+            f"{name}-task-role",
+            assume_role_policy=iam.service_trust("ecs-tasks.amazonaws.com", ctx, task_source),
+            description=f"What the {args.service_name} app may call (nothing unless the config grants it)",
+            opts=child,
+        )
+        if args.grants:
+            aws.iam.RolePolicy(
+                f"{name}-task-policy",
+                role=task_role.id,
+                policy=iam.document(
+                    [
+                        {"Effect": "Allow", "Action": list(g.actions), "Resource": list(g.resources)}
+                        for g in args.grants
+                    ]
+                ),
+                opts=child,
+            )
+
+        task = aws.ecs.TaskDefinition(
+            f"{name}-task",
+            family=args.family,
+            cpu=str(args.cpu),
+            memory=str(args.memory),
+            network_mode="awsvpc",
+            requires_compatibilities=["FARGATE"],
+            runtime_platform=aws.ecs.TaskDefinitionRuntimePlatformArgs(
+                operating_system_family="LINUX", cpu_architecture=args.architecture
+            ),
+            execution_role_arn=execution_role.arn,
+            task_role_arn=task_role.arn,
+            volumes=[aws.ecs.TaskDefinitionVolumeArgs(name=_volume(p)) for p in args.writable_paths],
+            container_definitions=pulumi.Output.json_dumps([_container(args, logs.name)]),
+            opts=child,
+        )
+
+        hc = args.health_check
+        target_group = aws.lb.TargetGroup(
+            f"{name}-tg",
+            name=args.target_group_name,
+            port=args.port,
+            protocol="HTTP",
+            target_type="ip",
+            vpc_id=args.vpc_id,
+            # Draining for the ALB's default 300 s makes every deploy and scale-in wait five minutes.
+            deregistration_delay=30,
+            health_check=aws.lb.TargetGroupHealthCheckArgs(
+                enabled=True,
+                path=hc.path,
+                protocol="HTTP",
+                port="traffic-port",
+                matcher=hc.matcher,
+                interval=hc.interval_seconds,
+                timeout=hc.timeout_seconds,
+                healthy_threshold=hc.healthy_threshold,
+                unhealthy_threshold=hc.unhealthy_threshold,
+            ),
+            opts=child,
+        )
+
+        sg = aws.ec2.SecurityGroup(
+            f"{name}-sg",
+            vpc_id=args.vpc_id,
+            description=f"{args.family} tasks: {args.port} from the ALB only",
+            tags={"Name": f"{args.family}-tasks"},
+            opts=child,
+        )
+        aws.vpc.SecurityGroupIngressRule(
+            f"{name}-ingress-from-alb",
+            security_group_id=sg.id,
+            referenced_security_group_id=args.load_balancer_security_group_id,
+            ip_protocol="tcp",
+            from_port=args.port,
+            to_port=args.port,
+            description="from the shared ALB",
+            opts=child,
+        )
+        aws.vpc.SecurityGroupEgressRule(
+            f"{name}-egress-https",
+            security_group_id=sg.id,
+            ip_protocol="tcp",
+            from_port=443,
+            to_port=443,
+            cidr_ipv4="0.0.0.0/0",
+            description="HTTPS out: AWS APIs and image pulls (through NAT or endpoints)",
+            opts=child,
+        )
+        aws.vpc.SecurityGroupEgressRule(
+            f"{name}-alb-egress",
+            security_group_id=args.load_balancer_security_group_id,
+            referenced_security_group_id=sg.id,
+            ip_protocol="tcp",
+            from_port=args.port,
+            to_port=args.port,
+            description=f"to {args.service_name} tasks",
+            opts=child,
+        )
+
+        rule = aws.lb.ListenerRule(
+            f"{name}-rule",
+            listener_arn=args.listener_arn,
+            priority=args.priority,
+            actions=[aws.lb.ListenerRuleActionArgs(type="forward", target_group_arn=target_group.arn)],
+            conditions=[
+                aws.lb.ListenerRuleConditionArgs(
+                    path_pattern=aws.lb.ListenerRuleConditionPathPatternArgs(values=list(args.paths))
+                )
+            ],
+            opts=child,
+        )
+
+        self.service_name: pulumi.Output[str | None] = pulumi.Output.from_input(None)
+        if args.mode == "service":
+            self._service(name, args, task, target_group, sg, rule)
+
+        self.task_definition_arn = task.arn
+        self.task_definition_family = task.family
+        self.target_group_arn = target_group.arn
+        self.security_group_id = sg.id
+        self.task_role_arn = task_role.arn
+        self.execution_role_arn = execution_role.arn
+        self.log_group_name = logs.name
+        self.outputs: dict[str, pulumi.Input[object]] = {
+            "mode": args.mode,
+            "service_name": self.service_name,
+            "task_definition_family": self.task_definition_family,
+            "task_definition_arn": self.task_definition_arn,
+            "target_group_arn": self.target_group_arn,
+            "security_group_id": self.security_group_id,
+            "task_role_arn": self.task_role_arn,
+            "execution_role_arn": self.execution_role_arn,
+            "log_group_name": self.log_group_name,
+            "container_port": args.port,
+        }
+        self.register_outputs(self.outputs)
+
+    def _service(
+        self,
+        name: str,
+        args: FargateServiceArgs,
+        task: aws.ecs.TaskDefinition,
+        target_group: aws.lb.TargetGroup,
+        sg: aws.ec2.SecurityGroup,
+        rule: aws.lb.ListenerRule,
+    ) -> None:
+        service = aws.ecs.Service(
+            f"{name}-service",
+            name=args.service_name,
+            cluster=args.cluster_arn,
+            task_definition=task.arn,
+            desired_count=args.desired_count,
+            launch_type="FARGATE",
+            platform_version="LATEST",
+            network_configuration=aws.ecs.ServiceNetworkConfigurationArgs(
+                subnets=args.private_subnet_ids, security_groups=[sg.id], assign_public_ip=False
+            ),
+            load_balancers=[
+                aws.ecs.ServiceLoadBalancerArgs(
+                    target_group_arn=target_group.arn,
+                    container_name=args.service_name,
+                    container_port=args.port,
+                )
+            ],
+            deployment_circuit_breaker=aws.ecs.ServiceDeploymentCircuitBreakerArgs(enable=True, rollback=True),
+            deployment_minimum_healthy_percent=100,
+            deployment_maximum_percent=200,
+            health_check_grace_period_seconds=args.health_check.grace_period_seconds,
+            propagate_tags="SERVICE",
+            enable_ecs_managed_tags=True,
+            wait_for_steady_state=False,
+            opts=pulumi.ResourceOptions(
+                parent=self,
+                # ECS refuses a target group that no listener rule references yet.
+                depends_on=[rule],
+                # Autoscaling owns the count after creation (module docstring).
+                ignore_changes=["desiredCount"],
+            ),
+        )
+        self.service_name = service.name
+        scaling = args.scaling
+        target = aws.appautoscaling.Target(
+            f"{name}-scaling-target",
+            service_namespace="ecs",
+            scalable_dimension="ecs:service:DesiredCount",
+            resource_id=pulumi.Output.concat("service/", args.cluster_name, "/", service.name),
+            min_capacity=scaling.min_capacity,
+            max_capacity=scaling.max_capacity,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        metrics: list[tuple[str, str, int, pulumi.Input[str] | None]] = []
+        if scaling.cpu_target is not None:
+            metrics.append(("cpu", "ECSServiceAverageCPUUtilization", scaling.cpu_target, None))
+        if scaling.memory_target is not None:
+            metrics.append(("memory", "ECSServiceAverageMemoryUtilization", scaling.memory_target, None))
+        if scaling.requests_per_target is not None:
+            label = pulumi.Output.concat(args.load_balancer_arn_suffix, "/", target_group.arn_suffix)
+            metrics.append(("requests", "ALBRequestCountPerTarget", scaling.requests_per_target, label))
+        for key, metric, value, label in metrics:
+            aws.appautoscaling.Policy(
+                f"{name}-scale-{key}",
+                policy_type="TargetTrackingScaling",
+                service_namespace=target.service_namespace,
+                scalable_dimension=target.scalable_dimension,
+                resource_id=target.resource_id,
+                target_tracking_scaling_policy_configuration=aws.appautoscaling.PolicyTargetTrackingScalingPolicyConfigurationArgs(
+                    target_value=value,
+                    scale_in_cooldown=scaling.scale_in_cooldown_seconds,
+                    scale_out_cooldown=scaling.scale_out_cooldown_seconds,
+                    predefined_metric_specification=aws.appautoscaling.PolicyTargetTrackingScalingPolicyConfigurationPredefinedMetricSpecificationArgs(
+                        predefined_metric_type=metric, resource_label=label
+                    ),
+                ),
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+
+
+def _volume(path: str) -> str:
+    return "scratch" + path.replace("/", "-")
+
+
+def _container(args: FargateServiceArgs, log_group: pulumi.Input[str]) -> dict[str, object]:
+    container: dict[str, object] = {
+        "name": args.service_name,
+        "image": args.image,
+        "essential": True,
+        "portMappings": [{"containerPort": args.port, "protocol": "tcp", "name": f"{args.service_name}-http"}],
+        "readonlyRootFilesystem": True,
+        "privileged": False,
+        "environment": [{"name": k, "value": v} for k, v in sorted(args.environment.items())],
+        "secrets": [{"name": k, "valueFrom": v} for k, v in sorted(args.secrets.items())],
+        "mountPoints": [
+            {"sourceVolume": _volume(p), "containerPath": p, "readOnly": False} for p in args.writable_paths
+        ],
+        "logConfiguration": {
+            "logDriver": "awslogs",
+            "options": {
+                "awslogs-group": log_group,
+                "awslogs-region": args.context.region,
+                "awslogs-stream-prefix": args.service_name,
+            },
+        },
+        # Reaps zombie processes and forwards signals when the app is not PID 1-aware.
+        "linuxParameters": {"initProcessEnabled": True},
+    }
+    if args.health_check.container_command:
+        container["healthCheck"] = {
+            "command": ["CMD-SHELL", args.health_check.container_command],
+            "interval": args.health_check.interval_seconds,
+            "timeout": args.health_check.timeout_seconds,
+            "retries": args.health_check.unhealthy_threshold,
+            "startPeriod": min(args.health_check.grace_period_seconds, 300),
+        }
+    return container
+
+
+def _execution_statements(args: FargateServiceArgs, log_group_arn: pulumi.Output[str]) -> list[dict[str, object]]:
+    statements: list[dict[str, object]] = [
+        {
+            "Sid": "PullServiceImage",
+            "Effect": "Allow",
+            "Action": ["ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"],
+            "Resource": args.repository_arn,
+        },
+        {
+            # GetAuthorizationToken has no resource-level permissions: AWS accepts only "*" here.
+            "Sid": "EcrLogin",
+            "Effect": "Allow",
+            "Action": "ecr:GetAuthorizationToken",
+            "Resource": "*",
+        },
+        {
+            "Sid": "WriteContainerLogs",
+            "Effect": "Allow",
+            "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
+            "Resource": pulumi.Output.concat(log_group_arn, ":log-stream:*"),
+        },
+    ]
+    ssm = sorted({v for v in args.secrets.values() if ":ssm:" in v})
+    secrets = sorted(
+        {arn for v in args.secrets.values() if ":secretsmanager:" in v for arn in _secret_arns(v)}
+    )
+    if ssm:
+        statements.append({"Sid": "ReadParameters", "Effect": "Allow", "Action": "ssm:GetParameters", "Resource": ssm})
+    if secrets:
+        statements.append(
+            {"Sid": "ReadSecrets", "Effect": "Allow", "Action": "secretsmanager:GetSecretValue", "Resource": secrets}
+        )
+    return statements
+
+
+def _secret_arns(value_from: str) -> tuple[str, str]:
+    """The secret's ARN as given, and with AWS's random 6-character suffix for a partial ARN.
+
+    ``valueFrom`` may append ``:json-key:version-stage:version-id`` to the secret's own ARN (the
+    first 7 fields); IAM matches the secret's full ARN, which ends in ``-XXXXXX``.
+    """
+    base = ":".join(value_from.split(":")[:7])
+    return base, base + "-??????"
+

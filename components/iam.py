@@ -1,0 +1,66 @@
+"""IAM policy documents built from Outputs, and the account context the policies need.
+
+Not a component: helpers shared by the components that create roles and resource policies.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import pulumi
+
+
+@dataclass(frozen=True)
+class AwsContext:
+    """Where a region's resources live, as AWS reports it (never written by hand).
+
+    Attributes:
+        region: The region code, from the validated stack config.
+        account_id: The account the region's provider acts in (``get_caller_identity_output``).
+        partition: ``aws``, ``aws-cn`` or ``aws-us-gov`` (``get_partition_output``).
+    """
+
+    region: str
+    account_id: pulumi.Input[str]
+    partition: pulumi.Input[str]
+
+    def arn(self, service: str, resource: str, *, regional: bool = True) -> pulumi.Output[str]:
+        """``arn:{partition}:{service}:{region}:{account}:{resource}`` from the context's Outputs."""
+        region = self.region if regional else ""
+        return pulumi.Output.concat("arn:", self.partition, f":{service}:{region}:", self.account_id, ":", resource)
+
+
+def document(statements: Sequence[Mapping[str, Any]]) -> pulumi.Output[str]:
+    """A policy document; statement values may be Outputs."""
+    return pulumi.Output.json_dumps({"Version": "2012-10-17", "Statement": list(statements)})
+
+
+def service_trust(service: str, ctx: AwsContext, source_arn: pulumi.Input[str] | None = None) -> pulumi.Output[str]:
+    """A trust policy for an AWS service principal, limited to this account (confused-deputy guard)."""
+    condition: dict[str, Any] = {"StringEquals": {"aws:SourceAccount": ctx.account_id}}
+    if source_arn is not None:
+        condition["ArnLike"] = {"aws:SourceArn": source_arn}
+    return document(
+        [
+            {
+                "Effect": "Allow",
+                "Principal": {"Service": service},
+                "Action": "sts:AssumeRole",
+                "Condition": condition,
+            }
+        ]
+    )
+
+
+def tls_only_statement(bucket_arn: pulumi.Input[str]) -> dict[str, Any]:
+    """Deny any request to the bucket that is not over TLS (Security Hub S3.5)."""
+    return {
+        "Sid": "DenyInsecureTransport",
+        "Effect": "Deny",
+        "Principal": "*",
+        "Action": "s3:*",
+        "Resource": [bucket_arn, pulumi.Output.concat(bucket_arn, "/*")],
+        "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+    }

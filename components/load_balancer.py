@@ -1,0 +1,357 @@
+"""The region's shared Application Load Balancer: security group, listeners, access logs, TLS."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Literal
+
+import pulumi
+import pulumi_aws as aws
+
+from . import iam
+
+# The body every unmatched request gets: a 404 that says so, instead of a default backend.
+NOT_FOUND_BODY = json.dumps({"error": "not found", "status": 404}, separators=(",", ":"))
+
+
+@dataclass(frozen=True)
+class AcmSettings:
+    """A certificate ACM issues and Route 53 validates.
+
+    Attributes:
+        domain: The certificate's main name, for example ``app.example.com``.
+        hosted_zone_id: The Route 53 zone where the validation records go.
+        alternative_names: Further names on the certificate. Default none.
+    """
+
+    domain: str
+    hosted_zone_id: str
+    alternative_names: Sequence[str] = ()
+
+
+@dataclass(frozen=True)
+class AccessLogSettings:
+    """ALB access logs in an S3 bucket the component creates.
+
+    Attributes:
+        expire_after_days: Days before a log object is deleted. Default 90.
+        delivery: How the bucket policy names the log writer. ``elb-account``: the region's
+            Elastic Load Balancing account, looked up with ``aws.elb.get_service_account_output``
+            (regions opened before August 2022); ``service-principal``:
+            ``logdelivery.elasticloadbalancing.amazonaws.com`` (newer regions). Default ``elb-account``.
+    """
+
+    expire_after_days: int = 90
+    delivery: Literal["elb-account", "service-principal"] = "elb-account"
+
+
+@dataclass(frozen=True)
+class LoadBalancerArgs:
+    """Inputs of :class:`LoadBalancer`.
+
+    Attributes:
+        name_prefix: Prefix of Name tags, for example ``devops-platform-prod``.
+        load_balancer_name: The ALB's physical name (at most 32 characters, validated by the
+            stack config).
+        context: Account, partition and region, for the log bucket's policy.
+        vpc_id: The VPC.
+        public_subnet_ids: Subnets the ALB spans (one per AZ).
+        ingress_cidrs: Client CIDRs admitted on 80 and 443. Default the internet.
+        deletion_protection: Refuse deletion until turned off (Security Hub ELB.6). Default True.
+        idle_timeout_seconds: Default 60.
+        ssl_policy: HTTPS listener policy. Default ``ELBSecurityPolicy-TLS13-1-2-2021-06``.
+        certificate_arn: An existing ACM certificate in this region. Mutually exclusive with ``acm``.
+        acm: Have ACM issue a certificate validated in Route 53. Mutually exclusive with
+            ``certificate_arn``. With neither, the ALB serves plain HTTP.
+        access_logs: Access log settings, or None for no access logs (Security Hub ELB.5 fails).
+    """
+
+    name_prefix: str
+    load_balancer_name: str
+    context: iam.AwsContext
+    vpc_id: pulumi.Input[str]
+    public_subnet_ids: pulumi.Input[Sequence[pulumi.Input[str]]]
+    ingress_cidrs: Sequence[str] = ("0.0.0.0/0",)
+    deletion_protection: bool = True
+    idle_timeout_seconds: int = 60
+    ssl_policy: str = "ELBSecurityPolicy-TLS13-1-2-2021-06"
+    certificate_arn: str | None = None
+    acm: AcmSettings | None = None
+    access_logs: AccessLogSettings | None = field(default_factory=AccessLogSettings)
+
+    def __post_init__(self) -> None:
+        if self.certificate_arn and self.acm:
+            raise ValueError("give certificate_arn or acm, not both")
+        if len(self.load_balancer_name) > 32:
+            raise ValueError("an ALB name has at most 32 characters")
+        if not self.ingress_cidrs:
+            raise ValueError("ingress_cidrs must not be empty")
+
+    @property
+    def https(self) -> bool:
+        return bool(self.certificate_arn or self.acm)
+
+
+class LoadBalancer(pulumi.ComponentResource):
+    """One internet-facing ALB shared by every route in the region (seed 002: one ALB, not five).
+
+    Creates, with ``name`` as the prefix of every child's logical name:
+
+    - ``{name}-sg``: the ALB's security group, with ``{name}-ingress-{port}-{cidr}`` rules for 80
+      (and 443 with TLS) from ``ingress_cidrs``. It has no egress rule of its own: each service
+      adds one to its own security group and port, so the ALB can reach nothing else.
+    - ``{name}-access-logs`` and its ``-ownership``, ``-public-access-block``, ``-encryption``,
+      ``-lifecycle`` and ``-policy``: the access-log bucket, with SSE-S3 (the only encryption ALB
+      log delivery supports), public access blocked, a TLS-only policy that also lets the
+      region's log writer put objects under ``AWSLogs/{account}/``, and an expiry.
+    - ``{name}-alb``: the ALB in the public subnets; it drops invalid header fields, uses
+      defensive desync mitigation, and has deletion protection as configured.
+    - With TLS: ``{name}-https`` (443, the TLS policy, a fixed 404 JSON default) and ``{name}-http``
+      (80, a 301 to HTTPS). Without: ``{name}-http`` (80, the 404 default), where routes attach.
+    - With ``acm``: ``{name}-certificate``, a ``{name}-certificate-record-{n}`` validation record
+      per name, and ``{name}-certificate-validation``, which the HTTPS listener waits for.
+    """
+
+    load_balancer_arn: pulumi.Output[str]
+    load_balancer_arn_suffix: pulumi.Output[str]
+    load_balancer_dns_name: pulumi.Output[str]
+    load_balancer_zone_id: pulumi.Output[str]
+    security_group_id: pulumi.Output[str]
+    listener_arn: pulumi.Output[str]
+    """The listener routes attach to: HTTPS with a certificate, else HTTP."""
+
+    def __init__(self, name: str, args: LoadBalancerArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("devops-platform:traffic:LoadBalancer", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        self.https = args.https
+        ports = (80, 443) if args.https else (80,)
+
+        sg = aws.ec2.SecurityGroup(
+            f"{name}-sg",
+            vpc_id=args.vpc_id,
+            description=f"{args.name_prefix} ALB: clients in on {' and '.join(map(str, ports))}",
+            tags={"Name": f"{args.name_prefix}-alb"},
+            opts=child,
+        )
+        for port in ports:
+            for cidr in args.ingress_cidrs:
+                aws.vpc.SecurityGroupIngressRule(
+                    f"{name}-ingress-{port}-{cidr.replace('.', '-').replace('/', '-')}",
+                    security_group_id=sg.id,
+                    ip_protocol="tcp",
+                    from_port=port,
+                    to_port=port,
+                    cidr_ipv4=cidr,
+                    description=f"clients on {port}",
+                    opts=child,
+                )
+
+        log_policy = self._access_log_bucket(name, args) if args.access_logs else None
+        self.access_log_bucket_name = log_policy[0].bucket if log_policy else pulumi.Output.from_input(None)
+
+        alb = aws.lb.LoadBalancer(
+            f"{name}-alb",
+            name=args.load_balancer_name,
+            load_balancer_type="application",
+            internal=False,
+            security_groups=[sg.id],
+            subnets=args.public_subnet_ids,
+            drop_invalid_header_fields=True,
+            desync_mitigation_mode="defensive",
+            enable_deletion_protection=args.deletion_protection,
+            idle_timeout=args.idle_timeout_seconds,
+            enable_http2=True,
+            access_logs=(
+                aws.lb.LoadBalancerAccessLogsArgs(bucket=log_policy[0].bucket, enabled=True)
+                if log_policy
+                else None
+            ),
+            tags={"Name": f"{args.name_prefix}-alb"},
+            # ELB checks that it may write to the bucket when logging is turned on.
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[log_policy[1]] if log_policy else []),
+        )
+
+        not_found = aws.lb.ListenerDefaultActionArgs(
+            type="fixed-response",
+            fixed_response=aws.lb.ListenerDefaultActionFixedResponseArgs(
+                content_type="application/json", message_body=NOT_FOUND_BODY, status_code="404"
+            ),
+        )
+        if args.https:
+            certificate_arn = args.certificate_arn or self._certificate(name, args)
+            serving = aws.lb.Listener(
+                f"{name}-https",
+                load_balancer_arn=alb.arn,
+                port=443,
+                protocol="HTTPS",
+                ssl_policy=args.ssl_policy,
+                certificate_arn=certificate_arn,
+                default_actions=[not_found],
+                opts=child,
+            )
+            aws.lb.Listener(
+                f"{name}-http",
+                load_balancer_arn=alb.arn,
+                port=80,
+                protocol="HTTP",
+                default_actions=[
+                    aws.lb.ListenerDefaultActionArgs(
+                        type="redirect",
+                        redirect=aws.lb.ListenerDefaultActionRedirectArgs(
+                            protocol="HTTPS", port="443", status_code="HTTP_301"
+                        ),
+                    )
+                ],
+                opts=child,
+            )
+        else:
+            serving = aws.lb.Listener(
+                f"{name}-http",
+                load_balancer_arn=alb.arn,
+                port=80,
+                protocol="HTTP",
+                default_actions=[not_found],
+                opts=child,
+            )
+
+        self.load_balancer_arn = alb.arn
+        self.load_balancer_arn_suffix = alb.arn_suffix
+        self.load_balancer_dns_name = alb.dns_name
+        self.load_balancer_zone_id = alb.zone_id
+        self.security_group_id = sg.id
+        self.listener_arn = serving.arn
+        self.outputs: dict[str, pulumi.Input[object]] = {
+            "load_balancer_arn": self.load_balancer_arn,
+            "load_balancer_dns_name": self.load_balancer_dns_name,
+            "load_balancer_zone_id": self.load_balancer_zone_id,
+            "load_balancer_security_group_id": self.security_group_id,
+            "load_balancer_listener_arn": self.listener_arn,
+            "load_balancer_protocol": "HTTPS" if args.https else "HTTP",
+            "access_log_bucket_name": self.access_log_bucket_name,
+        }
+        self.register_outputs(self.outputs)
+
+    def _access_log_bucket(self, name: str, args: LoadBalancerArgs) -> tuple[aws.s3.Bucket, aws.s3.BucketPolicy]:
+        assert args.access_logs is not None
+        child = pulumi.ResourceOptions(parent=self)
+        ctx = args.context
+        bucket = aws.s3.Bucket(f"{name}-access-logs", force_destroy=False, tags={"Name": f"{args.name_prefix}-alb-logs"}, opts=child)
+        aws.s3.BucketOwnershipControls(
+            f"{name}-access-logs-ownership",
+            bucket=bucket.id,
+            rule=aws.s3.BucketOwnershipControlsRuleArgs(object_ownership="BucketOwnerEnforced"),
+            opts=child,
+        )
+        block = aws.s3.BucketPublicAccessBlock(
+            f"{name}-access-logs-public-access-block",
+            bucket=bucket.id,
+            block_public_acls=True,
+            block_public_policy=True,
+            ignore_public_acls=True,
+            restrict_public_buckets=True,
+            opts=child,
+        )
+        aws.s3.BucketServerSideEncryptionConfiguration(
+            f"{name}-access-logs-encryption",
+            bucket=bucket.id,
+            # ALB log delivery supports SSE-S3 only; a KMS key would make delivery fail.
+            rules=[
+                aws.s3.BucketServerSideEncryptionConfigurationRuleArgs(
+                    apply_server_side_encryption_by_default=aws.s3.BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultArgs(
+                        sse_algorithm="AES256"
+                    )
+                )
+            ],
+            opts=child,
+        )
+        aws.s3.BucketLifecycleConfiguration(
+            f"{name}-access-logs-lifecycle",
+            bucket=bucket.id,
+            rules=[
+                aws.s3.BucketLifecycleConfigurationRuleArgs(
+                    id="expire-access-logs",
+                    status="Enabled",
+                    filter=aws.s3.BucketLifecycleConfigurationRuleFilterArgs(prefix=""),
+                    expiration=aws.s3.BucketLifecycleConfigurationRuleExpirationArgs(
+                        days=args.access_logs.expire_after_days
+                    ),
+                    abort_incomplete_multipart_upload=aws.s3.BucketLifecycleConfigurationRuleAbortIncompleteMultipartUploadArgs(
+                        days_after_initiation=1
+                    ),
+                )
+            ],
+            opts=child,
+        )
+        if args.access_logs.delivery == "elb-account":
+            elb = aws.elb.get_service_account_output(opts=pulumi.InvokeOutputOptions(parent=self))
+            writer: dict[str, object] = {"AWS": elb.arn}
+        else:
+            writer = {"Service": "logdelivery.elasticloadbalancing.amazonaws.com"}
+        policy = aws.s3.BucketPolicy(
+            f"{name}-access-logs-policy",
+            bucket=bucket.id,
+            policy=iam.document(
+                [
+                    iam.tls_only_statement(bucket.arn),
+                    {
+                        "Sid": "AlbAccessLogDelivery",
+                        "Effect": "Allow",
+                        "Principal": writer,
+                        "Action": "s3:PutObject",
+                        "Resource": pulumi.Output.concat(bucket.arn, "/AWSLogs/", ctx.account_id, "/*"),
+                    },
+                ]
+            ),
+            # S3 rejects a bucket policy while the public access block is still being applied.
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[block]),
+        )
+        return bucket, policy
+
+    def _certificate(self, name: str, args: LoadBalancerArgs) -> pulumi.Output[str]:
+        assert args.acm is not None
+        child = pulumi.ResourceOptions(parent=self)
+        names = [args.acm.domain, *args.acm.alternative_names]
+        cert = aws.acm.Certificate(
+            f"{name}-certificate",
+            domain_name=args.acm.domain,
+            subject_alternative_names=list(args.acm.alternative_names),
+            validation_method="DNS",
+            key_algorithm="EC_prime256v1",
+            tags={"Name": f"{args.name_prefix}-alb"},
+            opts=child,
+        )
+        fqdns = []
+        for n, domain in enumerate(names, start=1):
+            option = cert.domain_validation_options.apply(_option_for(domain))
+            record = aws.route53.Record(
+                f"{name}-certificate-record-{n}",
+                zone_id=args.acm.hosted_zone_id,
+                name=option.resource_record_name,
+                type=option.resource_record_type,
+                records=[option.resource_record_value],
+                ttl=300,
+                # ACM asks for the same record in every region for the same name; each region
+                # upserts it rather than failing on the other's.
+                allow_overwrite=True,
+                opts=child,
+            )
+            fqdns.append(record.fqdn)
+        validation = aws.acm.CertificateValidation(
+            f"{name}-certificate-validation",
+            certificate_arn=cert.arn,
+            validation_record_fqdns=fqdns,
+            opts=child,
+        )
+        return validation.certificate_arn
+
+
+def _option_for(domain: str):
+    def pick(options: list[aws.acm.outputs.CertificateDomainValidationOption]):
+        for option in options:
+            if option.domain_name == domain:
+                return option
+        raise pulumi.RunError(f"ACM returned no validation option for {domain}")
+
+    return pick
