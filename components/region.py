@@ -131,7 +131,7 @@ class RegionalPlatform(pulumi.ComponentResource):
     Creates, with ``name`` (the region code) as the prefix:
 
     - ``{name}-network`` (:class:`~components.network.Network`);
-    - ``{name}-alb`` (:class:`~components.load_balancer.LoadBalancer`);
+    - ``{name}-traffic`` (:class:`~components.load_balancer.LoadBalancer`);
     - ``{name}-cluster``: the ECS cluster, with Container Insights (Security Hub ECS.12);
     - per service ``{name}-{service}-registry`` (:class:`~components.container_registry.ContainerRegistry`)
       and ``{name}-{service}`` (:class:`~components.fargate_service.FargateService`);
@@ -157,7 +157,7 @@ class RegionalPlatform(pulumi.ComponentResource):
         self.network = Network(f"{name}-network", args.network, child)
         lb = args.load_balancer
         self.load_balancer = LoadBalancer(
-            f"{name}-alb",
+            f"{name}-traffic",
             LoadBalancerArgs(
                 name_prefix=args.name_prefix,
                 load_balancer_name=lb.load_balancer_name,

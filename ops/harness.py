@@ -98,6 +98,7 @@ class Registration:
     inputs: dict[str, Any]
     region: str | None
     dependencies: tuple[str, ...] = ()
+    ignore_changes: tuple[str, ...] = ()
 
 
 class RecordingMonitor(pulumi_mocks.MockMonitor):
@@ -146,6 +147,7 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
                 inputs=inputs,
                 region=region,
                 dependencies=tuple(request.dependencies),
+                ignore_changes=tuple(request.ignoreChanges),
             )
         )
         return response

@@ -10,6 +10,7 @@ from .model import StackConfig
 from .problems import Problem
 from .workloads import _ENV_NAME_RE, ENV_NAME_ALLOWED, FARGATE_SIZES, RESERVED_ENV, ServiceConfig
 
+_CREDENTIAL_VARS = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "ECS_ENGINE_AUTH_DATA")
 FUNCTIONS_DIR = Path(__file__).resolve().parent.parent / "functions"
 
 
@@ -153,7 +154,11 @@ def _service_problems(path: str, svc: ServiceConfig) -> list[Problem]:
     for key, source in (("environment", svc.environment), ("secrets", svc.secrets)):
         for var in source:
             where = f"{path}.{key}.{var}"
-            if var in RESERVED_ENV:
+            if key == "environment" and var in _CREDENTIAL_VARS:
+                problems.append(
+                    Problem(where, "credentials only through secrets (Security Hub ECS.8), never as plain environment", var)
+                )
+            elif var in RESERVED_ENV:
                 problems.append(Problem(where, "a variable other than " + ", ".join(RESERVED_ENV) + " (set by the program)", var))
             elif not _ENV_NAME_RE.match(var):
                 problems.append(Problem(where, ENV_NAME_ALLOWED, var))

@@ -93,6 +93,38 @@ def top(**changes: Any) -> Edit:
 
 _DROP = object()
 
+
+def service(i: int, **changes: Any) -> Edit:
+    def edit(ns: dict[str, Any]) -> None:
+        ns["services"][i].update(changes)
+
+    return edit
+
+
+def function(i: int, **changes: Any) -> Edit:
+    def edit(ns: dict[str, Any]) -> None:
+        ns["functions"][i].update(changes)
+
+    return edit
+
+
+def load_balancer(**changes: Any) -> Edit:
+    def edit(ns: dict[str, Any]) -> None:
+        ns.setdefault("loadBalancer", {}).update(changes)
+
+    return edit
+
+
+def both(*edits: Edit) -> Edit:
+    def edit(ns: dict[str, Any]) -> None:
+        for e in edits:
+            e(ns)
+
+    return edit
+
+
+CERT = "arn:aws:acm:{}:111122223333:certificate/0f0f0f0f-1111-2222-3333-444455556666"
+
 BAD_CONFIGS: list[tuple[str, Edit, str, str]] = [
     # (case id, edit of the prod config, key path the error must start with, text it must contain)
     ("typo-in-region-entry", region(0, vpcCdir="10.0.0.0/16"), "regions[0].vpcCdir", "did you mean vpcCidr"),
@@ -176,6 +208,59 @@ BAD_CONFIGS: list[tuple[str, Edit, str, str]] = [
     ("region-entry-not-an-object", top(regions=["us-east-1"]), "regions[0]", "an object with the keys name, role, vpcCidr"),
     ("section-not-an-object", top(network="perAz"), "network", "an object with the keys natStrategy"),
     ("tag-value-not-text", top(tags={"team": 7}), "tags.team", "string value"),
+    # --- services, functions, load balancer, dns
+    ("fargate-cpu-unknown", service(0, cpu=300), "services[0].cpu", "Fargate CPU units"),
+    ("fargate-memory-mismatch", service(0, cpu=256, memory=4096), "services[0].memory", "for cpu 256"),
+    ("fargate-memory-step", service(0, cpu=1024, memory=2500), "services[0].memory", "steps of 1024"),
+    ("port-zero", service(0, port=0), "services[0].port", "a port from 1 to 65535"),
+    ("port-too-high", service(0, port=70000), "services[0].port", "a port from 1 to 65535"),
+    ("port-as-text", service(0, port="8080"), "services[0].port", "a port from 1 to 65535"),
+    ("service-name-duplicate", service(1, name="auth"), "services[1].name", "not already used (services[0].name)"),
+    ("service-and-function-share-a-name", function(0, name="auth"), "functions[0].name", "not already used"),
+    ("service-name-too-long-for-tg", both(top(environment="production"), service(0, name="authentication-svc")), "services[0].name", "at most 14 characters with environment 'production'"),
+    ("service-name-uppercase", service(0, name="Auth"), "services[0].name", "lowercase"),
+    ("desired-above-max", service(0, desiredCount=11), "services[0].desiredCount", "from autoscaling.minCapacity (2) to maxCapacity (10)"),
+    ("desired-below-min", service(0, desiredCount=1), "services[0].desiredCount", "minCapacity (2)"),
+    ("min-above-max", service(0, autoscaling={"minCapacity": 5, "maxCapacity": 3}), "services[0].autoscaling.minCapacity", "at most"),
+    ("scale-in-faster-than-out", service(0, autoscaling={"scaleInCooldownSeconds": 30}), "services[0].autoscaling.scaleInCooldownSeconds", "at least scaleOutCooldownSeconds"),
+    ("health-path-relative", service(0, healthCheck={"path": "health"}), "services[0].healthCheck.path", "starting with /"),
+    ("health-timeout-too-long", service(0, healthCheck={"timeoutSeconds": 30, "intervalSeconds": 30}), "services[0].healthCheck.timeoutSeconds", "less than"),
+    ("path-without-slash", service(0, paths=["api/auth/*"]), "services[0].paths[0]", "starting with /"),
+    ("path-too-long", service(0, paths=["/" + "a" * 128]), "services[0].paths[0]", "at most 128"),
+    ("path-bad-character", service(0, paths=["/api/<auth>"]), "services[0].paths[0]", "wildcards"),
+    ("six-patterns-in-a-rule", service(0, paths=[f"/p{i}/*" for i in range(6)]), "services[0].paths", "at most 5"),
+    ("no-patterns", service(0, paths=[]), "services[0].paths", "1 to 5"),
+    ("pattern-twice", service(1, paths=["/api/auth/*"]), "services[1].paths[0]", "services[0].paths[0] has it"),
+    ("pattern-twice-function", function(0, paths=["/fargate/*"]), "functions[0].paths[0]", "no other route"),
+    ("priority-zero", service(0, priority=0), "services[0].priority", "from 1 to 50000"),
+    ("priority-too-high", service(0, priority=50001), "services[0].priority", "from 1 to 50000"),
+    ("priority-collision", both(service(0, priority=10), service(1, priority=10)), "services[1].priority", "a priority no other rule has"),
+    (
+        "same-literal-prefix-needs-an-order",
+        service(1, paths=["/api/auth/*.json"]),
+        "services[1].priority",
+        "an explicit priority",
+    ),
+    ("credentials-in-env", service(0, environment={"AWS_SECRET_ACCESS_KEY": "x"}), "services[0].environment.AWS_SECRET_ACCESS_KEY", "only through secrets"),
+    ("reserved-env", service(0, environment={"PORT": "1"}), "services[0].environment.PORT", "set by the program"),
+    ("bad-secret", service(0, secrets={"DB": "plain-text-password"}), "services[0].secrets.DB", "SSM parameter"),
+    ("star-action", service(0, taskPolicy=[{"actions": ["*"], "resources": ["arn:aws:s3:::b/*"]}]), "services[0].taskPolicy[0].actions[0]", "no *"),
+    ("service-star-action", service(0, taskPolicy=[{"actions": ["s3:*"], "resources": ["arn:aws:s3:::b/*"]}]), "services[0].taskPolicy[0].actions[0]", "no service:*"),
+    ("star-resource", service(0, taskPolicy=[{"actions": ["s3:GetObject"], "resources": ["*"]}]), "services[0].taskPolicy[0].resources[0]", "resource ARN"),
+    ("mode-typo", service(0, mode="ondemand"), "services[0].mode", "service or on-demand"),
+    ("bad-bootstrap-image", service(0, bootstrapImage="not an image"), "services[0].bootstrapImage", "container image"),
+    ("cert-arn-garbage", both(top(dns=_DROP), load_balancer(certificateArns={"us-east-1": "arn:aws:acm:cert", "us-east-2": CERT.format("us-east-2")})), "loadBalancer.certificateArns.us-east-1", "ACM certificate ARN"),
+    ("cert-in-wrong-region", load_balancer(certificateArns={"us-east-1": CERT.format("us-east-2"), "us-east-2": CERT.format("us-east-2")}), "loadBalancer.certificateArns.us-east-1", "a certificate in us-east-1"),
+    ("cert-for-one-region-only", load_balancer(certificateArns={"us-east-1": CERT.format("us-east-1")}), "loadBalancer.certificateArns", "every region or for none"),
+    ("cert-for-unlisted-region", load_balancer(certificateArns={r: CERT.format(r) for r in ("us-east-1", "us-east-2", "eu-west-1")}), "loadBalancer.certificateArns.eu-west-1", "one of the stack's regions"),
+    ("ssl-policy-without-tls13", load_balancer(sslPolicy="ELBSecurityPolicy-2016-08"), "loadBalancer.sslPolicy", "TLS 1.3"),
+    ("ingress-cidr-garbage", load_balancer(ingressCidrs=["everyone"]), "loadBalancer.ingressCidrs[0]", "IPv4 CIDR"),
+    ("dns-zone-garbage", top(dns={"domain": "app.example.com", "hostedZoneId": "example.com"}), "dns.hostedZoneId", "hosted zone ID"),
+    ("dns-domain-garbage", top(dns={"domain": "App Example", "hostedZoneId": "Z0123456789EXAMPLE"}), "dns.domain", "DNS name"),
+    ("function-source-missing", function(0, source="no_such_function"), "functions[0].source", "a directory under functions/"),
+    ("function-runtime-old", function(0, runtime="python3.8"), "functions[0].runtime", "python3.13"),
+    ("provisioned-above-reserved", function(0, provisionedConcurrency=200), "functions[0].provisionedConcurrency", "at most reservedConcurrency (100)"),
+    ("function-typo", function(0, memorySize=512), "functions[0].memorySize", "did you mean memoryMb"),
 ]
 
 

@@ -94,6 +94,19 @@ PINNED = [
     "urn:pulumi:prod::devops-platform::devops-platform:platform:Region$devops-platform:network:Network$aws:cloudwatch/logGroup:LogGroup::{r}-network-flow-logs-group",
     "urn:pulumi:prod::devops-platform::devops-platform:platform:Region$devops-platform:network:Network$aws:ec2/flowLog:FlowLog::{r}-network-flow-logs",
     "urn:pulumi:prod::devops-platform::devops-platform:platform:Region$devops-platform:network:Network$aws:ec2/defaultSecurityGroup:DefaultSecurityGroup::{r}-network-default-sg",
+    "urn:pulumi:prod::devops-platform::devops-platform:platform:Region$devops-platform:traffic:LoadBalancer$aws:lb/loadBalancer:LoadBalancer::{r}-traffic-alb",
+    "urn:pulumi:prod::devops-platform::devops-platform:platform:Region$devops-platform:traffic:LoadBalancer$aws:s3/bucket:Bucket::{r}-traffic-access-logs",
+    "urn:pulumi:prod::devops-platform::devops-platform:platform:Region$devops-platform:traffic:LoadBalancer$aws:acm/certificate:Certificate::{r}-traffic-certificate",
+    "urn:pulumi:prod::devops-platform::devops-platform:platform:Region$devops-platform:traffic:LoadBalancer$aws:lb/listener:Listener::{r}-traffic-https",
+    "urn:pulumi:prod::devops-platform::devops-platform:platform:Region$aws:ecs/cluster:Cluster::{r}-cluster",
+    "urn:pulumi:prod::devops-platform::devops-platform:platform:Region$devops-platform:compute:ContainerRegistry$aws:ecr/repository:Repository::{r}-auth-registry-repository",
+    "urn:pulumi:prod::devops-platform::devops-platform:platform:Region$devops-platform:compute:ContainerRegistry$aws:ecr/repository:Repository::{r}-fa-registry-repository",
+    "urn:pulumi:prod::devops-platform::devops-platform:platform:Region$devops-platform:compute:FargateService$aws:lb/targetGroup:TargetGroup::{r}-auth-tg",
+    "urn:pulumi:prod::devops-platform::devops-platform:platform:Region$devops-platform:compute:FargateService$aws:ecs/service:Service::{r}-auth-service",
+    "urn:pulumi:prod::devops-platform::devops-platform:platform:Region$devops-platform:compute:FargateService$aws:cloudwatch/logGroup:LogGroup::{r}-auth-logs",
+    "urn:pulumi:prod::devops-platform::devops-platform:platform:Region$devops-platform:compute:AlbFunction$aws:lambda/function:Function::{r}-lambda-demo-function",
+    "urn:pulumi:prod::devops-platform::devops-platform:platform:Region$devops-platform:compute:AlbFunction$aws:cloudwatch/logGroup:LogGroup::{r}-lambda-demo-logs",
+    "urn:pulumi:prod::devops-platform::devops-platform:platform:Region$devops-platform:compute:AlbFunction$aws:lb/targetGroup:TargetGroup::{r}-lambda-demo-tg",
 ]
 
 
