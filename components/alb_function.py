@@ -10,6 +10,7 @@ import pulumi
 import pulumi_aws as aws
 
 from . import iam
+from .load_balancer import alb_only_rules, path_rule
 
 
 @dataclass(frozen=True)
@@ -226,24 +227,12 @@ class AlbFunction(pulumi.ComponentResource):
         )
         # The ALB invokes a Lambda target through the Lambda API, not over this network path; the
         # rule keeps the seed's contract that nothing but the ALB's group is ever admitted.
-        aws.vpc.SecurityGroupIngressRule(
-            f"{name}-ingress-from-alb",
+        alb_only_rules(
+            name,
             security_group_id=sg.id,
-            referenced_security_group_id=args.vpc.load_balancer_security_group_id,
-            ip_protocol="tcp",
-            from_port=443,
-            to_port=443,
-            description="from the shared ALB",
-            opts=child,
-        )
-        aws.vpc.SecurityGroupEgressRule(
-            f"{name}-egress-https",
-            security_group_id=sg.id,
-            ip_protocol="tcp",
-            from_port=443,
-            to_port=443,
-            cidr_ipv4="0.0.0.0/0",
-            description="HTTPS out: AWS APIs",
+            load_balancer_security_group_id=args.vpc.load_balancer_security_group_id,
+            port=443,
+            egress_description="HTTPS out: AWS APIs",
             opts=child,
         )
         return sg
@@ -276,16 +265,12 @@ class AlbFunction(pulumi.ComponentResource):
             # ELB checks its invoke permission when the target is registered.
             opts=pulumi.ResourceOptions(parent=self, depends_on=[permission]),
         )
-        aws.lb.ListenerRule(
-            f"{name}-rule",
+        path_rule(
+            name,
             listener_arn=route.listener_arn,
             priority=route.priority,
-            actions=[aws.lb.ListenerRuleActionArgs(type="forward", target_group_arn=target_group.arn)],
-            conditions=[
-                aws.lb.ListenerRuleConditionArgs(
-                    path_pattern=aws.lb.ListenerRuleConditionPathPatternArgs(values=list(route.paths))
-                )
-            ],
+            paths=route.paths,
+            target_group_arn=target_group.arn,
             opts=child,
         )
         self.target_group_arn = target_group.arn

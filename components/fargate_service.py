@@ -23,6 +23,7 @@ import pulumi
 import pulumi_aws as aws
 
 from . import iam
+from .load_balancer import alb_only_rules, path_rule
 
 
 @dataclass(frozen=True)
@@ -261,24 +262,12 @@ class FargateService(pulumi.ComponentResource):
             tags={"Name": f"{args.family}-tasks"},
             opts=child,
         )
-        aws.vpc.SecurityGroupIngressRule(
-            f"{name}-ingress-from-alb",
+        alb_only_rules(
+            name,
             security_group_id=sg.id,
-            referenced_security_group_id=args.load_balancer_security_group_id,
-            ip_protocol="tcp",
-            from_port=args.port,
-            to_port=args.port,
-            description="from the shared ALB",
-            opts=child,
-        )
-        aws.vpc.SecurityGroupEgressRule(
-            f"{name}-egress-https",
-            security_group_id=sg.id,
-            ip_protocol="tcp",
-            from_port=443,
-            to_port=443,
-            cidr_ipv4="0.0.0.0/0",
-            description="HTTPS out: AWS APIs and image pulls (through NAT or endpoints)",
+            load_balancer_security_group_id=args.load_balancer_security_group_id,
+            port=args.port,
+            egress_description="HTTPS out: AWS APIs and image pulls (through NAT or endpoints)",
             opts=child,
         )
         aws.vpc.SecurityGroupEgressRule(
@@ -292,16 +281,12 @@ class FargateService(pulumi.ComponentResource):
             opts=child,
         )
 
-        rule = aws.lb.ListenerRule(
-            f"{name}-rule",
+        rule = path_rule(
+            name,
             listener_arn=args.listener_arn,
             priority=args.priority,
-            actions=[aws.lb.ListenerRuleActionArgs(type="forward", target_group_arn=target_group.arn)],
-            conditions=[
-                aws.lb.ListenerRuleConditionArgs(
-                    path_pattern=aws.lb.ListenerRuleConditionPathPatternArgs(values=list(args.paths))
-                )
-            ],
+            paths=args.paths,
+            target_group_arn=target_group.arn,
             opts=child,
         )
 

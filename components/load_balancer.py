@@ -355,3 +355,60 @@ def _option_for(domain: str):
         raise pulumi.RunError(f"ACM returned no validation option for {domain}")
 
     return pick
+
+
+def path_rule(
+    name: str,
+    *,
+    listener_arn: pulumi.Input[str],
+    priority: int,
+    paths: Sequence[str],
+    target_group_arn: pulumi.Input[str],
+    opts: pulumi.ResourceOptions,
+) -> aws.lb.ListenerRule:
+    """``{name}-rule``: forward requests matching ``paths`` to one target group."""
+    return aws.lb.ListenerRule(
+        f"{name}-rule",
+        listener_arn=listener_arn,
+        priority=priority,
+        actions=[aws.lb.ListenerRuleActionArgs(type="forward", target_group_arn=target_group_arn)],
+        conditions=[
+            aws.lb.ListenerRuleConditionArgs(
+                path_pattern=aws.lb.ListenerRuleConditionPathPatternArgs(values=list(paths))
+            )
+        ],
+        opts=opts,
+    )
+
+
+def alb_only_rules(
+    name: str,
+    *,
+    security_group_id: pulumi.Input[str],
+    load_balancer_security_group_id: pulumi.Input[str],
+    port: int,
+    egress_description: str,
+    opts: pulumi.ResourceOptions,
+) -> None:
+    """``{name}-ingress-from-alb`` (``port`` from the ALB's group only) and ``{name}-egress-https``
+    (HTTPS out to anywhere): the rules of a workload that sits behind the shared ALB."""
+    aws.vpc.SecurityGroupIngressRule(
+        f"{name}-ingress-from-alb",
+        security_group_id=security_group_id,
+        referenced_security_group_id=load_balancer_security_group_id,
+        ip_protocol="tcp",
+        from_port=port,
+        to_port=port,
+        description="from the shared ALB",
+        opts=opts,
+    )
+    aws.vpc.SecurityGroupEgressRule(
+        f"{name}-egress-https",
+        security_group_id=security_group_id,
+        ip_protocol="tcp",
+        from_port=443,
+        to_port=443,
+        cidr_ipv4="0.0.0.0/0",
+        description=egress_description,
+        opts=opts,
+    )
