@@ -24,6 +24,7 @@ from pydantic import (
 
 from .aws_regions import is_known_region
 from .base import RETENTION_ALLOWED, RetentionDays, _fail, _field, _Model, _strict_str
+from .pipeline import PipelineConfig
 from .subnet_plan import MAX_PREFIX, MIN_PREFIX, SubnetPlan, derive
 from .workloads import ContainerRegistryConfig, DnsConfig, FunctionConfig, LoadBalancerConfig, ServiceConfig
 
@@ -334,6 +335,11 @@ class StackConfig(_Model):
         [],
         description="Lambda functions behind the ALB (or subscribed to SNS), the same in every region.",
         allowed="a list of function objects with at least name",
+    )
+    pipeline: PipelineConfig = _field(
+        PipelineConfig(),
+        description="The delivery pipeline of each region: source, build, staging, approval, production.",
+        allowed="an object with enabled, source, build, stages, deployTimeoutMinutes, staging, notifications, artifacts",
     )
 
     @property

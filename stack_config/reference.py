@@ -33,12 +33,18 @@ def rows(model: type[BaseModel] = StackConfig, prefix: str = "") -> list[tuple[s
         elif isinstance(info.default, BaseModel):
             default = "see below"
         else:
-            default = f"`{json.dumps(info.default)}`"
+            default = f"`{json.dumps(info.default, default=_plain)}`"
         extra = info.json_schema_extra if isinstance(info.json_schema_extra, dict) else {}
         out.append((path, default, info.description or "", str(extra.get("allowed", ""))))
         if nested is not None:
             out.extend(rows(nested, path + "."))
     return out
+
+
+def _plain(value: object) -> object:
+    if isinstance(value, BaseModel):
+        return value.model_dump(mode="json", by_alias=True, exclude_none=True)
+    raise TypeError(type(value).__name__)
 
 
 def markdown() -> str:

@@ -199,29 +199,41 @@ def _function_problems(cfg: StackConfig) -> list[Problem]:
 
 
 def _certificate_problems(cfg: StackConfig) -> list[Problem]:
-    arns = cfg.load_balancer.certificate_arns
+    return region_keyed_arn_problems(
+        cfg,
+        "loadBalancer.certificateArns",
+        cfg.load_balancer.certificate_arns,
+        service="acm",
+        what="a certificate",
+        why="an ALB can only use a certificate from its own region",
+        unless="so no region silently serves plain HTTP",
+    )
+
+
+def region_keyed_arn_problems(
+    cfg: StackConfig, where: str, arns: dict[str, str], *, service: str, what: str, why: str, unless: str
+) -> list[Problem]:
+    """Checks of a {region: ARN} map: listed regions only, each ARN in its key's region, all or none."""
     if not arns:
         return []
     problems: list[Problem] = []
     listed = [r.name for r in cfg.regions]
     for region, arn in arns.items():
-        where = f"loadBalancer.certificateArns.{region}"
+        key = f"{where}.{region}"
         if region not in listed:
-            problems.append(Problem(where, "a key that is one of the stack's regions: " + ", ".join(listed), region))
+            problems.append(Problem(key, "a key that is one of the stack's regions: " + ", ".join(listed), region))
             continue
         arn_partition, arn_region = arn.split(":")[1], arn.split(":")[3]
         if arn_region != region or arn_partition != partition_of(region):
             problems.append(
-                Problem(where, f"a certificate in {region} (arn:{partition_of(region)}:acm:{region}:...); an ALB "
-                "can only use a certificate from its own region", arn)
+                Problem(key, f"{what} in {region} (arn:{partition_of(region)}:{service}:{region}:...); {why}", arn)
             )
     lacking = [r for r in listed if r not in arns]
     if lacking:
         problems.append(
             Problem(
-                "loadBalancer.certificateArns",
-                "a certificate for every region or for none (missing: " + ", ".join(lacking) + "), so no "
-                "region silently serves plain HTTP",
+                where,
+                f"{what} for every region or for none (missing: " + ", ".join(lacking) + f"), {unless}",
                 sorted(arns),
             )
         )
