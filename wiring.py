@@ -7,12 +7,24 @@ from __future__ import annotations
 
 import pulumi_aws as aws
 
+from components.delivery import BuildSettings, CodeCommitSource, ConnectionSource, Stage
 from components.fargate_service import Grant, HealthCheck, Scaling
-from components.load_balancer import AccessLogSettings, AcmSettings
+from components.load_balancer import AccessLogSettings, AcmSettings, RegionalRecord, StagingListener
 from components.network import FlowLogSettings, NetworkArgs
-from components.region import FunctionSpec, LoadBalancerSpec, RegionalPlatformArgs, RegistrySpec, ServiceSpec
+from components.region import (
+    FunctionSpec,
+    LoadBalancerSpec,
+    NotificationsSpec,
+    PipelineSpec,
+    RegionalPlatformArgs,
+    RegistrySpec,
+    ServiceSpec,
+    StagingSpec,
+)
 from stack_config import RegionConfig, StackConfig, routes
 from stack_config.aws_regions import elb_log_delivery
+from stack_config.pipeline import build_batches
+from stack_config.pipeline_checks import STAGING_SUFFIX
 from stack_config.workload_checks import FUNCTIONS_DIR
 from stack_config.workloads import FunctionConfig, ServiceConfig
 
@@ -75,6 +87,8 @@ def regional_args(cfg: StackConfig, region: RegionConfig, project: str) -> Regio
             force_delete=registry.force_delete,
         ),
         log_retention_days=cfg.logs.retention_days,
+        notifications=notifications_spec(cfg, region),
+        pipeline=pipeline_spec(cfg),
         network=NetworkArgs(
             name_prefix=name_prefix(cfg),
             vpc_cidr=region.vpc_cidr,
@@ -124,6 +138,69 @@ def load_balancer_spec(cfg: StackConfig, region: RegionConfig) -> LoadBalancerSp
         )
         if lb.access_logs.enabled
         else None,
+        regional_record=RegionalRecord(name=f"{region.name}.{cfg.dns.domain}", hosted_zone_id=cfg.dns.hosted_zone_id)
+        if cfg.dns is not None
+        else None,
+        staging=StagingListener(
+            port=cfg.pipeline.staging.listener_port, ingress_cidrs=tuple(cfg.pipeline.staging.ingress_cidrs or ())
+        )
+        if has_staging(cfg)
+        else None,
+    )
+
+
+def has_pipeline(cfg: StackConfig) -> bool:
+    """A stack without services has nothing to build or deploy, so no pipeline."""
+    return cfg.pipeline.enabled and bool(cfg.services)
+
+
+def has_staging(cfg: StackConfig) -> bool:
+    return has_pipeline(cfg) and any(s.type == "deploy" and s.target == "staging" for s in cfg.pipeline.stages)
+
+
+def notifications_spec(cfg: StackConfig, region: RegionConfig) -> NotificationsSpec:
+    n = cfg.pipeline.notifications
+    return NotificationsSpec(
+        topic_name=f"{name_prefix(cfg)}-notifications",
+        emails=tuple(n.emails),
+        existing_topic_arn=n.topic_arns.get(region.name),
+    )
+
+
+def pipeline_spec(cfg: StackConfig) -> PipelineSpec | None:
+    if not has_pipeline(cfg):
+        return None
+    p = cfg.pipeline
+    services = [(s.name, s.mode) for s in cfg.services]
+    src = p.source
+    source: CodeCommitSource | ConnectionSource
+    if src.type == "connection":
+        assert src.connection_arn and src.full_repository_id  # validated
+        source = ConnectionSource(src.connection_arn, src.full_repository_id, src.branch)
+    else:
+        source = CodeCommitSource(src.repository_name or name_prefix(cfg), src.branch)
+    return PipelineSpec(
+        source=source,
+        stages=tuple(
+            Stage(
+                name=st.name,
+                type=st.type,
+                target=st.target or "production",
+                services=tuple(p.deploy_services(st, services)) if st.type == "deploy" else (),
+                action_name=st.action_name,
+            )
+            for st in p.stages
+        ),
+        build=BuildSettings(
+            batches=tuple(tuple(b) for b in build_batches(services)),
+            compute_type=p.build.compute_type,
+            timeout_minutes=p.build.timeout_minutes,
+            architecture=cfg.services[0].architecture,
+        ),
+        staging=StagingSpec(desired_count=p.staging.desired_count, spot=p.staging.spot) if has_staging(cfg) else None,
+        deploy_timeout_minutes=p.deploy_timeout_minutes,
+        artifact_expire_after_days=p.artifacts.expire_after_days,
+        artifact_force_destroy=p.artifacts.force_destroy,
     )
 
 
@@ -182,6 +259,18 @@ def service_spec(cfg: StackConfig, region: RegionConfig, svc: ServiceConfig, pro
         secrets=dict(svc.secrets),
         writable_paths=tuple(svc.writable_paths),
         grants=tuple(Grant(actions=tuple(g.actions), resources=tuple(g.resources)) for g in svc.task_policy),
+        staging_target_group_name=routes.target_group_name(
+            svc.name + STAGING_SUFFIX,
+            project=project,
+            environment=cfg.environment,
+            region=region.name,
+            target_type="ip",
+            port=svc.port,
+            vpc_cidr=region.vpc_cidr,
+            protocol="HTTP",
+        )
+        if has_staging(cfg) and svc.mode == "service"
+        else None,
     )
 
 

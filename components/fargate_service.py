@@ -109,6 +109,13 @@ class FargateServiceArgs:
         secrets: Variable name to SSM parameter or Secrets Manager ARN.
         writable_paths: Scratch volumes on a read-only root filesystem. Default ``("/tmp",)``.
         grants: Task-role statements. Default none: the task role has no permissions.
+        ecs_service_name: The ECS service's name, when it must differ from ``service_name``
+            (which still names the container, so one imagedefinitions file fits every copy).
+            Default ``service_name``.
+        capacity_provider: ``FARGATE`` (default) or ``FARGATE_SPOT`` (interruptible; the
+            cluster must have the provider).
+        autoscale: Attach the scaling target and policies (mode ``service``). Default True;
+            False keeps ``desired_count`` tasks.
     """
 
     service_name: str
@@ -140,13 +147,16 @@ class FargateServiceArgs:
     secrets: Mapping[str, str] = field(default_factory=dict)
     writable_paths: Sequence[str] = ("/tmp",)
     grants: Sequence[Grant] = ()
+    ecs_service_name: str | None = None
+    capacity_provider: Literal["FARGATE", "FARGATE_SPOT"] = "FARGATE"
+    autoscale: bool = True
 
     def __post_init__(self) -> None:
         if not 1 <= len(self.paths) <= 5:
             raise ValueError("a listener rule takes 1 to 5 path patterns")
         if len(self.target_group_name) > 32:
             raise ValueError("a target group name has at most 32 characters")
-        if self.mode == "service" and not (
+        if self.mode == "service" and self.autoscale and not (
             self.scaling.min_capacity <= self.desired_count <= self.scaling.max_capacity
         ):
             raise ValueError("min_capacity <= desired_count <= max_capacity")
@@ -169,8 +179,9 @@ class FargateService(pulumi.ComponentResource):
       APIs and image pulls); ``{name}-alb-egress`` lets the ALB's group reach this port only.
     - ``{name}-rule``: the listener rule, path patterns to the target group.
     - Mode ``service``: ``{name}-service`` (no public IP, circuit breaker with rollback, grace
-      period; ``desiredCount`` owned by autoscaling), ``{name}-scaling-target`` and
-      ``{name}-scale-cpu`` / ``-scale-memory`` / ``-scale-requests`` policies.
+      period; ``desiredCount`` owned by autoscaling), and unless ``autoscale`` is off
+      ``{name}-scaling-target`` and ``{name}-scale-cpu`` / ``-scale-memory`` / ``-scale-requests``
+      policies.
     """
 
     def __init__(self, name: str, args: FargateServiceArgs, opts: pulumi.ResourceOptions | None = None) -> None:
@@ -326,11 +337,17 @@ class FargateService(pulumi.ComponentResource):
     ) -> None:
         service = aws.ecs.Service(
             f"{name}-service",
-            name=args.service_name,
+            name=args.ecs_service_name or args.service_name,
             cluster=args.cluster_arn,
             task_definition=task.arn,
             desired_count=args.desired_count,
-            launch_type="FARGATE",
+            # A capacity provider strategy and a launch type are mutually exclusive.
+            launch_type="FARGATE" if args.capacity_provider == "FARGATE" else None,
+            capacity_provider_strategies=(
+                [aws.ecs.ServiceCapacityProviderStrategyArgs(capacity_provider=args.capacity_provider, weight=1)]
+                if args.capacity_provider != "FARGATE"
+                else None
+            ),
             platform_version="LATEST",
             network_configuration=aws.ecs.ServiceNetworkConfigurationArgs(
                 subnets=args.private_subnet_ids, security_groups=[sg.id], assign_public_ip=False
@@ -354,10 +371,12 @@ class FargateService(pulumi.ComponentResource):
                 # ECS refuses a target group that no listener rule references yet.
                 depends_on=[rule],
                 # Autoscaling owns the count after creation (module docstring).
-                ignore_changes=["desiredCount"],
+                ignore_changes=["desiredCount"] if args.autoscale else [],
             ),
         )
         self.service_name = service.name
+        if not args.autoscale:
+            return
         scaling = args.scaling
         target = aws.appautoscaling.Target(
             f"{name}-scaling-target",

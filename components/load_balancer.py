@@ -48,6 +48,32 @@ class AccessLogSettings:
 
 
 @dataclass(frozen=True)
+class RegionalRecord:
+    """An alias A record that points a regional name (``us-east-1.app.example.com``) at the ALB.
+
+    Attributes:
+        name: The record's name; it should be on the certificate, so HTTPS to it validates.
+        hosted_zone_id: The Route 53 zone it goes in.
+    """
+
+    name: str
+    hosted_zone_id: str
+
+
+@dataclass(frozen=True)
+class StagingListener:
+    """A second listener that only staging rules attach to, so production traffic never reaches them.
+
+    Attributes:
+        port: Its port (not 80 or 443).
+        ingress_cidrs: Clients admitted to it. Default: the load balancer's ``ingress_cidrs``.
+    """
+
+    port: int = 8443
+    ingress_cidrs: Sequence[str] = ()
+
+
+@dataclass(frozen=True)
 class LoadBalancerArgs:
     """Inputs of :class:`LoadBalancer`.
 
@@ -66,6 +92,8 @@ class LoadBalancerArgs:
         acm: Have ACM issue a certificate validated in Route 53. Mutually exclusive with
             ``certificate_arn``. With neither, the ALB serves plain HTTP.
         access_logs: Access log settings, or None for no access logs (Security Hub ELB.5 fails).
+        regional_record: An alias record for the region's own name, or None (default).
+        staging: A staging listener, or None (default) for none.
     """
 
     name_prefix: str
@@ -80,8 +108,12 @@ class LoadBalancerArgs:
     certificate_arn: str | None = None
     acm: AcmSettings | None = None
     access_logs: AccessLogSettings | None = field(default_factory=AccessLogSettings)
+    regional_record: RegionalRecord | None = None
+    staging: StagingListener | None = None
 
     def __post_init__(self) -> None:
+        if self.staging and self.staging.port in (80, 443):
+            raise ValueError("the staging listener needs a port other than 80 and 443")
         if self.certificate_arn and self.acm:
             raise ValueError("give certificate_arn or acm, not both")
         if len(self.load_balancer_name) > 32:
@@ -110,6 +142,9 @@ class LoadBalancer(pulumi.ComponentResource):
       defensive desync mitigation, and has deletion protection as configured.
     - With TLS: ``{name}-https`` (443, the TLS policy, a fixed 404 JSON default) and ``{name}-http``
       (80, a 301 to HTTPS). Without: ``{name}-http`` (80, the 404 default), where routes attach.
+    - With ``staging``: ``{name}-staging``, a listener on the staging port (same protocol and
+      certificate, the 404 default) and ingress rules for it; only staging rules attach there.
+    - With ``regional_record``: ``{name}-regional-record``, an alias A record to the ALB.
     - With ``acm``: ``{name}-certificate``, a ``{name}-certificate-record-{n}`` validation record
       per name, and ``{name}-certificate-validation``, which the HTTPS listener waits for.
     """
@@ -135,18 +170,20 @@ class LoadBalancer(pulumi.ComponentResource):
             tags={"Name": f"{args.name_prefix}-alb"},
             opts=child,
         )
-        for port in ports:
-            for cidr in args.ingress_cidrs:
-                aws.vpc.SecurityGroupIngressRule(
-                    f"{name}-ingress-{port}-{cidr.replace('.', '-').replace('/', '-')}",
-                    security_group_id=sg.id,
-                    ip_protocol="tcp",
-                    from_port=port,
-                    to_port=port,
-                    cidr_ipv4=cidr,
-                    description=f"clients on {port}",
-                    opts=child,
-                )
+        admitted = [(port, cidr) for port in ports for cidr in args.ingress_cidrs]
+        if args.staging:
+            admitted += [(args.staging.port, cidr) for cidr in args.staging.ingress_cidrs or args.ingress_cidrs]
+        for port, cidr in admitted:
+            aws.vpc.SecurityGroupIngressRule(
+                f"{name}-ingress-{port}-{cidr.replace('.', '-').replace('/', '-')}",
+                security_group_id=sg.id,
+                ip_protocol="tcp",
+                from_port=port,
+                to_port=port,
+                cidr_ipv4=cidr,
+                description="staging clients" if args.staging and port == args.staging.port else f"clients on {port}",
+                opts=child,
+            )
 
         log_policy = self._access_log_bucket(name, args) if args.access_logs else None
         self.access_log_bucket_name = log_policy[0].bucket if log_policy else pulumi.Output.from_input(None)
@@ -216,6 +253,35 @@ class LoadBalancer(pulumi.ComponentResource):
                 opts=child,
             )
 
+        host = alb.dns_name
+        if args.regional_record:
+            record = aws.route53.Record(
+                f"{name}-regional-record",
+                zone_id=args.regional_record.hosted_zone_id,
+                name=args.regional_record.name,
+                type="A",
+                aliases=[aws.route53.RecordAliasArgs(name=alb.dns_name, zone_id=alb.zone_id, evaluate_target_health=True)],
+                opts=child,
+            )
+            host = record.fqdn
+        scheme = "https" if args.https else "http"
+        self.staging_listener_arn: pulumi.Output[str | None] = pulumi.Output.from_input(None)
+        self.staging_url: pulumi.Output[str | None] = pulumi.Output.from_input(None)
+        if args.staging:
+            staging = aws.lb.Listener(
+                f"{name}-staging",
+                load_balancer_arn=alb.arn,
+                port=args.staging.port,
+                protocol="HTTPS" if args.https else "HTTP",
+                ssl_policy=args.ssl_policy if args.https else None,
+                certificate_arn=serving.certificate_arn if args.https else None,
+                default_actions=[not_found],
+                opts=child,
+            )
+            self.staging_listener_arn = staging.arn
+            self.staging_url = pulumi.Output.concat(f"{scheme}://", host, f":{args.staging.port}/")
+        self.url = pulumi.Output.concat(f"{scheme}://", host, "/")
+
         self.load_balancer_arn = alb.arn
         self.load_balancer_arn_suffix = alb.arn_suffix
         self.load_balancer_dns_name = alb.dns_name
@@ -230,6 +296,9 @@ class LoadBalancer(pulumi.ComponentResource):
             "load_balancer_listener_arn": self.listener_arn,
             "load_balancer_protocol": "HTTPS" if args.https else "HTTP",
             "access_log_bucket_name": self.access_log_bucket_name,
+            "load_balancer_url": self.url,
+            "staging_listener_arn": self.staging_listener_arn,
+            "staging_url": self.staging_url,
         }
         self.register_outputs(self.outputs)
 

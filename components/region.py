@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -13,9 +14,27 @@ import pulumi_aws as aws
 from . import iam
 from .alb_function import AlbFunction, AlbFunctionArgs, AlbRoute, VpcPlacement
 from .container_registry import ContainerRegistry, ContainerRegistryArgs
+from .delivery import (
+    BuildSettings,
+    CodeCommitSource,
+    ConnectionSource,
+    Delivery,
+    DeliveryArgs,
+    DeployTarget,
+    ServiceImage,
+    Stage,
+)
 from .fargate_service import FargateService, FargateServiceArgs, Grant, HealthCheck, Scaling
-from .load_balancer import AccessLogSettings, AcmSettings, LoadBalancer, LoadBalancerArgs
+from .load_balancer import (
+    AccessLogSettings,
+    AcmSettings,
+    LoadBalancer,
+    LoadBalancerArgs,
+    RegionalRecord,
+    StagingListener,
+)
 from .network import Network, NetworkArgs
+from .notifications import Notifications, NotificationsArgs
 
 
 @dataclass(frozen=True)
@@ -30,6 +49,8 @@ class LoadBalancerSpec:
     certificate_arn: str | None = None
     acm: AcmSettings | None = None
     access_logs: AccessLogSettings | None = field(default_factory=AccessLogSettings)
+    regional_record: RegionalRecord | None = None
+    staging: StagingListener | None = None
 
 
 @dataclass(frozen=True)
@@ -68,6 +89,38 @@ class ServiceSpec:
     secrets: Mapping[str, str] = field(default_factory=dict)
     writable_paths: Sequence[str] = ("/tmp",)
     grants: Sequence[Grant] = ()
+    staging_target_group_name: str | None = None
+
+
+@dataclass(frozen=True)
+class StagingSpec:
+    """The staging copy of each ``mode: service`` service: its own ECS service, family, target
+    group and log group, ``desired_count`` tasks without autoscaling, on the staging listener."""
+
+    desired_count: int = 1
+    spot: bool = True
+
+
+@dataclass(frozen=True)
+class PipelineSpec:
+    """The config-derived part of :class:`~components.delivery.DeliveryArgs`."""
+
+    source: CodeCommitSource | ConnectionSource
+    stages: Sequence[Stage]
+    build: BuildSettings
+    staging: StagingSpec | None = None
+    deploy_timeout_minutes: int = 30
+    artifact_expire_after_days: int = 30
+    artifact_force_destroy: bool = False
+
+
+@dataclass(frozen=True)
+class NotificationsSpec:
+    """The region's notifications topic: created (``topic_name``, ``emails``) or ``existing_topic_arn``."""
+
+    topic_name: str
+    emails: Sequence[str] = ()
+    existing_topic_arn: str | None = None
 
 
 @dataclass(frozen=True)
@@ -106,7 +159,10 @@ class RegionalPlatformArgs:
         load_balancer: The shared ALB.
         services / functions: What sits behind it. Default none.
         registry: ECR settings. Default :class:`RegistrySpec`.
-        log_retention_days: For service and function log groups. Default 365.
+        log_retention_days: For service, function and build log groups. Default 365.
+        notifications: The notifications topic. Default None: ``{name_prefix}-notifications``
+            with no subscriptions.
+        pipeline: The delivery pipeline, or None (default) for none.
     """
 
     region: str
@@ -118,6 +174,8 @@ class RegionalPlatformArgs:
     functions: Sequence[FunctionSpec] = ()
     registry: RegistrySpec = field(default_factory=RegistrySpec)
     log_retention_days: int = 365
+    notifications: NotificationsSpec | None = None
+    pipeline: PipelineSpec | None = None
 
     @property
     def image_parameter_path(self) -> str:
@@ -135,7 +193,12 @@ class RegionalPlatform(pulumi.ComponentResource):
     - ``{name}-cluster``: the ECS cluster, with Container Insights (Security Hub ECS.12);
     - per service ``{name}-{service}-registry`` (:class:`~components.container_registry.ContainerRegistry`)
       and ``{name}-{service}`` (:class:`~components.fargate_service.FargateService`);
-    - per function ``{name}-{function}`` (:class:`~components.alb_function.AlbFunction`).
+    - per function ``{name}-{function}`` (:class:`~components.alb_function.AlbFunction`);
+    - ``{name}-notifications`` (:class:`~components.notifications.Notifications`), unless the
+      config names an existing topic;
+    - with a pipeline: ``{name}-delivery`` (:class:`~components.delivery.Delivery`), and with a
+      staging stage ``{name}-{service}-staging`` per ``mode: service`` service (one task, no
+      autoscaling, on the staging listener) and, for Fargate Spot, ``{name}-cluster-capacity``.
 
     Pass the region's provider as ``opts=ResourceOptions(providers=[provider])``; every child
     inherits it.
@@ -143,6 +206,10 @@ class RegionalPlatform(pulumi.ComponentResource):
 
     network: Network
     load_balancer: LoadBalancer
+
+    @property
+    def _staging(self) -> StagingSpec | None:
+        return self.args.pipeline.staging if self.args.pipeline else None
 
     def __init__(self, name: str, args: RegionalPlatformArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("devops-platform:platform:Region", name, None, opts)
@@ -171,11 +238,25 @@ class RegionalPlatform(pulumi.ComponentResource):
                 certificate_arn=lb.certificate_arn,
                 acm=lb.acm,
                 access_logs=lb.access_logs,
+                regional_record=lb.regional_record,
+                staging=lb.staging,
             ),
             child,
         )
+        notes = args.notifications or NotificationsSpec(topic_name=f"{args.name_prefix}-notifications")
+        self.notifications: Notifications | None = None
+        if notes.existing_topic_arn:
+            topic_arn: pulumi.Input[str] = notes.existing_topic_arn
+            key_arn: pulumi.Input[str] | None = None
+        else:
+            self.notifications = Notifications(
+                f"{name}-notifications", NotificationsArgs(context=ctx, topic_name=notes.topic_name, emails=notes.emails), child
+            )
+            topic_arn, key_arn = self.notifications.topic_arn, self.notifications.key_arn
+        self.notifications_topic_arn = pulumi.Output.from_input(topic_arn)
 
         self.services: dict[str, FargateService] = {}
+        self.staging_services: dict[str, FargateService] = {}
         self.registries: dict[str, ContainerRegistry] = {}
         cluster = None
         if args.services:
@@ -185,6 +266,19 @@ class RegionalPlatform(pulumi.ComponentResource):
                 settings=[aws.ecs.ClusterSettingArgs(name="containerInsights", value="enabled")],
                 opts=child,
             )
+            self._cluster_arn: pulumi.Output[str] = cluster.arn
+            if self._staging and self._staging.spot:
+                capacity = aws.ecs.ClusterCapacityProviders(
+                    f"{name}-cluster-capacity",
+                    cluster_name=cluster.name,
+                    capacity_providers=["FARGATE", "FARGATE_SPOT"],
+                    default_capacity_provider_strategies=[
+                        aws.ecs.ClusterCapacityProvidersDefaultCapacityProviderStrategyArgs(capacity_provider="FARGATE", weight=1)
+                    ],
+                    opts=child,
+                )
+                # A service may name FARGATE_SPOT only once the cluster has it.
+                self._cluster_arn = pulumi.Output.all(cluster.arn, capacity.id).apply(lambda v: v[0])
             # One lookup for every service: the images the pipeline has deployed so far.
             published = aws.ssm.get_parameters_by_path_output(
                 path=args.image_parameter_path, recursive=False, with_decryption=False, opts=invoke
@@ -195,6 +289,10 @@ class RegionalPlatform(pulumi.ComponentResource):
         self.functions: dict[str, AlbFunction] = {}
         for fn in args.functions:
             self._function(name, fn)
+
+        self.delivery: Delivery | None = None
+        if args.pipeline is not None and cluster is not None:
+            self.delivery = self._delivery(name, ctx, cluster, topic_arn, key_arn)
 
         self.cluster_name = cluster.name if cluster is not None else pulumi.Output.from_input(None)
         self.register_outputs({"vpc_id": self.network.vpc_id, "load_balancer_arn": self.load_balancer.load_balancer_arn})
@@ -221,9 +319,7 @@ class RegionalPlatform(pulumi.ComponentResource):
         parameter = f"{args.image_parameter_path}/{spec.name}"
         image = published.apply(lambda p: dict(zip(p.names, p.values, strict=True)).get(parameter, spec.bootstrap_image))
         self.registries[spec.name] = registry
-        self.services[spec.name] = FargateService(
-            f"{name}-{spec.name}",
-            FargateServiceArgs(
+        service_args = FargateServiceArgs(
                 service_name=spec.name,
                 family=spec.family,
                 context=ctx,
@@ -253,6 +349,78 @@ class RegionalPlatform(pulumi.ComponentResource):
                 secrets=spec.secrets,
                 writable_paths=spec.writable_paths,
                 grants=spec.grants,
+            )
+        self.services[spec.name] = FargateService(f"{name}-{spec.name}", service_args, pulumi.ResourceOptions(parent=self))
+        staging = self._staging
+        if staging is None or spec.mode != "service":
+            return
+        assert spec.staging_target_group_name is not None
+        self.staging_services[spec.name] = FargateService(
+            f"{name}-{spec.name}-staging",
+            dataclasses.replace(
+                service_args,
+                ecs_service_name=f"{spec.name}-staging",
+                family=f"{spec.family}-staging",
+                cluster_arn=self._cluster_arn,
+                listener_arn=self.load_balancer.staging_listener_arn,
+                target_group_name=spec.staging_target_group_name,
+                log_group_name=f"{spec.log_group_name}-staging",
+                desired_count=staging.desired_count,
+                capacity_provider="FARGATE_SPOT" if staging.spot else "FARGATE",
+                autoscale=False,
+            ),
+            pulumi.ResourceOptions(parent=self),
+        )
+
+    def _delivery(
+        self,
+        name: str,
+        ctx: iam.AwsContext,
+        cluster: aws.ecs.Cluster,
+        topic_arn: pulumi.Input[str],
+        key_arn: pulumi.Input[str] | None,
+    ) -> Delivery:
+        args = self.args
+        pipeline = args.pipeline
+        assert pipeline is not None
+
+        def target(svc: FargateService, service_name: str, family: str) -> DeployTarget:
+            return DeployTarget(service_name, family, svc.task_role_arn, svc.execution_role_arn)
+
+        specs = {s.name: s for s in args.services}
+        return Delivery(
+            f"{name}-delivery",
+            DeliveryArgs(
+                context=ctx,
+                name_prefix=args.name_prefix,
+                source=pipeline.source,
+                stages=pipeline.stages,
+                build=pipeline.build,
+                images=[
+                    ServiceImage(
+                        name=s.name,
+                        repository_url=self.registries[s.name].repository_url,
+                        repository_arn=self.registries[s.name].repository_arn,
+                        mode=s.mode,
+                        family=s.family,
+                        task_role_arn=self.services[s.name].task_role_arn,
+                        execution_role_arn=self.services[s.name].execution_role_arn,
+                    )
+                    for s in args.services
+                ],
+                cluster_name=cluster.name,
+                production={
+                    n: target(svc, n, specs[n].family) for n, svc in self.services.items() if specs[n].mode == "service"
+                },
+                staging={n: target(svc, f"{n}-staging", f"{specs[n].family}-staging") for n, svc in self.staging_services.items()},
+                image_parameter_path=args.image_parameter_path,
+                notification_topic_arn=topic_arn,
+                notification_key_arn=key_arn,
+                staging_url=self.load_balancer.staging_url if self.staging_services else None,
+                log_retention_days=args.log_retention_days,
+                artifact_expire_after_days=pipeline.artifact_expire_after_days,
+                artifact_force_destroy=pipeline.artifact_force_destroy,
+                deploy_timeout_minutes=pipeline.deploy_timeout_minutes,
             ),
             pulumi.ResourceOptions(parent=self),
         )
@@ -315,9 +483,22 @@ class RegionalPlatform(pulumi.ComponentResource):
             "cluster_name": self.cluster_name,
             "routes": self.routes(),
             "services": {
-                n: {**svc.outputs, "repository_url": self.registries[n].repository_url}
+                n: {
+                    **svc.outputs,
+                    "repository_url": self.registries[n].repository_url,
+                    "staging": _staging_outputs(self.staging_services.get(n)),
+                }
                 for n, svc in self.services.items()
             },
             "functions": {n: fn.outputs for n, fn in self.functions.items()},
             "image_parameter_path": self.args.image_parameter_path,
+            "notifications_topic_arn": self.notifications_topic_arn,
+            "pipeline": self.delivery.outputs if self.delivery else None,
         }
+
+
+def _staging_outputs(svc: FargateService | None) -> dict[str, object] | None:
+    if svc is None:
+        return None
+    keys = ("service_name", "task_definition_family", "target_group_arn", "log_group_name")
+    return {k: svc.outputs[k] for k in keys}

@@ -11,6 +11,7 @@ config in context variables, so runs in one process (the test suite) cannot see 
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import contextvars
 import gc
@@ -27,6 +28,7 @@ import pulumi
 from google.protobuf import json_format
 from pulumi.runtime import mocks as pulumi_mocks
 from pulumi.runtime import settings as pulumi_settings
+from pulumi.runtime.rpc_manager import RPCManager
 from pulumi.runtime.sync_await import _sync_await
 
 from . import drain
@@ -253,6 +255,10 @@ def run(
             mocks, project=project, stack=stack, preview=preview, monitor=monitor, logger=logger
         )
         pulumi_settings.ROOT.set(None)
+        # MockSettings leaves these at their process-wide defaults, shared by every run: a failed
+        # run's pending Outputs would then fail the next run. Each run gets its own.
+        pulumi_settings.SETTINGS.outputs = set()
+        pulumi_settings.SETTINGS.rpc_manager = RPCManager()
         pulumi.runtime.set_all_config(dict(config or {}), list(secret_keys))
         try:
             _sync_await(pulumi.runtime.run_in_stack(program))
@@ -260,6 +266,7 @@ def run(
             # What had been declared when the run failed: a config error must have declared
             # nothing but the stack itself.
             exc.registrations = list(monitor.registrations)  # type: ignore[attr-defined]
+            _cancel_leftovers()
             raise
         return Graph(
             project=project,
@@ -273,6 +280,15 @@ def run(
 
     with _few_gc_passes():
         return contextvars.Context().run(inner)
+
+
+def _cancel_leftovers() -> None:
+    """Cancel what a failed run left scheduled on the shared event loop, so it never runs later."""
+    leftovers = [t for t in asyncio.all_tasks(asyncio.get_event_loop()) if not t.done()]
+    for task in leftovers:
+        task.cancel()
+    if leftovers:
+        _sync_await(asyncio.gather(*leftovers, return_exceptions=True))
 
 
 @contextlib.contextmanager

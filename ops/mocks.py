@@ -224,6 +224,34 @@ class RealisticMocks(pulumi.runtime.Mocks):
             out["arn"] = f"arn:{partition}:s3:::{out['bucket']}"
             out["bucketDomainName"] = f"{out['bucket']}.s3.{dns_suffix(region)}"
             return out["bucket"]
+        if typ == "aws:kms/key:Key":
+            key_id = f"{seed[:8]}-{seed[8:12]}-4{seed[12:15]}-8{seed[15:17]}0-{_hex(seed, length=12)}"
+            out.update(keyId=key_id, arn=arn("kms", f"key/{key_id}"))
+            return key_id
+        if typ == "aws:kms/alias:Alias":
+            out["arn"] = arn("kms", str(out.get("name")))
+            return str(out.get("name"))
+        if typ == "aws:codecommit/repository:Repository":
+            repo = str(out.get("repositoryName"))
+            out.update(arn=arn("codecommit", repo), repositoryId=_hex(seed, "repo", length=32))
+            out["cloneUrlHttp"] = f"https://git-codecommit.{region}.{dns_suffix(region)}/v1/repos/{repo}"
+            out["cloneUrlSsh"] = f"ssh://git-codecommit.{region}.{dns_suffix(region)}/v1/repos/{repo}"
+            return repo
+        if typ == "aws:codebuild/project:Project":
+            out["arn"] = arn("codebuild", f"project/{out.get('name')}")
+            return str(out["arn"])
+        if typ == "aws:codepipeline/pipeline:Pipeline":
+            out["arn"] = arn("codepipeline", str(out.get("name")))
+            return str(out.get("name"))
+        if typ == "aws:sqs/queue:Queue":
+            out.setdefault("name", f"{name}-{seed[:7]}")
+            out["arn"] = arn("sqs", out["name"])
+            out["url"] = f"https://sqs.{region}.{dns_suffix(region)}/{acct}/{out['name']}"
+            return out["url"]
+        if typ == "aws:cloudwatch/eventRule:EventRule":
+            out.setdefault("name", f"{name}-{seed[:7]}")
+            out["arn"] = arn("events", f"rule/{out['name']}")
+            return out["name"]
         if typ == "aws:sns/topic:Topic":
             out.setdefault("name", f"{name}-{seed[:7]}")
             out["arn"] = arn("sns", out["name"])

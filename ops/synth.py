@@ -43,6 +43,7 @@ def summary(graph: Graph, source: Path) -> str:
         width = max(len(str(n)) for n in counts.values())
         lines += [f"  {n:>{width}}  {t}" for t, n in sorted(counts.items())]
         lines += _route_table(roles.get(region))
+        lines += _pipeline(roles.get(region))
         lines.append("")
     components = Counter(r.type for r in graph.resources if not r.custom and r.type != "pulumi:pulumi:Stack")
     lines.append(
@@ -65,6 +66,19 @@ def _route_table(exports: object) -> list[str]:
     for route in exports["routes"]:
         for pattern in route["paths"]:
             lines.append(f"    {route['priority']:>5}  {pattern:<24} → {route['target']}")
+    return lines
+
+
+def _pipeline(exports: object) -> list[str]:
+    """The region's pipeline stages in order, and where staging answers."""
+    if not isinstance(exports, dict):
+        return []
+    pipeline = exports.get("pipeline")
+    if not isinstance(pipeline, dict):
+        return ["  pipeline: none (no services, or pipeline.enabled is false)"]
+    lines = [f"  pipeline {pipeline.get('pipeline_name')}: " + " → ".join(pipeline.get("pipeline_stages") or [])]
+    if exports.get("staging_url"):
+        lines.append(f"  staging: {exports['staging_url']} (staging listener only)")
     return lines
 
 

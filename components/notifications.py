@@ -1,0 +1,115 @@
+"""The region's notifications topic: where approvals, failed pipeline runs and (later) alarms go."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_aws as aws
+
+from . import iam
+
+# AWS services that publish to the topic on this account's behalf. EventBridge cannot use the
+# AWS-managed alias/aws/sns key, so the topic has a customer-managed key that grants them use.
+PUBLISHING_SERVICES = ("events.amazonaws.com",)
+
+
+@dataclass(frozen=True)
+class NotificationsArgs:
+    """Inputs of :class:`Notifications`.
+
+    Attributes:
+        context: Account, partition and region.
+        topic_name: The topic's physical name, for example ``devops-platform-prod-notifications``.
+        emails: Addresses to subscribe; each gets a confirmation email from AWS. Default none.
+    """
+
+    context: iam.AwsContext
+    topic_name: str
+    emails: Sequence[str] = ()
+
+
+class Notifications(pulumi.ComponentResource):
+    """An encrypted SNS topic that this account's EventBridge rules may publish to.
+
+    Creates, with ``name`` as the prefix:
+
+    - ``{name}-key`` and ``{name}-key-alias`` (``alias/{topic_name}``): a customer-managed KMS key
+      with rotation, whose policy delegates to IAM and lets EventBridge encrypt messages for
+      this account only.
+    - ``{name}-topic``: the topic, encrypted with that key.
+    - ``{name}-topic-policy``: EventBridge rules of this account may publish; requests without
+      TLS are denied.
+    - ``{name}-email-{address}``: one email subscription per address.
+    """
+
+    topic_arn: pulumi.Output[str]
+    key_arn: pulumi.Output[str]
+
+    def __init__(self, name: str, args: NotificationsArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("devops-platform:observability:Notifications", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        ctx = args.context
+        this_account = {"StringEquals": {"aws:SourceAccount": ctx.account_id}}
+        key = aws.kms.Key(
+            f"{name}-key",
+            description=f"Encrypts the {args.topic_name} topic",
+            enable_key_rotation=True,
+            deletion_window_in_days=30,
+            policy=iam.document(
+                [
+                    {
+                        # AWS's default key policy: IAM policies decide who else may use the key.
+                        # Without it the key could become unmanageable (README: exceptions).
+                        "Sid": "DelegateToIam",
+                        "Effect": "Allow",
+                        "Principal": {"AWS": pulumi.Output.concat("arn:", ctx.partition, ":iam::", ctx.account_id, ":root")},
+                        "Action": "kms:*",
+                        "Resource": "*",
+                    },
+                    {
+                        "Sid": "PublishingServices",
+                        "Effect": "Allow",
+                        "Principal": {"Service": list(PUBLISHING_SERVICES)},
+                        "Action": ["kms:Decrypt", "kms:GenerateDataKey*"],
+                        "Resource": "*",
+                        "Condition": this_account,
+                    },
+                ]
+            ),
+            opts=child,
+        )
+        aws.kms.Alias(f"{name}-key-alias", name=f"alias/{args.topic_name}", target_key_id=key.key_id, opts=child)
+        topic = aws.sns.Topic(f"{name}-topic", name=args.topic_name, kms_master_key_id=key.arn, opts=child)
+        aws.sns.TopicPolicy(
+            f"{name}-topic-policy",
+            arn=topic.arn,
+            policy=iam.document(
+                [
+                    {
+                        "Sid": "EventBridgeRulesOfThisAccount",
+                        "Effect": "Allow",
+                        "Principal": {"Service": list(PUBLISHING_SERVICES)},
+                        "Action": "sns:Publish",
+                        "Resource": topic.arn,
+                        "Condition": this_account,
+                    },
+                    {
+                        "Sid": "DenyInsecureTransport",
+                        "Effect": "Deny",
+                        "Principal": "*",
+                        "Action": ["sns:Publish", "sns:Subscribe", "sns:Receive"],
+                        "Resource": topic.arn,
+                        "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+                    },
+                ]
+            ),
+            opts=child,
+        )
+        for address in args.emails:
+            aws.sns.TopicSubscription(f"{name}-email-{address}", topic=topic.arn, protocol="email", endpoint=address, opts=child)
+
+        self.topic_arn = topic.arn
+        self.key_arn = key.arn
+        self.register_outputs({"notifications_topic_arn": self.topic_arn, "notifications_key_arn": self.key_arn})
