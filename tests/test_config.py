@@ -123,6 +123,25 @@ def both(*edits: Edit) -> Edit:
     return edit
 
 
+def pipeline(**changes: Any) -> Edit:
+    def edit(ns: dict[str, Any]) -> None:
+        ns.setdefault("pipeline", {}).update(changes)
+
+    return edit
+
+
+def stage(i: int, **changes: Any) -> Edit:
+    def edit(ns: dict[str, Any]) -> None:
+        entry = ns["pipeline"]["stages"][i]
+        entry.update(changes)
+        for key in [k for k, v in entry.items() if v is _DROP]:
+            del entry[key]
+
+    return edit
+
+
+CONNECTION = "arn:aws:codeconnections:us-east-1:111122223333:connection/0f0f0f0f-1111-2222-3333-444455556666"
+SHORT = [{"name": "Source", "type": "source"}, {"name": "Build", "type": "build"}, {"name": "Deploy", "type": "deploy"}]
 CERT = "arn:aws:acm:{}:111122223333:certificate/0f0f0f0f-1111-2222-3333-444455556666"
 
 BAD_CONFIGS: list[tuple[str, Edit, str, str]] = [
@@ -261,6 +280,33 @@ BAD_CONFIGS: list[tuple[str, Edit, str, str]] = [
     ("function-runtime-old", function(0, runtime="python3.8"), "functions[0].runtime", "python3.13"),
     ("provisioned-above-reserved", function(0, provisionedConcurrency=200), "functions[0].provisionedConcurrency", "at most reservedConcurrency (100)"),
     ("function-typo", function(0, memorySize=512), "functions[0].memorySize", "did you mean memoryMb"),
+    ("source-not-first", stage(0, type="build"), "pipeline.stages[0].type", "the first stage is the source stage"),
+    ("source-twice", stage(3, type="source"), "pipeline.stages[3].type", "source only in the first stage"),
+    ("no-build-stage", stage(1, type="approval"), "pipeline.stages", "a stage with type build"),
+    ("deploy-before-build", pipeline(stages=[SHORT[0], SHORT[2], SHORT[1]]), "pipeline.stages[1].type", "after the build stage"),
+    ("stage-name-twice", stage(3, name="Build"), "pipeline.stages[3].name", "not already used (pipeline.stages[1].name)"),
+    ("stage-name-bad", stage(3, name="Manual Approval"), "pipeline.stages[3].name", "letters, digits"),
+    ("action-name-twice", stage(4, services=["auth", "pdf", "auth"]), "pipeline.stages[4].services[2]", "action names unique in the stage"),
+    ("approval-without-anyone", pipeline(notifications={}), "pipeline.stages[3].type", "notifications.emails or topicArns"),
+    ("deploy-unknown-service", stage(4, services=["auth", "billing"]), "pipeline.stages[4].services[1]", "one of the services"),
+    ("deploy-on-demand-service", stage(2, services=["fa"]), "pipeline.stages[2].services[0]", "mode service"),
+    ("connection-without-arn", pipeline(source={"type": "connection", "fullRepositoryId": "acme/app"}), "pipeline.source.connectionArn", "required"),
+    ("connection-without-repo", pipeline(source={"type": "connection", "connectionArn": CONNECTION}), "pipeline.source.fullRepositoryId", "required"),
+    ("connection-arn-garbage", pipeline(source={"type": "connection", "connectionArn": "github", "fullRepositoryId": "acme/app"}), "pipeline.source.connectionArn", "CodeConnections"),
+    ("connection-arn-on-codecommit", pipeline(source={"connectionArn": CONNECTION}), "pipeline.source.connectionArn", "unless type is connection"),
+    ("two-production-stages", stage(2, target="production"), "pipeline.stages[4].target", "each target once"),
+    ("staging-after-production", both(stage(2, target="production"), stage(4, target="staging")), "pipeline.stages[4].target", "staging before"),
+    ("no-production-stage", stage(4, type="approval", target=_DROP), "pipeline.stages", "target production"),
+    ("target-on-approval", stage(3, target="staging"), "pipeline.stages[3].target", "only deploy stages"),
+    ("staging-on-port-443", pipeline(staging={"listenerPort": 443}), "pipeline.staging.listenerPort", "other than 80 and 443"),
+    ("bad-email", pipeline(notifications={"emails": ["ops at example"]}), "pipeline.notifications.emails[0]", "email address"),
+    ("topic-in-wrong-region", pipeline(notifications={"topicArns": {"us-east-1": "arn:aws:sns:us-east-2:111122223333:t", "us-east-2": "arn:aws:sns:us-east-2:111122223333:t"}}), "pipeline.notifications.topicArns.us-east-1", "a topic in us-east-1"),
+    ("topic-for-one-region", pipeline(notifications={"topicArns": {"us-east-1": "arn:aws:sns:us-east-1:111122223333:t"}}), "pipeline.notifications.topicArns", "every region or for none"),
+    ("mixed-architectures", service(1, architecture="ARM64"), "services[1].architecture", "one CodeBuild architecture"),
+    ("staging-name-too-long", service(0, name="authentication-svc"), "services[0].name", "with a staging stage"),
+    ("branch-garbage", pipeline(source={"branch": "../main"}), "pipeline.source.branch", "git branch name"),
+    ("build-timeout-too-long", pipeline(build={"timeoutMinutes": 600}), "pipeline.build.timeoutMinutes", "from 5 to 480"),
+    ("stage-typo", stage(2, targets="staging"), "pipeline.stages[2].targets", "did you mean target"),
 ]
 
 

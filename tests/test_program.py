@@ -107,6 +107,15 @@ PINNED = [
     "urn:pulumi:prod::devops-platform::devops-platform:platform:Region$devops-platform:compute:AlbFunction$aws:lambda/function:Function::{r}-lambda-demo-function",
     "urn:pulumi:prod::devops-platform::devops-platform:platform:Region$devops-platform:compute:AlbFunction$aws:cloudwatch/logGroup:LogGroup::{r}-lambda-demo-logs",
     "urn:pulumi:prod::devops-platform::devops-platform:platform:Region$devops-platform:compute:AlbFunction$aws:lb/targetGroup:TargetGroup::{r}-lambda-demo-tg",
+    "urn:pulumi:prod::devops-platform::devops-platform:platform:Region$devops-platform:delivery:Pipeline$aws:s3/bucket:Bucket::{r}-delivery-artifacts",
+    "urn:pulumi:prod::devops-platform::devops-platform:platform:Region$devops-platform:delivery:Pipeline$aws:kms/key:Key::{r}-delivery-artifacts-key",
+    "urn:pulumi:prod::devops-platform::devops-platform:platform:Region$devops-platform:delivery:Pipeline$aws:codecommit/repository:Repository::{r}-delivery-repository",
+    "urn:pulumi:prod::devops-platform::devops-platform:platform:Region$devops-platform:delivery:Pipeline$aws:codepipeline/pipeline:Pipeline::{r}-delivery-pipeline",
+    "urn:pulumi:prod::devops-platform::devops-platform:platform:Region$devops-platform:delivery:Pipeline$aws:sqs/queue:Queue::{r}-delivery-dead-letters",
+    "urn:pulumi:prod::devops-platform::devops-platform:platform:Region$devops-platform:delivery:Pipeline$aws:cloudwatch/logGroup:LogGroup::{r}-delivery-build-logs",
+    "urn:pulumi:prod::devops-platform::devops-platform:platform:Region$devops-platform:observability:Notifications$aws:sns/topic:Topic::{r}-notifications-topic",
+    "urn:pulumi:prod::devops-platform::devops-platform:platform:Region$devops-platform:observability:Notifications$aws:kms/key:Key::{r}-notifications-key",
+    "urn:pulumi:prod::devops-platform::devops-platform:platform:Region$devops-platform:compute:FargateService$aws:lb/targetGroup:TargetGroup::{r}-auth-staging-tg",
 ]
 
 
