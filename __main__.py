@@ -9,7 +9,7 @@ from stack_config import load_stack_config
 project, stack = pulumi.get_project(), pulumi.get_stack()
 cfg = load_stack_config(project)  # raises a traceback-free ConfigError before any resource exists
 
-for warning in (wiring.flow_logs_disabled_warning(cfg), wiring.plain_http_warning(cfg)):
+for warning in (wiring.flow_logs_disabled_warning(cfg), wiring.plain_http_warning(cfg), wiring.open_staging_warning(cfg)):
     if warning:
         pulumi.log.warn(warning)
 

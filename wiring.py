@@ -310,6 +310,17 @@ def function_spec(cfg: StackConfig, region: RegionConfig, fn: FunctionConfig, pr
     )
 
 
+def open_staging_warning(cfg: StackConfig) -> str | None:
+    if not has_staging(cfg) or cfg.pipeline.staging.ingress_cidrs:
+        return None
+    if "0.0.0.0/0" not in cfg.load_balancer.ingress_cidrs:
+        return None
+    return (
+        "pipeline.staging.ingressCidrs is not set: the staging listener admits loadBalancer.ingressCidrs "
+        "(0.0.0.0/0), so builds awaiting approval are reachable from the internet"
+    )
+
+
 def plain_http_warning(cfg: StackConfig) -> str | None:
     if cfg.load_balancer.certificate_arns or cfg.dns is not None:
         return None

@@ -81,9 +81,20 @@ def in_process(name: str, runs: int) -> tuple[int, float]:
 def cold(name: str) -> tuple[float, float]:
     """A fresh interpreter that imports everything and synthesizes once, as the CLI does."""
     start = time.perf_counter()
-    subprocess.run([sys.executable, __file__, "--child", name], cwd=ROOT, check=True, capture_output=True)
+    child = subprocess.run([sys.executable, __file__, "--child", name], cwd=ROOT, check=True, capture_output=True, text=True)
     elapsed = time.perf_counter() - start
-    return elapsed, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    return elapsed, float(child.stdout.strip().splitlines()[-1])
+
+
+def peak_rss_mib() -> float:
+    """This process's own peak RSS. On Linux VmHWM, which starts afresh at exec; ru_maxrss does
+    not, so it would count pages of the (large) benchmark process that forked this one."""
+    status = Path("/proc/self/status")
+    if status.exists():
+        for line in status.read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def main() -> None:
@@ -93,10 +104,10 @@ def main() -> None:
     args = parser.parse_args()
     if args.child:
         harness.run_program(stack="prod" if args.child == "large" else args.child, config=config_of(args.child))
+        print(f"{peak_rss_mib():.1f}")
         return
     print(f"{'config':<6} {'resources':>9} {'in-process':>11} {'per resource':>13} {'cold':>7} {'peak RSS':>9}")
     per: dict[str, float] = {}
-    # Children's peak RSS is a high-water mark over all children, so run the smallest first.
     for name in ("dev", "prod", "large"):
         count, warm = in_process(name, args.runs if name != "large" else max(1, args.runs // 2))
         wall, rss = cold(name)

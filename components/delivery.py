@@ -393,13 +393,13 @@ class Delivery(pulumi.ComponentResource):
             {
                 "Sid": "ArtifactBucket",
                 "Effect": "Allow",
-                "Action": ["s3:GetBucketLocation", "s3:GetBucketVersioning"],
+                "Action": ["s3:GetBucketAcl", "s3:GetBucketLocation", "s3:GetBucketVersioning"],
                 "Resource": self._bucket.arn,
             },
             {
                 "Sid": "ArtifactKey",
                 "Effect": "Allow",
-                "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
+                "Action": ["kms:Decrypt", "kms:DescribeKey", "kms:GenerateDataKey"],
                 "Resource": self._key.arn,
             },
         ]
@@ -618,6 +618,22 @@ class Delivery(pulumi.ComponentResource):
                     "Effect": "Allow",
                     "Action": ["ecs:DescribeTaskDefinition", "ecs:RegisterTaskDefinition"],
                     "Resource": "*",
+                },
+                {
+                    # The deploy action watches the new tasks start.
+                    "Sid": "WatchDeployments",
+                    "Effect": "Allow",
+                    "Action": "ecs:DescribeTasks",
+                    "Resource": pulumi.Output.concat(ctx.arn("ecs", "task/"), args.cluster_name, "/*"),
+                },
+                {
+                    # ListTasks is authorized on container instances, which Fargate has none of:
+                    # AWS accepts only "*", narrowed here to the region's cluster.
+                    "Sid": "ListClusterTasks",
+                    "Effect": "Allow",
+                    "Action": "ecs:ListTasks",
+                    "Resource": "*",
+                    "Condition": {"ArnEquals": {"ecs:cluster": pulumi.Output.concat(ctx.arn("ecs", "cluster/"), args.cluster_name)}},
                 },
                 {
                     "Sid": "TagRevisions",

@@ -36,8 +36,7 @@ class Notifications(pulumi.ComponentResource):
     Creates, with ``name`` as the prefix:
 
     - ``{name}-key`` and ``{name}-key-alias`` (``alias/{topic_name}``): a customer-managed KMS key
-      with rotation, whose policy delegates to IAM and lets EventBridge encrypt messages for
-      this account only.
+      with rotation, whose policy delegates to IAM and lets EventBridge encrypt messages.
     - ``{name}-topic``: the topic, encrypted with that key.
     - ``{name}-topic-policy``: EventBridge rules of this account may publish; requests without
       TLS are denied.
@@ -69,12 +68,14 @@ class Notifications(pulumi.ComponentResource):
                         "Resource": "*",
                     },
                     {
+                        # No aws:SourceAccount condition here: SNS calls KMS on the publisher's
+                        # behalf, and AWS's documented statement for this case has none. The
+                        # topic policy decides who may publish.
                         "Sid": "PublishingServices",
                         "Effect": "Allow",
                         "Principal": {"Service": list(PUBLISHING_SERVICES)},
                         "Action": ["kms:Decrypt", "kms:GenerateDataKey*"],
                         "Resource": "*",
-                        "Condition": this_account,
                     },
                 ]
             ),

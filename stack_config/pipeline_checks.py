@@ -14,7 +14,7 @@ _WHERE = "pipeline.stages"
 
 def pipeline_problems(cfg: StackConfig) -> list[Problem]:
     p = cfg.pipeline
-    if not p.enabled:
+    if not p.enabled or not cfg.services:  # no services: nothing to deliver, no pipeline
         return []
     return (
         _source_problems(cfg)
@@ -106,6 +106,16 @@ def _deploy_problems(cfg: StackConfig) -> list[Problem]:
             Problem(f"{_WHERE}[{targets['staging']}].target", "staging before the production deploy stage", "staging")
         )
     if "staging" in targets:
+        approvals = [i for i, s in enumerate(p.stages) if s.type == "approval"]
+        if approvals and approvals[0] < targets["staging"]:
+            problems.append(
+                Problem(f"{_WHERE}[{approvals[0]}].type", f"an approval after the staging deploy ({_WHERE}[{targets['staging']}]), "
+                        "so the approver reviews what staging runs", "approval")
+            )
+        if p.staging.spot and any(s.architecture == "ARM64" for s in cfg.services):
+            problems.append(
+                Problem("pipeline.staging.spot", "false with ARM64 services: Fargate Spot runs X86_64 tasks only", True)
+            )
         longest = routes.max_route_name_length(cfg.environment) - len(STAGING_SUFFIX)
         for j, svc in enumerate(cfg.services):
             if svc.mode == "service" and len(svc.name) > longest:

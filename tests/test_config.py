@@ -306,6 +306,8 @@ BAD_CONFIGS: list[tuple[str, Edit, str, str]] = [
     ("staging-name-too-long", service(0, name="authentication-svc"), "services[0].name", "with a staging stage"),
     ("branch-garbage", pipeline(source={"branch": "../main"}), "pipeline.source.branch", "git branch name"),
     ("build-timeout-too-long", pipeline(build={"timeoutMinutes": 600}), "pipeline.build.timeoutMinutes", "from 5 to 480"),
+    ("approval-before-staging", pipeline(stages=[SHORT[0], SHORT[1], {"name": "Approve", "type": "approval"}, {"name": "Stg", "type": "deploy", "target": "staging"}, SHORT[2]]), "pipeline.stages[2].type", "after the staging deploy"),
+    ("spot-with-arm64", both(*(service(i, architecture="ARM64") for i in range(6))), "pipeline.staging.spot", "X86_64 tasks only"),
     ("stage-typo", stage(2, targets="staging"), "pipeline.stages[2].targets", "did you mean target"),
 ]
 
@@ -324,6 +326,13 @@ def test_bad_config_is_rejected_naming_the_key(edit: Edit, path: str, text: str)
         assert "\n" not in line
         # Each line says what would be accepted.
         assert "allowed" in line or "required" in line
+
+
+def test_a_stack_without_services_has_no_pipeline_to_check():
+    namespace = namespace_of("prod")
+    namespace["services"] = []
+    namespace["pipeline"]["notifications"] = {}  # an approval with nobody to ask: moot without a pipeline
+    assert validate(namespace, PROJECT).pipeline.stages[3].type == "approval"
 
 
 def test_every_problem_in_a_pass_is_reported_at_once():

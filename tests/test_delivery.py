@@ -19,7 +19,7 @@ RULE = "aws:lb/listenerRule:ListenerRule"
 POLICY = "aws:iam/rolePolicy:RolePolicy"
 CONNECTION = "arn:aws:codeconnections:us-east-1:111122223333:connection/0f0f0f0f-1111-2222-3333-444455556666"
 # Statements AWS accepts only with "*" as the resource (each commented where it is made).
-STAR_ONLY = {"EcrLogin", "ReviseTaskDefinitions", "ReviseOnDemandTaskDefinitions"}
+STAR_ONLY = {"EcrLogin", "ReviseTaskDefinitions", "ReviseOnDemandTaskDefinitions", "ListClusterTasks"}
 
 
 def pipeline_of(graph: Graph, region: str) -> dict[str, Any]:
@@ -351,6 +351,19 @@ def test_staging_is_a_reduced_copy_on_fargate_spot(prod: Graph, region: str):
     for name in _service_names("prod", "on-demand"):
         with pytest.raises(KeyError):
             prod.named(f"{region}-{name}-staging-task")
+
+
+def test_staging_open_to_the_internet_warns(prod: Graph, run_program: Callable[..., Graph]):
+    assert not any("staging" in w for w in prod.warnings)
+    for region in REGIONS:
+        staging_ports = {
+            r.inputs["cidrIpv4"]
+            for r in prod.of_type("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule")
+            if r.region == region and r.inputs["fromPort"] == 8443
+        }
+        assert staging_ports == {"203.0.113.0/24"}
+    graph = run_program("prod", edit=lambda ns: ns["pipeline"]["staging"].pop("ingressCidrs"))
+    assert any("reachable from the internet" in w for w in graph.warnings)
 
 
 def test_dev_has_no_staging_and_no_approval(dev: Graph):
