@@ -211,16 +211,7 @@ def service_spec(cfg: StackConfig, region: RegionConfig, svc: ServiceConfig, pro
         name=svc.name,
         family=f"{prefix}-{svc.name}",
         repository_name=f"{prefix}/{svc.name}",
-        target_group_name=routes.target_group_name(
-            svc.name,
-            project=project,
-            environment=cfg.environment,
-            region=region.name,
-            target_type="ip",
-            port=svc.port,
-            vpc_cidr=region.vpc_cidr,
-            protocol="HTTP",
-        ),
+        target_group_name=_service_target_group(cfg, region, svc, project, svc.name),
         priority=routes.priority_of(svc.name, svc.paths, svc.priority),
         paths=tuple(svc.paths),
         port=svc.port,
@@ -259,18 +250,22 @@ def service_spec(cfg: StackConfig, region: RegionConfig, svc: ServiceConfig, pro
         secrets=dict(svc.secrets),
         writable_paths=tuple(svc.writable_paths),
         grants=tuple(Grant(actions=tuple(g.actions), resources=tuple(g.resources)) for g in svc.task_policy),
-        staging_target_group_name=routes.target_group_name(
-            svc.name + STAGING_SUFFIX,
-            project=project,
-            environment=cfg.environment,
-            region=region.name,
-            target_type="ip",
-            port=svc.port,
-            vpc_cidr=region.vpc_cidr,
-            protocol="HTTP",
-        )
+        staging_target_group_name=_service_target_group(cfg, region, svc, project, svc.name + STAGING_SUFFIX)
         if has_staging(cfg) and svc.mode == "service"
         else None,
+    )
+
+
+def _service_target_group(cfg: StackConfig, region: RegionConfig, svc: ServiceConfig, project: str, route: str) -> str:
+    return routes.target_group_name(
+        route,
+        project=project,
+        environment=cfg.environment,
+        region=region.name,
+        target_type="ip",
+        port=svc.port,
+        vpc_cidr=region.vpc_cidr,
+        protocol="HTTP",
     )
 
 

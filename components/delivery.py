@@ -17,6 +17,7 @@ import pulumi_aws as aws
 
 from . import iam
 from .buildspecs import IMAGE_DEFINITIONS, ImageBuild, OnDemandImage, artifact_name, build_spec, release_spec
+from .storage import private_bucket_controls
 
 SOURCE_ARTIFACT = "source"
 RELEASE_ACTION = "Release"
@@ -317,21 +318,7 @@ class Delivery(pulumi.ComponentResource):
             tags={"Name": f"{args.name_prefix}-pipeline-artifacts"},
             opts=child,
         )
-        aws.s3.BucketOwnershipControls(
-            f"{name}-artifacts-ownership",
-            bucket=bucket.id,
-            rule=aws.s3.BucketOwnershipControlsRuleArgs(object_ownership="BucketOwnerEnforced"),
-            opts=child,
-        )
-        block = aws.s3.BucketPublicAccessBlock(
-            f"{name}-artifacts-public-access-block",
-            bucket=bucket.id,
-            block_public_acls=True,
-            block_public_policy=True,
-            ignore_public_acls=True,
-            restrict_public_buckets=True,
-            opts=child,
-        )
+        block = private_bucket_controls(f"{name}-artifacts", bucket, child)
         aws.s3.BucketVersioning(
             f"{name}-artifacts-versioning",
             bucket=bucket.id,

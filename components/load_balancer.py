@@ -11,6 +11,7 @@ import pulumi
 import pulumi_aws as aws
 
 from . import iam
+from .storage import private_bucket_controls
 
 # The body every unmatched request gets: a 404 that says so, instead of a default backend.
 NOT_FOUND_BODY = json.dumps({"error": "not found", "status": 404}, separators=(",", ":"))
@@ -307,21 +308,7 @@ class LoadBalancer(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
         ctx = args.context
         bucket = aws.s3.Bucket(f"{name}-access-logs", force_destroy=False, tags={"Name": f"{args.name_prefix}-alb-logs"}, opts=child)
-        aws.s3.BucketOwnershipControls(
-            f"{name}-access-logs-ownership",
-            bucket=bucket.id,
-            rule=aws.s3.BucketOwnershipControlsRuleArgs(object_ownership="BucketOwnerEnforced"),
-            opts=child,
-        )
-        block = aws.s3.BucketPublicAccessBlock(
-            f"{name}-access-logs-public-access-block",
-            bucket=bucket.id,
-            block_public_acls=True,
-            block_public_policy=True,
-            ignore_public_acls=True,
-            restrict_public_buckets=True,
-            opts=child,
-        )
+        block = private_bucket_controls(f"{name}-access-logs", bucket, child)
         aws.s3.BucketServerSideEncryptionConfiguration(
             f"{name}-access-logs-encryption",
             bucket=bucket.id,
