@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
@@ -29,6 +30,18 @@ def _strict_str(allowed: str) -> BeforeValidator:
         return value
 
     return BeforeValidator(check)
+
+
+def checked_str(kind: str, allowed: str, accept: Callable[[str], object]) -> Any:
+    """A string field type: no coercion from other types, and ``accept`` must hold; either way
+    the error is ``allowed``, which the one-line config error shows."""
+
+    def check(value: str) -> str:
+        if not accept(value):
+            raise _fail(kind, allowed)
+        return value
+
+    return Annotated[str, _strict_str(allowed), AfterValidator(check)]
 
 
 RETENTION_ALLOWED = "one of " + ", ".join(map(str, LOG_RETENTION_DAYS))

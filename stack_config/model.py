@@ -23,7 +23,7 @@ from pydantic import (
 )
 
 from .aws_regions import is_known_region
-from .base import RETENTION_ALLOWED, RetentionDays, _fail, _field, _Model, _strict_str
+from .base import RETENTION_ALLOWED, RetentionDays, _fail, _field, _Model, _strict_str, checked_str
 from .pipeline import PipelineConfig
 from .subnet_plan import MAX_PREFIX, MIN_PREFIX, SubnetPlan, derive
 from .workloads import ContainerRegistryConfig, DnsConfig, FunctionConfig, LoadBalancerConfig, ServiceConfig
@@ -57,28 +57,10 @@ _ACCOUNT_RE = re.compile(r"^\d{12}$")
 NAME_ALLOWED = "2-20 characters: lowercase letters, digits and single hyphens, starting with a letter"
 
 
-def _check_name(value: str) -> str:
-    if not (2 <= len(value) <= 20 and _NAME_RE.match(value) and "--" not in value):
-        raise _fail("name", NAME_ALLOWED)
-    return value
-
-
 ENV_ALLOWED = "2-10 lowercase letters or digits, starting with a letter (for example dev, prod)"
 
 
-def _check_environment(value: str) -> str:
-    if not (2 <= len(value) <= 10 and _ENV_RE.match(value)):
-        raise _fail("environment", ENV_ALLOWED)
-    return value
-
-
 REGION_ALLOWED = "an AWS region code such as us-east-1 or eu-west-2"
-
-
-def _check_region(value: str) -> str:
-    if not is_known_region(value):
-        raise _fail("region", REGION_ALLOWED)
-    return value
 
 
 def _parse_cidr(value: str, allowed: str) -> ipaddress.IPv4Network:
@@ -136,29 +118,17 @@ def _check_az_count(value: int) -> int:
 ROLE_ARN_ALLOWED = "an IAM role ARN, arn:<partition>:iam::<12-digit account>:role/<name>"
 
 
-def _check_role_arn(value: str) -> str:
-    if not _ROLE_ARN_RE.match(value):
-        raise _fail("role_arn", ROLE_ARN_ALLOWED)
-    return value
-
-
 ACCOUNT_ALLOWED = "a 12-digit AWS account ID, written as a quoted string"
 
 
-def _check_account(value: str) -> str:
-    if not _ACCOUNT_RE.match(value):
-        raise _fail("account", ACCOUNT_ALLOWED)
-    return value
-
-
-Name = Annotated[str, _strict_str(NAME_ALLOWED), AfterValidator(_check_name)]
-Environment = Annotated[str, _strict_str(ENV_ALLOWED), AfterValidator(_check_environment)]
-Region = Annotated[str, _strict_str(REGION_ALLOWED), AfterValidator(_check_region)]
+Name = checked_str("name", NAME_ALLOWED, lambda value: 2 <= len(value) <= 20 and _NAME_RE.match(value) and "--" not in value)
+Environment = checked_str("environment", ENV_ALLOWED, lambda value: 2 <= len(value) <= 10 and _ENV_RE.match(value))
+Region = checked_str("region", REGION_ALLOWED, is_known_region)
 VpcCidr = Annotated[str, _strict_str(VPC_CIDR_ALLOWED), AfterValidator(_check_vpc_cidr)]
 SubnetCidr = Annotated[str, _strict_str(SUBNET_CIDR_ALLOWED), AfterValidator(_check_subnet_cidr)]
 AzCount = Annotated[int, BeforeValidator(_whole_number), AfterValidator(_check_az_count)]
-RoleArn = Annotated[str, _strict_str(ROLE_ARN_ALLOWED), AfterValidator(_check_role_arn)]
-AccountId = Annotated[str, _strict_str(ACCOUNT_ALLOWED), AfterValidator(_check_account)]
+RoleArn = checked_str("role_arn", ROLE_ARN_ALLOWED, _ROLE_ARN_RE.match)
+AccountId = checked_str("account", ACCOUNT_ALLOWED, _ACCOUNT_RE.match)
 
 # --- sections -----------------------------------------------------------------------------------
 

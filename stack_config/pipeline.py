@@ -7,11 +7,9 @@ or from the one connected repository (a CodeConnections connection is usable in 
 from __future__ import annotations
 
 import re
-from typing import Annotated, Literal
+from typing import Literal
 
-from pydantic import AfterValidator
-
-from .base import _fail, _field, _Model, _strict_str
+from .base import _field, _Model, checked_str
 from .workloads import (
     EXPIRE_DAYS_ALLOWED,
     PORT_ALLOWED,
@@ -26,30 +24,21 @@ STAGE_NAME_ALLOWED = "1-100 characters: letters, digits and . @ - _"
 _STAGE_NAME_RE = re.compile(r"^[A-Za-z0-9.@_-]{1,100}$")
 
 
-def _check_stage_name(value: str) -> str:
-    if not _STAGE_NAME_RE.match(value):
-        raise _fail("stage_name", STAGE_NAME_ALLOWED)
-    return value
-
-
 REPOSITORY_NAME_ALLOWED = "a CodeCommit repository name: 1-100 characters, letters, digits and . _ - (not .git at the end)"
 _REPOSITORY_NAME_RE = re.compile(r"^[A-Za-z0-9._-]{1,100}$")
 
 
-def _check_repository_name(value: str) -> str:
-    if not _REPOSITORY_NAME_RE.match(value) or value.endswith(".git"):
-        raise _fail("repository_name", REPOSITORY_NAME_ALLOWED)
-    return value
+def _is_branch(value: str) -> bool:
+    return (
+        bool(_BRANCH_RE.match(value))
+        and ".." not in value
+        and not value.startswith("/")
+        and not value.endswith(("/", ".lock"))
+    )
 
 
 BRANCH_ALLOWED = "a git branch name such as main or release/1.x (no spaces, no .., no leading or trailing /)"
 _BRANCH_RE = re.compile(r"^[A-Za-z0-9._/-]{1,255}$")
-
-
-def _check_branch(value: str) -> str:
-    if not _BRANCH_RE.match(value) or ".." in value or value.startswith("/") or value.endswith(("/", ".lock")):
-        raise _fail("branch", BRANCH_ALLOWED)
-    return value
 
 
 CONNECTION_ARN_ALLOWED = (
@@ -61,49 +50,25 @@ _CONNECTION_ARN_RE = re.compile(
 )
 
 
-def _check_connection_arn(value: str) -> str:
-    if not _CONNECTION_ARN_RE.match(value):
-        raise _fail("connection_arn", CONNECTION_ARN_ALLOWED)
-    return value
-
-
 REPOSITORY_ID_ALLOWED = "owner/repository, as on GitHub, GitLab or Bitbucket"
 _REPOSITORY_ID_RE = re.compile(r"^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)+$")
-
-
-def _check_repository_id(value: str) -> str:
-    if not _REPOSITORY_ID_RE.match(value):
-        raise _fail("repository_id", REPOSITORY_ID_ALLOWED)
-    return value
 
 
 EMAIL_ALLOWED = "an email address such as ops@example.com"
 _EMAIL_RE = re.compile(r"^[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}$")
 
 
-def _check_email(value: str) -> str:
-    if len(value) > 254 or not _EMAIL_RE.match(value):
-        raise _fail("email", EMAIL_ALLOWED)
-    return value
-
-
 TOPIC_ARN_ALLOWED = "an SNS topic ARN, arn:<partition>:sns:<region>:<account>:<name>"
 _TOPIC_ARN_RE = re.compile(r"^arn:aws(-[a-z]+)*:sns:[a-z0-9-]+:[0-9]{12}:[A-Za-z0-9_-]{1,256}$")
 
 
-def _check_topic_arn(value: str) -> str:
-    if not _TOPIC_ARN_RE.match(value):
-        raise _fail("topic_arn", TOPIC_ARN_ALLOWED)
-    return value
-
-
-StageName = Annotated[str, _strict_str(STAGE_NAME_ALLOWED), AfterValidator(_check_stage_name)]
-RepositoryName = Annotated[str, _strict_str(REPOSITORY_NAME_ALLOWED), AfterValidator(_check_repository_name)]
-Branch = Annotated[str, _strict_str(BRANCH_ALLOWED), AfterValidator(_check_branch)]
-ConnectionArn = Annotated[str, _strict_str(CONNECTION_ARN_ALLOWED), AfterValidator(_check_connection_arn)]
-RepositoryId = Annotated[str, _strict_str(REPOSITORY_ID_ALLOWED), AfterValidator(_check_repository_id)]
-Email = Annotated[str, _strict_str(EMAIL_ALLOWED), AfterValidator(_check_email)]
-TopicArn = Annotated[str, _strict_str(TOPIC_ARN_ALLOWED), AfterValidator(_check_topic_arn)]
+StageName = checked_str("stage_name", STAGE_NAME_ALLOWED, _STAGE_NAME_RE.match)
+RepositoryName = checked_str("repository_name", REPOSITORY_NAME_ALLOWED, lambda value: bool(_REPOSITORY_NAME_RE.match(value)) and not value.endswith(".git"))
+Branch = checked_str("branch", BRANCH_ALLOWED, _is_branch)
+ConnectionArn = checked_str("connection_arn", CONNECTION_ARN_ALLOWED, _CONNECTION_ARN_RE.match)
+RepositoryId = checked_str("repository_id", REPOSITORY_ID_ALLOWED, _REPOSITORY_ID_RE.match)
+Email = checked_str("email", EMAIL_ALLOWED, lambda value: len(value) <= 254 and bool(_EMAIL_RE.match(value)))
+TopicArn = checked_str("topic_arn", TOPIC_ARN_ALLOWED, _TOPIC_ARN_RE.match)
 
 BuildTimeout, BUILD_TIMEOUT_ALLOWED = _int(5, 480, "minutes")
 DeployTimeout, DEPLOY_TIMEOUT_ALLOWED = _int(1, 60, "minutes")

@@ -12,7 +12,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BeforeValidator
 
-from .base import _fail, _field, _Model, _strict_str
+from .base import _fail, _field, _Model, _strict_str, checked_str
 
 # --- field types --------------------------------------------------------------------------------
 
@@ -23,12 +23,6 @@ ROUTE_NAME_ALLOWED = (
 _ROUTE_NAME_RE = re.compile(r"^[a-z][a-z0-9-]*[a-z0-9]$")
 
 
-def _check_route_name(value: str) -> str:
-    if not (2 <= len(value) <= 20 and _ROUTE_NAME_RE.match(value) and "--" not in value):
-        raise _fail("route_name", ROUTE_NAME_ALLOWED)
-    return value
-
-
 PATH_ALLOWED = (
     "a path pattern of at most 128 characters starting with /, using letters, digits, "
     "_ - . $ / ~ \" ' @ : + & and the wildcards * and ?"
@@ -36,19 +30,7 @@ PATH_ALLOWED = (
 _PATH_RE = re.compile(r"""^/[A-Za-z0-9_\-.$/~"'@:+&*?]*$""")
 
 
-def _check_path(value: str) -> str:
-    if len(value) > 128 or not _PATH_RE.match(value):
-        raise _fail("path_pattern", PATH_ALLOWED)
-    return value
-
-
 HEALTH_PATH_ALLOWED = "a URL path starting with / (at most 1024 characters), without wildcards"
-
-
-def _check_health_path(value: str) -> str:
-    if not value.startswith("/") or len(value) > 1024 or any(c in value for c in "*? "):
-        raise _fail("health_path", HEALTH_PATH_ALLOWED)
-    return value
 
 
 CIDR_ALLOWED = "an IPv4 CIDR such as 0.0.0.0/0 or 203.0.113.0/24"
@@ -65,12 +47,6 @@ CERT_ARN_ALLOWED = "an ACM certificate ARN, arn:<partition>:acm:<region>:<12-dig
 _CERT_ARN_RE = re.compile(r"^arn:aws(-[a-z]+)*:acm:[a-z0-9-]+:\d{12}:certificate/[0-9a-f-]{36}$")
 
 
-def _check_cert_arn(value: str) -> str:
-    if not _CERT_ARN_RE.match(value):
-        raise _fail("certificate_arn", CERT_ARN_ALLOWED)
-    return value
-
-
 SSL_POLICY_ALLOWED = (
     "an ELB security policy with TLS 1.3, ELBSecurityPolicy-TLS13-... "
     "(for example ELBSecurityPolicy-TLS13-1-2-2021-06)"
@@ -78,31 +54,17 @@ SSL_POLICY_ALLOWED = (
 _SSL_POLICY_RE = re.compile(r"^ELBSecurityPolicy-TLS13-[A-Za-z0-9-]+$")
 
 
-def _check_ssl_policy(value: str) -> str:
-    if not _SSL_POLICY_RE.match(value):
-        raise _fail("ssl_policy", SSL_POLICY_ALLOWED)
-    return value
-
-
 DOMAIN_ALLOWED = "a DNS name such as app.example.com (lowercase, at most 253 characters)"
 _LABEL_RE = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
 
 
-def _check_domain(value: str) -> str:
+def _is_domain(value: str) -> bool:
     labels = value.split(".")
-    if len(value) > 253 or len(labels) < 2 or not all(_LABEL_RE.match(label) for label in labels):
-        raise _fail("domain", DOMAIN_ALLOWED)
-    return value
+    return len(value) <= 253 and len(labels) >= 2 and all(_LABEL_RE.match(label) for label in labels)
 
 
 ZONE_ALLOWED = "a Route 53 hosted zone ID such as Z0123456789ABCDEFGHIJ"
 _ZONE_RE = re.compile(r"^Z[A-Z0-9]{1,31}$")
-
-
-def _check_zone(value: str) -> str:
-    if not _ZONE_RE.match(value):
-        raise _fail("zone", ZONE_ALLOWED)
-    return value
 
 
 SECRET_ALLOWED = (
@@ -115,12 +77,6 @@ _SECRET_RE = re.compile(
 )
 
 
-def _check_secret(value: str) -> str:
-    if not _SECRET_RE.match(value):
-        raise _fail("secret_arn", SECRET_ALLOWED)
-    return value
-
-
 ENV_NAME_ALLOWED = "an environment variable name: letters, digits and _, not starting with a digit"
 _ENV_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
@@ -131,30 +87,12 @@ ACTION_ALLOWED = (
 _ACTION_RE = re.compile(r"^[a-z0-9-]+:[A-Za-z0-9]+\*?$")
 
 
-def _check_action(value: str) -> str:
-    if not _ACTION_RE.match(value):
-        raise _fail("iam_action", ACTION_ALLOWED)
-    return value
-
-
 RESOURCE_ALLOWED = "a resource ARN (arn:...), wildcards allowed inside it but not * on its own"
 _RESOURCE_RE = re.compile(r"^arn:aws(-[a-z]+)*:[a-z0-9-]+:[a-z0-9-*]*:(\d{12}|\*)?:.+$")
 
 
-def _check_resource(value: str) -> str:
-    if not _RESOURCE_RE.match(value):
-        raise _fail("iam_resource", RESOURCE_ALLOWED)
-    return value
-
-
 IMAGE_ALLOWED = "a container image reference, registry/repository:tag or @sha256 digest"
 _IMAGE_RE = re.compile(r"^[a-z0-9]+([._-][a-z0-9]+)*(:\d+)?(/[a-z0-9]+([._/-][a-z0-9]+)*)+(:[\w.-]{1,128}|@sha256:[0-9a-f]{64})$")
-
-
-def _check_image(value: str) -> str:
-    if not _IMAGE_RE.match(value):
-        raise _fail("image", IMAGE_ALLOWED)
-    return value
 
 
 def _int(lo: int, hi: int, what: str = "a whole number") -> tuple[Any, str]:
@@ -168,18 +106,18 @@ def _int(lo: int, hi: int, what: str = "a whole number") -> tuple[Any, str]:
     return Annotated[int, BeforeValidator(check)], allowed
 
 
-RouteName = Annotated[str, _strict_str(ROUTE_NAME_ALLOWED), AfterValidator(_check_route_name)]
-PathPattern = Annotated[str, _strict_str(PATH_ALLOWED), AfterValidator(_check_path)]
-HealthPath = Annotated[str, _strict_str(HEALTH_PATH_ALLOWED), AfterValidator(_check_health_path)]
+RouteName = checked_str("route_name", ROUTE_NAME_ALLOWED, lambda value: 2 <= len(value) <= 20 and _ROUTE_NAME_RE.match(value) and "--" not in value)
+PathPattern = checked_str("path_pattern", PATH_ALLOWED, lambda value: len(value) <= 128 and bool(_PATH_RE.match(value)))
+HealthPath = checked_str("health_path", HEALTH_PATH_ALLOWED, lambda value: value.startswith("/") and len(value) <= 1024 and not any(c in value for c in "*? "))
 IngressCidr = Annotated[str, _strict_str(CIDR_ALLOWED), AfterValidator(_check_ingress_cidr)]
-CertificateArn = Annotated[str, _strict_str(CERT_ARN_ALLOWED), AfterValidator(_check_cert_arn)]
-SslPolicy = Annotated[str, _strict_str(SSL_POLICY_ALLOWED), AfterValidator(_check_ssl_policy)]
-Domain = Annotated[str, _strict_str(DOMAIN_ALLOWED), AfterValidator(_check_domain)]
-ZoneId = Annotated[str, _strict_str(ZONE_ALLOWED), AfterValidator(_check_zone)]
-SecretArn = Annotated[str, _strict_str(SECRET_ALLOWED), AfterValidator(_check_secret)]
-IamAction = Annotated[str, _strict_str(ACTION_ALLOWED), AfterValidator(_check_action)]
-IamResource = Annotated[str, _strict_str(RESOURCE_ALLOWED), AfterValidator(_check_resource)]
-Image = Annotated[str, _strict_str(IMAGE_ALLOWED), AfterValidator(_check_image)]
+CertificateArn = checked_str("certificate_arn", CERT_ARN_ALLOWED, _CERT_ARN_RE.match)
+SslPolicy = checked_str("ssl_policy", SSL_POLICY_ALLOWED, _SSL_POLICY_RE.match)
+Domain = checked_str("domain", DOMAIN_ALLOWED, _is_domain)
+ZoneId = checked_str("zone", ZONE_ALLOWED, _ZONE_RE.match)
+SecretArn = checked_str("secret_arn", SECRET_ALLOWED, _SECRET_RE.match)
+IamAction = checked_str("iam_action", ACTION_ALLOWED, _ACTION_RE.match)
+IamResource = checked_str("iam_resource", RESOURCE_ALLOWED, _RESOURCE_RE.match)
+Image = checked_str("image", IMAGE_ALLOWED, _IMAGE_RE.match)
 
 Port, PORT_ALLOWED = _int(1, 65535, "a port")
 Priority, PRIORITY_ALLOWED = _int(1, 50_000, "a listener-rule priority")
