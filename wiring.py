@@ -144,18 +144,9 @@ def load_balancer_spec(cfg: StackConfig, region: RegionConfig) -> LoadBalancerSp
         staging=StagingListener(
             port=cfg.pipeline.staging.listener_port, ingress_cidrs=tuple(cfg.pipeline.staging.ingress_cidrs or ())
         )
-        if has_staging(cfg)
+        if cfg.has_staging
         else None,
     )
-
-
-def has_pipeline(cfg: StackConfig) -> bool:
-    """A stack without services has nothing to build or deploy, so no pipeline."""
-    return cfg.pipeline.enabled and bool(cfg.services)
-
-
-def has_staging(cfg: StackConfig) -> bool:
-    return has_pipeline(cfg) and any(s.type == "deploy" and s.target == "staging" for s in cfg.pipeline.stages)
 
 
 def notifications_spec(cfg: StackConfig, region: RegionConfig) -> NotificationsSpec:
@@ -168,7 +159,7 @@ def notifications_spec(cfg: StackConfig, region: RegionConfig) -> NotificationsS
 
 
 def pipeline_spec(cfg: StackConfig) -> PipelineSpec | None:
-    if not has_pipeline(cfg):
+    if not cfg.has_pipeline:
         return None
     p = cfg.pipeline
     services = [(s.name, s.mode) for s in cfg.services]
@@ -197,7 +188,7 @@ def pipeline_spec(cfg: StackConfig) -> PipelineSpec | None:
             timeout_minutes=p.build.timeout_minutes,
             architecture=cfg.services[0].architecture,
         ),
-        staging=StagingSpec(desired_count=p.staging.desired_count, spot=p.staging.spot) if has_staging(cfg) else None,
+        staging=StagingSpec(desired_count=p.staging.desired_count, spot=p.staging.spot) if cfg.has_staging else None,
         deploy_timeout_minutes=p.deploy_timeout_minutes,
         artifact_expire_after_days=p.artifacts.expire_after_days,
         artifact_force_destroy=p.artifacts.force_destroy,
@@ -251,7 +242,7 @@ def service_spec(cfg: StackConfig, region: RegionConfig, svc: ServiceConfig, pro
         writable_paths=tuple(svc.writable_paths),
         grants=tuple(Grant(actions=tuple(g.actions), resources=tuple(g.resources)) for g in svc.task_policy),
         staging_target_group_name=_service_target_group(cfg, region, svc, project, svc.name + STAGING_SUFFIX)
-        if has_staging(cfg) and svc.mode == "service"
+        if cfg.has_staging and svc.mode == "service"
         else None,
     )
 
@@ -306,7 +297,7 @@ def function_spec(cfg: StackConfig, region: RegionConfig, fn: FunctionConfig, pr
 
 
 def open_staging_warning(cfg: StackConfig) -> str | None:
-    if not has_staging(cfg) or cfg.pipeline.staging.ingress_cidrs:
+    if not cfg.has_staging or cfg.pipeline.staging.ingress_cidrs:
         return None
     if "0.0.0.0/0" not in cfg.load_balancer.ingress_cidrs:
         return None

@@ -232,6 +232,7 @@ class Delivery(pulumi.ComponentResource):
         self._repository = repository
 
         images = {i.name: i for i in args.images}
+        self._images = images
         builds = [self._build_project(k, [images[s] for s in batch]) for k, batch in enumerate(args.build.batches)]
         has_release = any(s.type == "deploy" and s.target == "production" for s in args.stages)
         release = self._release_project(images) if has_release else None
@@ -661,7 +662,7 @@ class Delivery(pulumi.ComponentResource):
                     provider="CodeBuild",
                     version="1",
                     input_artifacts=[SOURCE_ARTIFACT],
-                    output_artifacts=[artifact_name(s) for s in batch if _mode(args, s) == "service"],
+                    output_artifacts=[artifact_name(s) for s in batch if self._images[s].mode == "service"],
                     configuration={"ProjectName": project.name},
                     run_order=1,
                 )
@@ -889,6 +890,3 @@ def _pass_roles(role_arns: Sequence[pulumi.Input[str]]) -> dict[str, object]:
 def _pick(targets: Mapping[str, DeployTarget], services: Sequence[str]) -> list[DeployTarget]:
     return [targets[s] for s in services]
 
-
-def _mode(args: DeliveryArgs, service: str) -> str:
-    return next(i.mode for i in args.images if i.name == service)

@@ -151,6 +151,11 @@ class FargateServiceArgs:
     capacity_provider: Literal["FARGATE", "FARGATE_SPOT"] = "FARGATE"
     autoscale: bool = True
 
+    @property
+    def ecs_name(self) -> str:
+        """The ECS service's name."""
+        return self.ecs_service_name or self.service_name
+
     def __post_init__(self) -> None:
         if not 1 <= len(self.paths) <= 5:
             raise ValueError("a listener rule takes 1 to 5 path patterns")
@@ -186,6 +191,7 @@ class FargateService(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: FargateServiceArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("devops-platform:compute:FargateService", name, None, opts)
+        self.args = args
         child = pulumi.ResourceOptions(parent=self)
         ctx = args.context
 
@@ -337,7 +343,7 @@ class FargateService(pulumi.ComponentResource):
     ) -> None:
         service = aws.ecs.Service(
             f"{name}-service",
-            name=args.ecs_service_name or args.service_name,
+            name=args.ecs_name,
             cluster=args.cluster_arn,
             task_definition=task.arn,
             desired_count=args.desired_count,

@@ -384,10 +384,9 @@ class RegionalPlatform(pulumi.ComponentResource):
         pipeline = args.pipeline
         assert pipeline is not None
 
-        def target(svc: FargateService, service_name: str, family: str) -> DeployTarget:
-            return DeployTarget(service_name, family, svc.task_role_arn, svc.execution_role_arn)
+        def target(svc: FargateService) -> DeployTarget:
+            return DeployTarget(svc.args.ecs_name, svc.args.family, svc.task_role_arn, svc.execution_role_arn)
 
-        specs = {s.name: s for s in args.services}
         return Delivery(
             f"{name}-delivery",
             DeliveryArgs(
@@ -409,10 +408,8 @@ class RegionalPlatform(pulumi.ComponentResource):
                     for s in args.services
                 ],
                 cluster_name=cluster.name,
-                production={
-                    n: target(svc, n, specs[n].family) for n, svc in self.services.items() if specs[n].mode == "service"
-                },
-                staging={n: target(svc, f"{n}-staging", f"{specs[n].family}-staging") for n, svc in self.staging_services.items()},
+                production={n: target(svc) for n, svc in self.services.items() if svc.args.mode == "service"},
+                staging={n: target(svc) for n, svc in self.staging_services.items()},
                 image_parameter_path=args.image_parameter_path,
                 notification_topic_arn=topic_arn,
                 notification_key_arn=key_arn,

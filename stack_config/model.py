@@ -313,5 +313,14 @@ class StackConfig(_Model):
     )
 
     @property
+    def has_pipeline(self) -> bool:
+        """A stack without services has nothing to build or deploy, so no pipeline."""
+        return self.pipeline.enabled and bool(self.services)
+
+    @property
+    def has_staging(self) -> bool:
+        return self.has_pipeline and any(s.type == "deploy" and s.target == "staging" for s in self.pipeline.stages)
+
+    @property
     def primary(self) -> RegionConfig:
         return next(r for r in self.regions if r.role == "primary")

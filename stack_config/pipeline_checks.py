@@ -14,7 +14,7 @@ _WHERE = "pipeline.stages"
 
 def pipeline_problems(cfg: StackConfig) -> list[Problem]:
     p = cfg.pipeline
-    if not p.enabled or not cfg.services:  # no services: nothing to deliver, no pipeline
+    if not cfg.has_pipeline:
         return []
     return (
         _source_problems(cfg)
