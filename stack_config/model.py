@@ -24,6 +24,7 @@ from pydantic import (
 
 from .aws_regions import is_known_region
 from .base import RETENTION_ALLOWED, RetentionDays, _fail, _field, _Model, _strict_str, checked_str
+from .events import ReplicationConfig, TaskLauncherConfig
 from .pipeline import PipelineConfig
 from .subnet_plan import MAX_PREFIX, MIN_PREFIX, SubnetPlan, derive
 from .workloads import ContainerRegistryConfig, DnsConfig, FunctionConfig, LoadBalancerConfig, ServiceConfig
@@ -311,6 +312,18 @@ class StackConfig(_Model):
         description="The delivery pipeline of each region: source, build, staging, approval, production.",
         allowed="an object with enabled, source, build, stages, deployTimeoutMinutes, staging, notifications, artifacts",
     )
+    task_launcher: TaskLauncherConfig = _field(
+        TaskLauncherConfig(),
+        description="The Lambda that starts mode on-demand services' tasks on a Start ECS Task event "
+        "and registers them in their target groups, in every region.",
+        allowed="an object with enabled, maxCount, timeoutSeconds, memoryMb, schedules",
+    )
+    replication: ReplicationConfig = _field(
+        ReplicationConfig(),
+        description="The Lambda in the primary region that replicates the primary CodeCommit "
+        "repository's branches to each secondary region's repository.",
+        allowed="an object with enabled, timeoutSeconds, memoryMb",
+    )
 
     @property
     def has_pipeline(self) -> bool:
@@ -320,6 +333,24 @@ class StackConfig(_Model):
     @property
     def has_staging(self) -> bool:
         return self.has_pipeline and any(s.type == "deploy" and s.target == "staging" for s in self.pipeline.stages)
+
+    @property
+    def on_demand_services(self) -> list[ServiceConfig]:
+        return [s for s in self.services if s.mode == "on-demand"]
+
+    @property
+    def has_task_launcher(self) -> bool:
+        """Explicit ``enabled``, else on exactly when there is something to launch."""
+        enabled = self.task_launcher.enabled
+        return bool(self.on_demand_services) if enabled is None else enabled
+
+    @property
+    def has_replication(self) -> bool:
+        """Explicit ``enabled``, else on when secondary regions have CodeCommit repositories to feed."""
+        enabled = self.replication.enabled
+        if enabled is not None:
+            return enabled
+        return self.has_pipeline and self.pipeline.source.type == "codecommit" and len(self.regions) > 1
 
     @property
     def primary(self) -> RegionConfig:

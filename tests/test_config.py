@@ -140,6 +140,38 @@ def stage(i: int, **changes: Any) -> Edit:
     return edit
 
 
+def launcher(**changes: Any) -> Edit:
+    def edit(ns: dict[str, Any]) -> None:
+        ns.setdefault("taskLauncher", {}).update(changes)
+
+    return edit
+
+
+def schedule(i: int, **changes: Any) -> Edit:
+    def edit(ns: dict[str, Any]) -> None:
+        entry = ns["taskLauncher"]["schedules"][i]
+        entry.update(changes)
+        for key in [k for k, v in entry.items() if v is _DROP]:
+            del entry[key]
+
+    return edit
+
+
+def replication(**changes: Any) -> Edit:
+    def edit(ns: dict[str, Any]) -> None:
+        ns.setdefault("replication", {}).update(changes)
+
+    return edit
+
+
+def all_services(**changes: Any) -> Edit:
+    def edit(ns: dict[str, Any]) -> None:
+        for svc in ns["services"]:
+            svc.update(changes)
+
+    return edit
+
+
 CONNECTION = "arn:aws:codeconnections:us-east-1:111122223333:connection/0f0f0f0f-1111-2222-3333-444455556666"
 SHORT = [{"name": "Source", "type": "source"}, {"name": "Build", "type": "build"}, {"name": "Deploy", "type": "deploy"}]
 CERT = "arn:aws:acm:{}:111122223333:certificate/0f0f0f0f-1111-2222-3333-444455556666"
@@ -309,6 +341,26 @@ BAD_CONFIGS: list[tuple[str, Edit, str, str]] = [
     ("approval-before-staging", pipeline(stages=[SHORT[0], SHORT[1], {"name": "Approve", "type": "approval"}, {"name": "Stg", "type": "deploy", "target": "staging"}, SHORT[2]]), "pipeline.stages[2].type", "after the staging deploy"),
     ("spot-with-arm64", both(*(service(i, architecture="ARM64") for i in range(6))), "pipeline.staging.spot", "X86_64 tasks only"),
     ("stage-typo", stage(2, targets="staging"), "pipeline.stages[2].targets", "did you mean target"),
+    ("cron-without-question-mark", schedule(0, expression="cron(0 7 * * MON-FRI *)"), "taskLauncher.schedules[0].expression", "with ? in"),
+    ("cron-five-fields", schedule(0, expression="cron(0 7 ? * MON-FRI)"), "taskLauncher.schedules[0].expression", "EventBridge schedule"),
+    ("rate-singular-mismatch", schedule(0, expression="rate(5 minute)"), "taskLauncher.schedules[0].expression", "rate(1 minute), rate(N minutes)"),
+    ("schedule-for-a-service-mode", schedule(0, service="auth"), "taskLauncher.schedules[0].service", "mode on-demand (fa, batch)"),
+    ("schedule-for-unknown-service", schedule(0, service="engine"), "taskLauncher.schedules[0].service", "mode on-demand"),
+    ("schedule-count-over-max", schedule(0, count=7), "taskLauncher.schedules[0].count", "at most taskLauncher.maxCount (5)"),
+    ("schedule-count-on-stop", schedule(1, count=2), "taskLauncher.schedules[1].count", "no count on a stop schedule"),
+    ("schedule-duplicate-name", schedule(1, name="fa-morning"), "taskLauncher.schedules[1].name", "not used by another schedule"),
+    ("schedule-bad-action", schedule(0, action="restart"), "taskLauncher.schedules[0].action", "start or stop"),
+    ("schedule-missing-expression", schedule(0, expression=_DROP), "taskLauncher.schedules[0].expression", "missing"),
+    ("launcher-max-count-11", launcher(maxCount=11), "taskLauncher.maxCount", "from 1 to 10"),
+    ("launcher-timeout-too-long", launcher(timeoutSeconds=901), "taskLauncher.timeoutSeconds", "from 60 to 900"),
+    ("launcher-without-on-demand", both(all_services(mode="service"), launcher(enabled=True, schedules=[])), "taskLauncher.enabled", "a service with mode on-demand"),
+    ("schedules-with-launcher-off", launcher(enabled=False), "taskLauncher.schedules", "while the task launcher is off"),
+    ("launcher-typo", launcher(maxcount=3), "taskLauncher.maxcount", "did you mean maxCount"),
+    ("replication-with-connection", both(pipeline(source={"type": "connection", "connectionArn": CONNECTION, "fullRepositoryId": "acme/app"}), replication(enabled=True)), "replication.enabled", "reads directly"),
+    ("replication-without-pipeline", both(pipeline(enabled=False), replication(enabled=True)), "replication.enabled", "no pipeline"),
+    ("replication-one-region", both(top(regions=[{"name": "us-east-1", "role": "primary", "vpcCidr": "10.0.0.0/16"}]), replication(enabled=True)), "replication.enabled", "no secondary region"),
+    ("replication-across-accounts", both(region(0, assumeRoleArn="arn:aws:iam::111122223333:role/deploy"), region(1, assumeRoleArn="arn:aws:iam::444455556666:role/deploy"), replication(enabled=True)), "replication.enabled", "different accounts"),
+    ("replication-memory-garbage", replication(memoryMb="lots"), "replication.memoryMb", "MB from 128 to 10240"),
 ]
 
 
@@ -332,7 +384,24 @@ def test_a_stack_without_services_has_no_pipeline_to_check():
     namespace = namespace_of("prod")
     namespace["services"] = []
     namespace["pipeline"]["notifications"] = {}  # an approval with nobody to ask: moot without a pipeline
-    assert validate(namespace, PROJECT).pipeline.stages[3].type == "approval"
+    del namespace["taskLauncher"]  # its schedules name services
+    cfg = validate(namespace, PROJECT)
+    assert cfg.pipeline.stages[3].type == "approval"
+    # Nothing to launch and no repositories to replicate: both functions default to off.
+    assert not cfg.has_pipeline and not cfg.has_task_launcher and not cfg.has_replication
+
+
+def test_event_functions_default_on_where_they_have_work():
+    prod = validate(namespace_of("prod"), PROJECT)
+    assert prod.has_task_launcher and prod.has_replication
+    assert [s.name for s in prod.on_demand_services] == ["fa", "batch"]
+    namespace = namespace_of("prod")
+    namespace["pipeline"]["source"] = {"type": "connection", "connectionArn": CONNECTION, "fullRepositoryId": "acme/app"}
+    for svc in namespace["services"]:
+        svc["mode"] = "service"
+    del namespace["taskLauncher"]
+    cfg = validate(namespace, PROJECT)
+    assert not cfg.has_replication and not cfg.has_task_launcher
 
 
 def test_every_problem_in_a_pass_is_reported_at_once():
