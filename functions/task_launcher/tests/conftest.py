@@ -1,0 +1,62 @@
+"""Fixtures for the task launcher's tests; the helpers are in support.py."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Iterator
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pytest
+
+_HERE = Path(__file__).resolve().parent
+
+
+def _support() -> ModuleType:
+    import importlib.util
+    import sys
+
+    name = "task_launcher_test_support"
+    if name not in sys.modules:
+        spec = importlib.util.spec_from_file_location(name, _HERE / "support.py")
+        assert spec and spec.loader
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        spec.loader.exec_module(module)
+    return sys.modules[name]
+
+
+support = _support()
+
+
+@pytest.fixture
+def world(aws: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    """A fresh moto account with the services' resources; SERVICE_MAP and the rest set."""
+    built = support.build_world(aws, monkeypatch.setenv)
+    support.hold_task_states(aws, hold=True)
+    support.HANDLER_MODULE.reset()
+    try:
+        yield built
+    finally:
+        support.HANDLER_MODULE.reset()
+        support.hold_task_states(aws, hold=False)
+
+
+@pytest.fixture
+def launcher(world: Any) -> ModuleType:
+    """The handler module (``task_launcher_handler``), its clients and settings reset for this world."""
+    return support.HANDLER_MODULE
+
+
+@pytest.fixture
+def calls(launcher: ModuleType) -> Any:
+    """Every API call the handler's clients make from here on, in order, with its parameters."""
+    recorded = support.Calls()
+
+    def hook(params: dict[str, Any], model: Any, **_: Any) -> None:
+        recorded.log.append((model.name, copy.deepcopy(params)))
+
+    launcher.client("ecs").meta.events.register("provide-client-params.ecs", hook)
+    launcher.client("elbv2").meta.events.register("provide-client-params.elastic-load-balancing-v2", hook)
+    return recorded
