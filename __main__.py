@@ -4,6 +4,7 @@ import pulumi
 
 import wiring
 from components.region import RegionalPlatform
+from components.repo_replicator import RepoReplicator
 from stack_config import load_stack_config
 
 project, stack = pulumi.get_project(), pulumi.get_stack()
@@ -22,5 +23,14 @@ for region in cfg.regions:
         pulumi.ResourceOptions(providers=[provider]),
     )
 
+# After every region: the replicator writes to the secondaries' repositories.
+replication = wiring.replicator_args(cfg, regions)
+replicator = (
+    RepoReplicator(f"{cfg.primary.name}-replicator", replication, pulumi.ResourceOptions(parent=regions[cfg.primary.name]))
+    if replication
+    else None
+)
+
 pulumi.export("primary_region", cfg.primary.name)
 pulumi.export("regions", {name: platform.exports() for name, platform in regions.items()})
+pulumi.export("replication", replicator.outputs if replicator else None)

@@ -13,16 +13,21 @@ from components.load_balancer import AccessLogSettings, AcmSettings, RegionalRec
 from components.network import FlowLogSettings, NetworkArgs
 from components.region import (
     FunctionSpec,
+    LauncherSpec,
     LoadBalancerSpec,
     NotificationsSpec,
     PipelineSpec,
+    RegionalPlatform,
     RegionalPlatformArgs,
     RegistrySpec,
     ServiceSpec,
     StagingSpec,
 )
+from components.repo_replicator import ReplicaTarget, RepoReplicatorArgs
+from components.task_launcher import Schedule
 from stack_config import RegionConfig, StackConfig, routes
 from stack_config.aws_regions import elb_log_delivery
+from stack_config.events import REPLICATION_METRIC_NAMESPACE
 from stack_config.pipeline import build_batches
 from stack_config.pipeline_checks import STAGING_SUFFIX
 from stack_config.workload_checks import FUNCTIONS_DIR
@@ -89,6 +94,7 @@ def regional_args(cfg: StackConfig, region: RegionConfig, project: str) -> Regio
         log_retention_days=cfg.logs.retention_days,
         notifications=notifications_spec(cfg, region),
         pipeline=pipeline_spec(cfg),
+        task_launcher=launcher_spec(cfg),
         network=NetworkArgs(
             name_prefix=name_prefix(cfg),
             vpc_cidr=region.vpc_cidr,
@@ -192,6 +198,48 @@ def pipeline_spec(cfg: StackConfig) -> PipelineSpec | None:
         deploy_timeout_minutes=p.deploy_timeout_minutes,
         artifact_expire_after_days=p.artifacts.expire_after_days,
         artifact_force_destroy=p.artifacts.force_destroy,
+    )
+
+
+def launcher_spec(cfg: StackConfig) -> LauncherSpec | None:
+    if not cfg.has_task_launcher:
+        return None
+    tl = cfg.task_launcher
+    return LauncherSpec(
+        function_name=f"{name_prefix(cfg)}-task-launcher",
+        started_by=f"{name_prefix(cfg)}-task-launcher",
+        schedules=tuple(
+            Schedule(name=s.name, service=s.service, expression=s.expression, action=s.action, count=s.count)
+            for s in tl.schedules
+        ),
+        max_count=tl.max_count,
+        timeout_seconds=tl.timeout_seconds,
+        memory_mb=tl.memory_mb,
+    )
+
+
+def replicator_args(cfg: StackConfig, regions: dict[str, RegionalPlatform]) -> RepoReplicatorArgs | None:
+    """The primary region's replicator, fed from every region's repository resource."""
+    if not cfg.has_replication:
+        return None
+    primary = regions[cfg.primary.name]
+    assert primary.delivery is not None and primary.delivery.repository_arn is not None  # validated
+    targets = []
+    for region in cfg.regions:
+        delivery = regions[region.name].delivery
+        if region.role == "secondary" and delivery is not None and delivery.repository_arn is not None:
+            targets.append(ReplicaTarget(region.name, delivery.repository_name, delivery.repository_arn))  # type: ignore[arg-type]
+    repl = cfg.replication
+    return RepoReplicatorArgs(
+        context=primary.context,
+        function_name=f"{name_prefix(cfg)}-repo-replicator",
+        source_repository_name=primary.delivery.repository_name,  # type: ignore[arg-type]
+        source_repository_arn=primary.delivery.repository_arn,
+        targets=targets,
+        metric_namespace=REPLICATION_METRIC_NAMESPACE,
+        timeout_seconds=repl.timeout_seconds,
+        memory_mb=repl.memory_mb,
+        log_retention_days=cfg.logs.retention_days,
     )
 
 

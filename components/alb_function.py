@@ -10,6 +10,7 @@ import pulumi
 import pulumi_aws as aws
 
 from . import iam
+from .event_function import package
 from .load_balancer import alb_only_rules, path_rule
 
 
@@ -98,7 +99,8 @@ class AlbFunction(pulumi.ComponentResource):
     - ``{name}-logs``: ``/aws/lambda/{function_name}`` with retention; the function logs JSON to it.
     - ``{name}-role`` / ``{name}-policy``: writes to that log group only (plus, in a VPC, the
       network-interface actions Lambda needs, which AWS scopes only to ``*``).
-    - ``{name}-function``: the function, packaged from ``code_path`` by Pulumi (no Docker).
+    - ``{name}-function``: the function, the top-level ``.py`` files of ``code_path`` packaged by
+      Pulumi (no Docker; its tests stay out).
     - With provisioned concurrency: ``{name}-alias`` (``live``) and ``{name}-provisioned``.
     - With a route: ``{name}-tg`` (lambda target group), ``{name}-alb-permission`` (invoke, for
       ``elasticloadbalancing.amazonaws.com``, only from that target group), ``{name}-attachment``
@@ -163,7 +165,7 @@ class AlbFunction(pulumi.ComponentResource):
             role=role.arn,
             runtime=args.runtime,
             handler=args.handler,
-            code=pulumi.FileArchive(str(args.code_path)),
+            code=package(args.code_path),
             memory_size=args.memory_mb,
             timeout=args.timeout_seconds,
             reserved_concurrent_executions=args.reserved_concurrency,

@@ -17,6 +17,7 @@ import pulumi_aws as aws
 
 from . import iam
 from .buildspecs import IMAGE_DEFINITIONS, ImageBuild, OnDemandImage, artifact_name, build_spec, release_spec
+from .event_function import event_retries
 from .storage import private_bucket_controls
 
 SOURCE_ARTIFACT = "source"
@@ -297,6 +298,8 @@ class Delivery(pulumi.ComponentResource):
 
         self.pipeline_name = pipeline.name
         self.pipeline_arn = pipeline.arn
+        self.repository_name = repository.repository_name if repository else None
+        self.repository_arn = repository.arn if repository else None
         self.outputs: dict[str, pulumi.Input[object]] = {
             "pipeline_name": pipeline.name,
             "pipeline_arn": pipeline.arn,
@@ -815,7 +818,7 @@ class Delivery(pulumi.ComponentResource):
             rule=rule.name,
             arn=pipeline.arn,
             role_arn=role.arn,
-            retry_policy=_retries(),
+            retry_policy=event_retries(),
             dead_letter_config=aws.cloudwatch.EventTargetDeadLetterConfigArgs(arn=dead_letters.arn),
             opts=child,
         )
@@ -834,7 +837,7 @@ class Delivery(pulumi.ComponentResource):
             f"{name}-failed-target",
             rule=rule.name,
             arn=args.notification_topic_arn,
-            retry_policy=_retries(),
+            retry_policy=event_retries(),
             dead_letter_config=aws.cloudwatch.EventTargetDeadLetterConfigArgs(arn=dead_letters.arn),
             input_transformer=aws.cloudwatch.EventTargetInputTransformerArgs(
                 input_paths={
@@ -870,11 +873,6 @@ def failure_pattern(pipeline_name: str) -> dict[str, object]:
         "detail-type": ["CodePipeline Pipeline Execution State Change"],
         "detail": {"pipeline": [pipeline_name], "state": ["FAILED"]},
     }
-
-
-def _retries() -> aws.cloudwatch.EventTargetRetryPolicyArgs:
-    # EventBridge's defaults are 185 attempts over 24 h; a push an hour old is better re-pushed.
-    return aws.cloudwatch.EventTargetRetryPolicyArgs(maximum_event_age_in_seconds=3600, maximum_retry_attempts=8)
 
 
 def _pass_roles(role_arns: Sequence[pulumi.Input[str]]) -> dict[str, object]:

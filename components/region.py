@@ -35,6 +35,7 @@ from .load_balancer import (
 )
 from .network import Network, NetworkArgs
 from .notifications import Notifications, NotificationsArgs
+from .task_launcher import LaunchTarget, Schedule, TaskLauncher, TaskLauncherArgs
 
 
 @dataclass(frozen=True)
@@ -124,6 +125,19 @@ class NotificationsSpec:
 
 
 @dataclass(frozen=True)
+class LauncherSpec:
+    """The config-derived part of :class:`~components.task_launcher.TaskLauncherArgs`; the
+    services are the region's ``mode: on-demand`` ones."""
+
+    function_name: str
+    started_by: str
+    schedules: Sequence[Schedule] = ()
+    max_count: int = 5
+    timeout_seconds: int = 300
+    memory_mb: int = 256
+
+
+@dataclass(frozen=True)
 class FunctionSpec:
     """The config-derived part of :class:`~components.alb_function.AlbFunctionArgs`."""
 
@@ -163,6 +177,8 @@ class RegionalPlatformArgs:
         notifications: The notifications topic. Default None: ``{name_prefix}-notifications``
             with no subscriptions.
         pipeline: The delivery pipeline, or None (default) for none.
+        task_launcher: The on-demand task launcher, or None (default) for none. Needs a
+            ``mode: on-demand`` service.
     """
 
     region: str
@@ -176,6 +192,7 @@ class RegionalPlatformArgs:
     log_retention_days: int = 365
     notifications: NotificationsSpec | None = None
     pipeline: PipelineSpec | None = None
+    task_launcher: LauncherSpec | None = None
 
     @property
     def image_parameter_path(self) -> str:
@@ -198,7 +215,9 @@ class RegionalPlatform(pulumi.ComponentResource):
       config names an existing topic;
     - with a pipeline: ``{name}-delivery`` (:class:`~components.delivery.Delivery`), and with a
       staging stage ``{name}-{service}-staging`` per ``mode: service`` service (one task, no
-      autoscaling, on the staging listener) and, for Fargate Spot, ``{name}-cluster-capacity``.
+      autoscaling, on the staging listener) and, for Fargate Spot, ``{name}-cluster-capacity``;
+    - with a task launcher: ``{name}-task-launcher``
+      (:class:`~components.task_launcher.TaskLauncher`) for the ``mode: on-demand`` services.
 
     Pass the region's provider as ``opts=ResourceOptions(providers=[provider])``; every child
     inherits it.
@@ -206,6 +225,7 @@ class RegionalPlatform(pulumi.ComponentResource):
 
     network: Network
     load_balancer: LoadBalancer
+    context: iam.AwsContext
 
     @property
     def _staging(self) -> StagingSpec | None:
@@ -221,6 +241,7 @@ class RegionalPlatform(pulumi.ComponentResource):
             account_id=aws.get_caller_identity_output(opts=invoke).account_id,
             partition=aws.get_partition_output(opts=invoke).partition,
         )
+        self.context = ctx
         self.network = Network(f"{name}-network", args.network, child)
         lb = args.load_balancer
         self.load_balancer = LoadBalancer(
@@ -293,6 +314,10 @@ class RegionalPlatform(pulumi.ComponentResource):
         self.delivery: Delivery | None = None
         if args.pipeline is not None and cluster is not None:
             self.delivery = self._delivery(name, ctx, cluster, topic_arn, key_arn)
+
+        self.task_launcher: TaskLauncher | None = None
+        if args.task_launcher is not None and cluster is not None:
+            self.task_launcher = self._task_launcher(name, ctx, cluster, args.task_launcher)
 
         self.cluster_name = cluster.name if cluster is not None else pulumi.Output.from_input(None)
         self.register_outputs({"vpc_id": self.network.vpc_id, "load_balancer_arn": self.load_balancer.load_balancer_arn})
@@ -422,6 +447,41 @@ class RegionalPlatform(pulumi.ComponentResource):
             pulumi.ResourceOptions(parent=self),
         )
 
+    def _task_launcher(
+        self, name: str, ctx: iam.AwsContext, cluster: aws.ecs.Cluster, spec: LauncherSpec
+    ) -> TaskLauncher:
+        on_demand = {n: svc for n, svc in self.services.items() if svc.args.mode == "on-demand"}
+        return TaskLauncher(
+            f"{name}-task-launcher",
+            TaskLauncherArgs(
+                context=ctx,
+                function_name=spec.function_name,
+                started_by=spec.started_by,
+                cluster_name=cluster.name,
+                cluster_arn=cluster.arn,
+                services={
+                    n: LaunchTarget(
+                        task_definition_arn=svc.task_definition_arn,
+                        family=svc.args.family,
+                        container_name=svc.args.service_name,
+                        port=svc.args.port,
+                        target_group_arn=svc.target_group_arn,
+                        subnet_ids=self.network.private_subnet_ids,
+                        security_group_ids=[svc.security_group_id],
+                        task_role_arn=svc.task_role_arn,
+                        execution_role_arn=svc.execution_role_arn,
+                    )
+                    for n, svc in on_demand.items()
+                },
+                schedules=spec.schedules,
+                max_count=spec.max_count,
+                timeout_seconds=spec.timeout_seconds,
+                memory_mb=spec.memory_mb,
+                log_retention_days=self.args.log_retention_days,
+            ),
+            pulumi.ResourceOptions(parent=self),
+        )
+
     def _function(self, name: str, fn: FunctionSpec) -> None:
         route = None
         if fn.paths:
@@ -491,6 +551,7 @@ class RegionalPlatform(pulumi.ComponentResource):
             "image_parameter_path": self.args.image_parameter_path,
             "notifications_topic_arn": self.notifications_topic_arn,
             "pipeline": self.delivery.outputs if self.delivery else None,
+            "task_launcher": self.task_launcher.outputs if self.task_launcher else None,
         }
 
 

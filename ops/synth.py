@@ -44,6 +44,7 @@ def summary(graph: Graph, source: Path) -> str:
         lines += [f"  {n:>{width}}  {t}" for t, n in sorted(counts.items())]
         lines += _route_table(roles.get(region))
         lines += _pipeline(roles.get(region))
+        lines += _events(roles.get(region), region, graph.outputs.get("replication"))
         lines.append("")
     components = Counter(r.type for r in graph.resources if not r.custom and r.type != "pulumi:pulumi:Stack")
     lines.append(
@@ -79,6 +80,25 @@ def _pipeline(exports: object) -> list[str]:
     lines = [f"  pipeline {pipeline.get('pipeline_name')}: " + " → ".join(pipeline.get("pipeline_stages") or [])]
     if exports.get("staging_url"):
         lines.append(f"  staging: {exports['staging_url']} (staging listener only)")
+    return lines
+
+
+def _events(exports: object, region: str, replication: object) -> list[str]:
+    """The region's event functions: what the task launcher starts, and where replication goes."""
+    lines = []
+    launcher = exports.get("task_launcher") if isinstance(exports, dict) else None
+    if isinstance(launcher, dict):
+        schedules = launcher.get("schedules") or {}
+        lines.append(
+            f"  task launcher {launcher.get('function_name')}: starts "
+            + ", ".join(launcher.get("services") or [])
+            + (f"; schedules: {', '.join(f'{k} {v}' for k, v in sorted(schedules.items()))}" if schedules else "")
+        )
+    if isinstance(replication, dict) and isinstance(exports, dict) and exports.get("role") == "primary":
+        lines.append(
+            f"  replication {replication.get('function_name')}: {replication.get('source_repository_name')} → "
+            + ", ".join(replication.get("target_regions") or [])
+        )
     return lines
 
 

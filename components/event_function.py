@@ -1,0 +1,270 @@
+"""A Python Lambda function driven by EventBridge rules, with nowhere for a failed event to vanish.
+
+Not used on its own by the program: :class:`~components.task_launcher.TaskLauncher` and
+:class:`~components.repo_replicator.RepoReplicator` each wrap one with their rules and IAM.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pulumi
+import pulumi_aws as aws
+
+from . import iam
+
+# EventBridge's defaults are 185 attempts over 24 h; an event an hour old is better parked.
+EVENT_MAX_AGE_SECONDS = 3600
+EVENT_RETRY_ATTEMPTS = 8
+DEAD_LETTER_RETENTION_SECONDS = 14 * 24 * 3600
+
+
+def package(code_path: Path) -> pulumi.AssetArchive:
+    """The function's archive: the directory's top-level ``.py`` files only, so its tests,
+    fakes and caches never ship."""
+    return pulumi.AssetArchive({p.name: pulumi.FileAsset(str(p)) for p in sorted(code_path.glob("*.py"))})
+
+
+def event_retries() -> aws.cloudwatch.EventTargetRetryPolicyArgs:
+    return aws.cloudwatch.EventTargetRetryPolicyArgs(
+        maximum_event_age_in_seconds=EVENT_MAX_AGE_SECONDS, maximum_retry_attempts=EVENT_RETRY_ATTEMPTS
+    )
+
+
+@dataclass(frozen=True)
+class EventRule:
+    """One EventBridge rule that invokes the function.
+
+    Attributes:
+        key: Stable role name (``requests``, ``schedule-morning``): the rule's logical name is
+            ``{name}-{key}``.
+        description: The rule's description.
+        event_pattern: An event pattern (values may be Outputs), or None for a schedule.
+        schedule_expression: ``cron(...)`` / ``rate(...)``, or None for a pattern.
+        input_paths / input_template: An input transformer for the target, or None (default) to
+            pass the event through.
+    """
+
+    key: str
+    description: str
+    event_pattern: Mapping[str, Any] | None = None
+    schedule_expression: str | None = None
+    input_paths: Mapping[str, str] | None = None
+    input_template: str | None = None
+
+    def __post_init__(self) -> None:
+        if (self.event_pattern is None) == (self.schedule_expression is None):
+            raise ValueError(f"rule {self.key}: give event_pattern or schedule_expression, not both")
+        if (self.input_paths is None) != (self.input_template is None):
+            raise ValueError(f"rule {self.key}: input_paths and input_template go together")
+
+
+@dataclass(frozen=True)
+class EventFunctionArgs:
+    """Inputs of :class:`EventFunction`.
+
+    Attributes:
+        function_name: Physical name (at most 64 characters).
+        code_path: ``functions/<name>``; its top-level ``.py`` files are packaged.
+        description: The function's description.
+        rules: The EventBridge rules that invoke it (at least one).
+        statements: IAM statements the code needs, besides writing its logs and parking failed
+            events (both added here). Each names its resources.
+        environment: Environment variables (values may be Outputs). Default none.
+        handler / runtime: Default ``handler.handler`` / ``python3.13``.
+        memory_mb / timeout_seconds: Default 256 / 300.
+        reserved_concurrency: Reserved executions, or None (default) for the shared pool. 1
+            serializes the events.
+        async_retries: Lambda's own retries of a failed invocation, 0-2 (default 2). 0 for code
+            whose retry could not succeed.
+        log_retention_days: Default 365.
+    """
+
+    function_name: str
+    code_path: Path
+    description: str
+    rules: Sequence[EventRule]
+    statements: Sequence[Mapping[str, Any]] = ()
+    environment: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
+    handler: str = "handler.handler"
+    runtime: str = "python3.13"
+    memory_mb: int = 256
+    timeout_seconds: int = 300
+    reserved_concurrency: int | None = None
+    async_retries: int = 2
+    log_retention_days: int = 365
+
+    def __post_init__(self) -> None:
+        if not (self.code_path / "handler.py").is_file():
+            raise ValueError(f"code_path {self.code_path} has no handler.py")
+        if not self.rules:
+            raise ValueError("an event function needs at least one rule")
+        keys = [r.key for r in self.rules]
+        if len(set(keys)) != len(keys):
+            raise ValueError(f"rule keys must be unique: {keys}")
+        if not 0 <= self.async_retries <= 2:
+            raise ValueError("async_retries is 0, 1 or 2")
+        if len(self.function_name) > 64:
+            raise ValueError(f"function name {self.function_name!r} is over 64 characters")
+
+
+class EventFunction(pulumi.ComponentResource):
+    """A Lambda function and the EventBridge rules that invoke it.
+
+    Creates, with ``name`` as the prefix:
+
+    - ``{name}-logs``: ``/aws/lambda/{function_name}`` with retention; the code logs JSON lines.
+    - ``{name}-dead-letters``: an SQS queue (SSE-SQS, 14 days) where every event that could not be
+      handled ends: events EventBridge failed to deliver, and invocations that failed after
+      Lambda's retries. ``{name}-dead-letters-policy`` admits only this function's rules.
+    - ``{name}-role`` / ``{name}-policy``: its logs, the queue, and ``statements``.
+    - ``{name}-function``, and ``{name}-async``: retries and the queue as on-failure destination.
+    - per rule: ``{name}-{key}``, ``{name}-{key}-permission`` (invoke, only from that rule) and
+      ``{name}-{key}-target`` (retry policy, the queue as dead-letter queue).
+    """
+
+    def __init__(self, name: str, args: EventFunctionArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("devops-platform:events:EventFunction", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+
+        logs = aws.cloudwatch.LogGroup(
+            f"{name}-logs", name=f"/aws/lambda/{args.function_name}", retention_in_days=args.log_retention_days, opts=child
+        )
+        dead_letters = aws.sqs.Queue(
+            f"{name}-dead-letters",
+            sqs_managed_sse_enabled=True,
+            message_retention_seconds=DEAD_LETTER_RETENTION_SECONDS,
+            opts=child,
+        )
+        role = aws.iam.Role(
+            f"{name}-role",
+            # Lambda sends no aws:SourceAccount when it assumes an execution role.
+            assume_role_policy=iam.document(
+                [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]
+            ),
+            description=f"Runs {args.function_name}",
+            opts=child,
+        )
+        policy = aws.iam.RolePolicy(
+            f"{name}-policy",
+            role=role.id,
+            policy=iam.document(
+                [
+                    {
+                        "Sid": "WriteLogs",
+                        "Effect": "Allow",
+                        "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
+                        "Resource": pulumi.Output.concat(logs.arn, ":log-stream:*"),
+                    },
+                    {
+                        # Lambda delivers a failed asynchronous invocation with the function's role.
+                        "Sid": "ParkFailedEvents",
+                        "Effect": "Allow",
+                        "Action": "sqs:SendMessage",
+                        "Resource": dead_letters.arn,
+                    },
+                    *args.statements,
+                ]
+            ),
+            opts=child,
+        )
+        function = aws.lambda_.Function(
+            f"{name}-function",
+            name=args.function_name,
+            description=args.description,
+            role=role.arn,
+            runtime=args.runtime,
+            handler=args.handler,
+            code=package(args.code_path),
+            memory_size=args.memory_mb,
+            timeout=args.timeout_seconds,
+            reserved_concurrent_executions=args.reserved_concurrency,
+            environment=aws.lambda_.FunctionEnvironmentArgs(variables=dict(sorted(args.environment.items())))
+            if args.environment
+            else None,
+            logging_config=aws.lambda_.FunctionLoggingConfigArgs(log_format="JSON", log_group=logs.name),
+            # Without its permissions in place, the first events would fail or lose their logs.
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[policy]),
+        )
+        aws.lambda_.FunctionEventInvokeConfig(
+            f"{name}-async",
+            function_name=function.name,
+            maximum_retry_attempts=args.async_retries,
+            maximum_event_age_in_seconds=EVENT_MAX_AGE_SECONDS,
+            destination_config=aws.lambda_.FunctionEventInvokeConfigDestinationConfigArgs(
+                on_failure=aws.lambda_.FunctionEventInvokeConfigDestinationConfigOnFailureArgs(destination=dead_letters.arn)
+            ),
+            opts=child,
+        )
+
+        rules = [self._rule(name, rule, function, dead_letters) for rule in args.rules]
+        aws.sqs.QueuePolicy(
+            f"{name}-dead-letters-policy",
+            queue_url=dead_letters.url,
+            policy=iam.document(
+                [
+                    {
+                        "Sid": "UndeliveredEventsOfThisFunction",
+                        "Effect": "Allow",
+                        "Principal": {"Service": "events.amazonaws.com"},
+                        "Action": "sqs:SendMessage",
+                        "Resource": dead_letters.arn,
+                        "Condition": {"ArnEquals": {"aws:SourceArn": [r.arn for r in rules]}},
+                    }
+                ]
+            ),
+            opts=child,
+        )
+
+        self.function_name = function.name
+        self.function_arn = function.arn
+        self.role_arn = role.arn
+        self.dead_letter_queue_arn = dead_letters.arn
+        self.rule_names = {rule.key: r.name for rule, r in zip(args.rules, rules, strict=True)}
+        self.outputs: dict[str, pulumi.Input[object]] = {
+            "function_name": function.name,
+            "function_arn": function.arn,
+            "log_group_name": logs.name,
+            "dead_letter_queue_url": dead_letters.url,
+            "dead_letter_queue_arn": dead_letters.arn,
+            "rule_names": self.rule_names,
+        }
+        self.register_outputs(self.outputs)
+
+    def _rule(
+        self, name: str, rule: EventRule, function: aws.lambda_.Function, dead_letters: aws.sqs.Queue
+    ) -> aws.cloudwatch.EventRule:
+        child = pulumi.ResourceOptions(parent=self)
+        resource = aws.cloudwatch.EventRule(
+            f"{name}-{rule.key}",
+            description=rule.description,
+            event_pattern=pulumi.Output.json_dumps(rule.event_pattern) if rule.event_pattern is not None else None,
+            schedule_expression=rule.schedule_expression,
+            opts=child,
+        )
+        permission = aws.lambda_.Permission(
+            f"{name}-{rule.key}-permission",
+            action="lambda:InvokeFunction",
+            function=function.name,
+            principal="events.amazonaws.com",
+            source_arn=resource.arn,
+            opts=child,
+        )
+        aws.cloudwatch.EventTarget(
+            f"{name}-{rule.key}-target",
+            rule=resource.name,
+            arn=function.arn,
+            retry_policy=event_retries(),
+            dead_letter_config=aws.cloudwatch.EventTargetDeadLetterConfigArgs(arn=dead_letters.arn),
+            input_transformer=aws.cloudwatch.EventTargetInputTransformerArgs(
+                input_paths=dict(rule.input_paths or {}), input_template=rule.input_template or ""
+            )
+            if rule.input_template is not None
+            else None,
+            # An event matched before the permission exists would fail to invoke.
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[permission]),
+        )
+        return resource
