@@ -9,9 +9,8 @@ from pathlib import Path
 import pulumi
 import pulumi_aws as aws
 
-from . import iam
-from .event_function import package
 from .load_balancer import alb_only_rules, path_rule
+from .python_function import execution_role, log_group, python_function
 
 
 @dataclass(frozen=True)
@@ -114,30 +113,8 @@ class AlbFunction(pulumi.ComponentResource):
         super().__init__("devops-platform:compute:AlbFunction", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
 
-        logs = aws.cloudwatch.LogGroup(
-            f"{name}-logs",
-            name=f"/aws/lambda/{args.function_name}",
-            retention_in_days=args.log_retention_days,
-            opts=child,
-        )
-        role = aws.iam.Role(
-            f"{name}-role",
-            # Lambda does not pass aws:SourceAccount/SourceArn when it assumes an execution role,
-            # so the trust policy cannot be narrowed further than the service.
-            assume_role_policy=iam.document(
-                [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]
-            ),
-            description=f"Runs {args.function_name}",
-            opts=child,
-        )
-        statements: list[dict[str, object]] = [
-            {
-                "Sid": "WriteLogs",
-                "Effect": "Allow",
-                "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
-                "Resource": pulumi.Output.concat(logs.arn, ":log-stream:*"),
-            }
-        ]
+        logs = log_group(name, args, child)
+        statements: list[dict[str, object]] = []
         security_group = None
         if args.vpc is not None:
             statements.append(
@@ -157,30 +134,18 @@ class AlbFunction(pulumi.ComponentResource):
                 }
             )
             security_group = self._security_group(name, args)
-        policy = aws.iam.RolePolicy(f"{name}-policy", role=role.id, policy=iam.document(statements), opts=child)
-
-        function = aws.lambda_.Function(
-            f"{name}-function",
-            name=args.function_name,
-            role=role.arn,
-            runtime=args.runtime,
-            handler=args.handler,
-            code=package(args.code_path),
-            memory_size=args.memory_mb,
-            timeout=args.timeout_seconds,
-            reserved_concurrent_executions=args.reserved_concurrency,
+        execution = execution_role(name, args, logs, statements, child)
+        function = python_function(
+            name,
+            args,
+            execution,
+            self,
             publish=args.provisioned_concurrency is not None,
-            environment=aws.lambda_.FunctionEnvironmentArgs(variables=dict(sorted(args.environment.items())))
-            if args.environment
-            else None,
-            logging_config=aws.lambda_.FunctionLoggingConfigArgs(log_format="JSON", log_group=logs.name),
             vpc_config=aws.lambda_.FunctionVpcConfigArgs(
                 subnet_ids=args.vpc.subnet_ids, security_group_ids=[security_group.id]
             )
             if args.vpc is not None and security_group is not None
             else None,
-            # Without its log permission in place, the first invocations' logs are lost.
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[policy]),
         )
 
         invoke_arn: pulumi.Output[str] = function.arn

@@ -17,7 +17,7 @@ import pulumi_aws as aws
 
 from . import iam
 from .buildspecs import IMAGE_DEFINITIONS, ImageBuild, OnDemandImage, artifact_name, build_spec, release_spec
-from .event_function import event_retries
+from .event_function import admit_rules, dead_letter_queue, event_retries
 from .storage import private_bucket_controls
 
 SOURCE_ARTIFACT = "source"
@@ -269,32 +269,11 @@ class Delivery(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, depends_on=[policy]),
         )
 
-        dead_letters = aws.sqs.Queue(
-            f"{name}-dead-letters",
-            sqs_managed_sse_enabled=True,
-            message_retention_seconds=14 * 24 * 3600,
-            opts=self._child,
-        )
+        dead_letters = dead_letter_queue(name, self._child)
         rules = [self._failure_rule(pipeline, dead_letters)]
         if repository is not None:
             rules.append(self._trigger_rule(repository, pipeline, dead_letters))
-        aws.sqs.QueuePolicy(
-            f"{name}-dead-letters-policy",
-            queue_url=dead_letters.url,
-            policy=iam.document(
-                [
-                    {
-                        "Sid": "UndeliveredEventsOfThisPipeline",
-                        "Effect": "Allow",
-                        "Principal": {"Service": "events.amazonaws.com"},
-                        "Action": "sqs:SendMessage",
-                        "Resource": dead_letters.arn,
-                        "Condition": {"ArnEquals": {"aws:SourceArn": [r.arn for r in rules]}},
-                    }
-                ]
-            ),
-            opts=self._child,
-        )
+        admit_rules(name, dead_letters, [r.arn for r in rules], "UndeliveredEventsOfThisPipeline", self._child)
 
         self.pipeline_name = pipeline.name
         self.pipeline_arn = pipeline.arn

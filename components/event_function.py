@@ -15,6 +15,7 @@ import pulumi
 import pulumi_aws as aws
 
 from . import iam
+from .python_function import execution_role, log_group, python_function
 
 # EventBridge's defaults are 185 attempts over 24 h; an event an hour old is better parked.
 EVENT_MAX_AGE_SECONDS = 3600
@@ -22,10 +23,38 @@ EVENT_RETRY_ATTEMPTS = 8
 DEAD_LETTER_RETENTION_SECONDS = 14 * 24 * 3600
 
 
-def package(code_path: Path) -> pulumi.AssetArchive:
-    """The function's archive: the directory's top-level ``.py`` files only, so its tests,
-    fakes and caches never ship."""
-    return pulumi.AssetArchive({p.name: pulumi.FileAsset(str(p)) for p in sorted(code_path.glob("*.py"))})
+def dead_letter_queue(name: str, opts: pulumi.ResourceOptions) -> aws.sqs.Queue:
+    """``{name}-dead-letters``: where events that could not be delivered or handled wait, encrypted
+    (SQS.1, SSE-SQS) and kept 14 days."""
+    return aws.sqs.Queue(
+        f"{name}-dead-letters",
+        sqs_managed_sse_enabled=True,
+        message_retention_seconds=DEAD_LETTER_RETENTION_SECONDS,
+        opts=opts,
+    )
+
+
+def admit_rules(
+    name: str, queue: aws.sqs.Queue, rule_arns: Sequence[pulumi.Input[str]], sid: str, opts: pulumi.ResourceOptions
+) -> aws.sqs.QueuePolicy:
+    """``{name}-dead-letters-policy``: EventBridge may send to the queue, for these rules only."""
+    return aws.sqs.QueuePolicy(
+        f"{name}-dead-letters-policy",
+        queue_url=queue.url,
+        policy=iam.document(
+            [
+                {
+                    "Sid": sid,
+                    "Effect": "Allow",
+                    "Principal": {"Service": "events.amazonaws.com"},
+                    "Action": "sqs:SendMessage",
+                    "Resource": queue.arn,
+                    "Condition": {"ArnEquals": {"aws:SourceArn": list(rule_arns)}},
+                }
+            ]
+        ),
+        opts=opts,
+    )
 
 
 def event_retries() -> aws.cloudwatch.EventTargetRetryPolicyArgs:
@@ -130,65 +159,25 @@ class EventFunction(pulumi.ComponentResource):
         super().__init__("devops-platform:events:EventFunction", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
 
-        logs = aws.cloudwatch.LogGroup(
-            f"{name}-logs", name=f"/aws/lambda/{args.function_name}", retention_in_days=args.log_retention_days, opts=child
+        logs = log_group(name, args, child)
+        dead_letters = dead_letter_queue(name, child)
+        execution = execution_role(
+            name,
+            args,
+            logs,
+            [
+                {
+                    # Lambda delivers a failed asynchronous invocation with the function's role.
+                    "Sid": "ParkFailedEvents",
+                    "Effect": "Allow",
+                    "Action": "sqs:SendMessage",
+                    "Resource": dead_letters.arn,
+                },
+                *args.statements,
+            ],
+            child,
         )
-        dead_letters = aws.sqs.Queue(
-            f"{name}-dead-letters",
-            sqs_managed_sse_enabled=True,
-            message_retention_seconds=DEAD_LETTER_RETENTION_SECONDS,
-            opts=child,
-        )
-        role = aws.iam.Role(
-            f"{name}-role",
-            # Lambda sends no aws:SourceAccount when it assumes an execution role.
-            assume_role_policy=iam.document(
-                [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]
-            ),
-            description=f"Runs {args.function_name}",
-            opts=child,
-        )
-        policy = aws.iam.RolePolicy(
-            f"{name}-policy",
-            role=role.id,
-            policy=iam.document(
-                [
-                    {
-                        "Sid": "WriteLogs",
-                        "Effect": "Allow",
-                        "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
-                        "Resource": pulumi.Output.concat(logs.arn, ":log-stream:*"),
-                    },
-                    {
-                        # Lambda delivers a failed asynchronous invocation with the function's role.
-                        "Sid": "ParkFailedEvents",
-                        "Effect": "Allow",
-                        "Action": "sqs:SendMessage",
-                        "Resource": dead_letters.arn,
-                    },
-                    *args.statements,
-                ]
-            ),
-            opts=child,
-        )
-        function = aws.lambda_.Function(
-            f"{name}-function",
-            name=args.function_name,
-            description=args.description,
-            role=role.arn,
-            runtime=args.runtime,
-            handler=args.handler,
-            code=package(args.code_path),
-            memory_size=args.memory_mb,
-            timeout=args.timeout_seconds,
-            reserved_concurrent_executions=args.reserved_concurrency,
-            environment=aws.lambda_.FunctionEnvironmentArgs(variables=dict(sorted(args.environment.items())))
-            if args.environment
-            else None,
-            logging_config=aws.lambda_.FunctionLoggingConfigArgs(log_format="JSON", log_group=logs.name),
-            # Without its permissions in place, the first events would fail or lose their logs.
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[policy]),
-        )
+        function = python_function(name, args, execution, self, description=args.description)
         aws.lambda_.FunctionEventInvokeConfig(
             f"{name}-async",
             function_name=function.name,
@@ -201,27 +190,11 @@ class EventFunction(pulumi.ComponentResource):
         )
 
         rules = [self._rule(name, rule, function, dead_letters) for rule in args.rules]
-        aws.sqs.QueuePolicy(
-            f"{name}-dead-letters-policy",
-            queue_url=dead_letters.url,
-            policy=iam.document(
-                [
-                    {
-                        "Sid": "UndeliveredEventsOfThisFunction",
-                        "Effect": "Allow",
-                        "Principal": {"Service": "events.amazonaws.com"},
-                        "Action": "sqs:SendMessage",
-                        "Resource": dead_letters.arn,
-                        "Condition": {"ArnEquals": {"aws:SourceArn": [r.arn for r in rules]}},
-                    }
-                ]
-            ),
-            opts=child,
-        )
+        admit_rules(name, dead_letters, [r.arn for r in rules], "UndeliveredEventsOfThisFunction", child)
 
         self.function_name = function.name
         self.function_arn = function.arn
-        self.role_arn = role.arn
+        self.role_arn = execution.role.arn
         self.dead_letter_queue_arn = dead_letters.arn
         self.rule_names = {rule.key: r.name for rule, r in zip(args.rules, rules, strict=True)}
         self.outputs: dict[str, pulumi.Input[object]] = {

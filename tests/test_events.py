@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from components.event_function import package
+from components.python_function import package
 from components.repo_replicator import CODE_PATH as REPLICATOR_CODE
 from components.task_launcher import CODE_PATH as LAUNCHER_CODE
 from ops.harness import Graph
