@@ -6,6 +6,7 @@ Not used on its own by the program: :class:`~components.task_launcher.TaskLaunch
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,6 +22,16 @@ from .python_function import execution_role, log_group, python_function
 EVENT_MAX_AGE_SECONDS = 3600
 EVENT_RETRY_ATTEMPTS = 8
 DEAD_LETTER_RETENTION_SECONDS = 14 * 24 * 3600
+RULE_NAME_MAX = 64
+
+
+def bounded_name(name: str, limit: int) -> str:
+    """``name``, or when it is longer than ``limit`` its head and a hash of the whole, so that
+    distinct long names stay distinct and stable."""
+    if len(name) <= limit:
+        return name
+    digest = hashlib.sha256(name.encode()).hexdigest()[:8]
+    return f"{name[: limit - 9]}-{digest}"
 
 
 def dead_letter_queue(name: str, opts: pulumi.ResourceOptions) -> aws.sqs.Queue:
@@ -151,7 +162,8 @@ class EventFunction(pulumi.ComponentResource):
       Lambda's retries. ``{name}-dead-letters-policy`` admits only this function's rules.
     - ``{name}-role`` / ``{name}-policy``: its logs, the queue, and ``statements``.
     - ``{name}-function``, and ``{name}-async``: retries and the queue as on-failure destination.
-    - per rule: ``{name}-{key}``, ``{name}-{key}-permission`` (invoke, only from that rule) and
+    - per rule: ``{name}-{key}`` (named ``{function_name}-{key}``, hashed down to 64 characters
+      if longer), ``{name}-{key}-permission`` (invoke, only from that rule) and
       ``{name}-{key}-target`` (retry policy, the queue as dead-letter queue).
     """
 
@@ -189,7 +201,7 @@ class EventFunction(pulumi.ComponentResource):
             opts=child,
         )
 
-        rules = [self._rule(name, rule, function, dead_letters) for rule in args.rules]
+        rules = [self._rule(name, args, rule, function, dead_letters) for rule in args.rules]
         admit_rules(name, dead_letters, [r.arn for r in rules], "UndeliveredEventsOfThisFunction", child)
 
         self.function_name = function.name
@@ -208,11 +220,18 @@ class EventFunction(pulumi.ComponentResource):
         self.register_outputs(self.outputs)
 
     def _rule(
-        self, name: str, rule: EventRule, function: aws.lambda_.Function, dead_letters: aws.sqs.Queue
+        self,
+        name: str,
+        args: EventFunctionArgs,
+        rule: EventRule,
+        function: aws.lambda_.Function,
+        dead_letters: aws.sqs.Queue,
     ) -> aws.cloudwatch.EventRule:
         child = pulumi.ResourceOptions(parent=self)
         resource = aws.cloudwatch.EventRule(
             f"{name}-{rule.key}",
+            # Auto-naming would append 8 characters to the logical name, past EventBridge's 64.
+            name=bounded_name(f"{args.function_name}-{rule.key}", RULE_NAME_MAX),
             description=rule.description,
             event_pattern=pulumi.Output.json_dumps(rule.event_pattern) if rule.event_pattern is not None else None,
             schedule_expression=rule.schedule_expression,
@@ -229,6 +248,8 @@ class EventFunction(pulumi.ComponentResource):
         aws.cloudwatch.EventTarget(
             f"{name}-{rule.key}-target",
             rule=resource.name,
+            # Unique within its rule is enough; an auto-named id would exceed 64 characters.
+            target_id="function",
             arn=function.arn,
             retry_policy=event_retries(),
             dead_letter_config=aws.cloudwatch.EventTargetDeadLetterConfigArgs(arn=dead_letters.arn),

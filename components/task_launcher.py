@@ -241,8 +241,10 @@ def statements(args: TaskLauncherArgs) -> list[dict[str, object]]:
             "Sid": "TagLaunchedTasks",
             "Effect": "Allow",
             "Action": "ecs:TagResource",
+            # ecs:cluster is not a TagResource condition key (a missing key fails ArnEquals);
+            # the resource already limits it to this cluster's tasks.
             "Resource": tasks,
-            "Condition": {**on_cluster, "StringEquals": {"ecs:CreateAction": "RunTask"}},
+            "Condition": {"StringEquals": {"ecs:CreateAction": "RunTask"}},
         },
         {
             "Sid": "WatchAndStopTasks",

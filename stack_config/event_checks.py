@@ -41,7 +41,7 @@ def _launcher_problems(cfg: StackConfig) -> list[Problem]:
 
 
 def _replication_problems(cfg: StackConfig) -> list[Problem]:
-    if not cfg.replication.enabled:
+    if cfg.replication.enabled is False:
         return []
     why = None
     if not cfg.has_pipeline:
@@ -51,9 +51,24 @@ def _replication_problems(cfg: StackConfig) -> list[Problem]:
     elif len(cfg.regions) < 2:
         why = "false: there is no secondary region to replicate to"
     if why:
-        return [Problem("replication.enabled", why, True)]
-    # The replicator writes to the secondaries with its own role, in the primary's account.
+        # On by default only where it has work, so only an explicit true can be wrong here.
+        return [Problem("replication.enabled", why, True)] if cfg.replication.enabled else []
+    # The replicator writes to the secondaries with its own role, in the primary's account. A
+    # region without assumeRoleArn acts in the credentials' account, known only through a single
+    # allowedAccountIds entry. This applies when replication is on by default, too.
     accounts = {r.assume_role_arn.split(":")[4] for r in cfg.regions if r.assume_role_arn}
+    if any(r.assume_role_arn is None for r in cfg.regions):
+        if len(cfg.allowed_account_ids) == 1:
+            accounts.add(cfg.allowed_account_ids[0])
+        elif accounts:
+            return [
+                Problem(
+                    "replication.enabled",
+                    "false, unless every region is known to be in one account: give every region an "
+                    "assumeRoleArn in that account, or set allowedAccountIds to that one account",
+                    True,
+                )
+            ]
     if len(accounts) > 1:
         return [
             Problem(

@@ -17,7 +17,42 @@ SCHEDULE_ALLOWED = (
     "day-of-month or day-of-week, or rate(1 minute), rate(N minutes), likewise hour(s) and day(s); times are UTC"
 )
 _RATE_RE = re.compile(r"^rate\((1 (minute|hour|day)|([2-9]|[1-9]\d+) (minutes|hours|days))\)$")
-_CRON_FIELD_RE = re.compile(r"^[0-9A-Za-z*?/,#L-]+$")
+
+_MONTHS = ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC")
+_DAYS = ("SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT")
+# (low, high, names) per cron field: minutes, hours, day-of-month, month, day-of-week, year.
+_CRON_FIELDS = ((0, 59, ()), (0, 23, ()), (1, 31, ()), (1, 12, _MONTHS), (1, 7, _DAYS), (1970, 2199, ()))
+
+
+def _cron_value(text: str, low: int, high: int, names: tuple[str, ...]) -> bool:
+    if text.upper() in names:
+        return True
+    return text.isdigit() and low <= int(text) <= high
+
+
+def _cron_field(field: str, index: int) -> bool:
+    low, high, names = _CRON_FIELDS[index]
+    if field == "?":
+        return index in (2, 4)
+    for part in field.split(","):
+        if index == 2 and (part in ("L", "LW") or (part.endswith("W") and _cron_value(part[:-1], 1, 31, ()))):
+            continue
+        if index == 4 and (part == "L" or (part.endswith("L") and _cron_value(part[:-1], 1, 7, _DAYS))):
+            continue
+        if index == 4 and "#" in part:
+            day, _, nth = part.partition("#")
+            if _cron_value(day, 1, 7, _DAYS) and nth in ("1", "2", "3", "4", "5"):
+                continue
+            return False
+        base, _, step = part.partition("/")
+        if step and not (step.isdigit() and 1 <= int(step) <= high):
+            return False
+        if base == "*":
+            continue
+        ends = base.split("-")
+        if len(ends) > 2 or not all(_cron_value(e, low, high, names) for e in ends):
+            return False
+    return True
 
 
 def _is_schedule(value: str) -> bool:
@@ -29,7 +64,7 @@ def _is_schedule(value: str) -> bool:
     # EventBridge requires ? in exactly one of day-of-month and day-of-week.
     return (
         len(fields) == 6
-        and all(_CRON_FIELD_RE.match(f) for f in fields)
+        and all(_cron_field(f, i) for i, f in enumerate(fields))
         and (fields[2] == "?") != (fields[4] == "?")
     )
 

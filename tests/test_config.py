@@ -343,6 +343,8 @@ BAD_CONFIGS: list[tuple[str, Edit, str, str]] = [
     ("stage-typo", stage(2, targets="staging"), "pipeline.stages[2].targets", "did you mean target"),
     ("cron-without-question-mark", schedule(0, expression="cron(0 7 * * MON-FRI *)"), "taskLauncher.schedules[0].expression", "with ? in"),
     ("cron-five-fields", schedule(0, expression="cron(0 7 ? * MON-FRI)"), "taskLauncher.schedules[0].expression", "EventBridge schedule"),
+    ("cron-out-of-range", schedule(0, expression="cron(99 25 ? * FOO *)"), "taskLauncher.schedules[0].expression", "EventBridge schedule"),
+    ("cron-bad-nth-weekday", schedule(0, expression="cron(0 7 ? * MON#6 *)"), "taskLauncher.schedules[0].expression", "EventBridge schedule"),
     ("rate-singular-mismatch", schedule(0, expression="rate(5 minute)"), "taskLauncher.schedules[0].expression", "rate(1 minute), rate(N minutes)"),
     ("schedule-for-a-service-mode", schedule(0, service="auth"), "taskLauncher.schedules[0].service", "mode on-demand (fa, batch)"),
     ("schedule-for-unknown-service", schedule(0, service="engine"), "taskLauncher.schedules[0].service", "mode on-demand"),
@@ -360,6 +362,7 @@ BAD_CONFIGS: list[tuple[str, Edit, str, str]] = [
     ("replication-without-pipeline", both(pipeline(enabled=False), replication(enabled=True)), "replication.enabled", "no pipeline"),
     ("replication-one-region", both(top(regions=[{"name": "us-east-1", "role": "primary", "vpcCidr": "10.0.0.0/16"}]), replication(enabled=True)), "replication.enabled", "no secondary region"),
     ("replication-across-accounts", both(region(0, assumeRoleArn="arn:aws:iam::111122223333:role/deploy"), region(1, assumeRoleArn="arn:aws:iam::444455556666:role/deploy"), replication(enabled=True)), "replication.enabled", "different accounts"),
+    ("replication-account-unknown", region(1, assumeRoleArn="arn:aws:iam::444455556666:role/deploy"), "replication.enabled", "allowedAccountIds"),
     ("replication-memory-garbage", replication(memoryMb="lots"), "replication.memoryMb", "MB from 128 to 10240"),
 ]
 
@@ -402,6 +405,17 @@ def test_event_functions_default_on_where_they_have_work():
     del namespace["taskLauncher"]
     cfg = validate(namespace, PROJECT)
     assert not cfg.has_replication and not cfg.has_task_launcher
+
+
+def test_replication_across_assumed_roles_is_accepted_when_the_account_is_known():
+    namespace = namespace_of("prod")
+    namespace["regions"][1]["assumeRoleArn"] = "arn:aws:iam::444455556666:role/deploy"
+    namespace["allowedAccountIds"] = ["444455556666"]
+    assert validate(namespace, PROJECT).has_replication
+    for r in namespace["regions"]:
+        r["assumeRoleArn"] = "arn:aws:iam::444455556666:role/deploy"
+    del namespace["allowedAccountIds"]
+    assert validate(namespace, PROJECT).has_replication
 
 
 def test_every_problem_in_a_pass_is_reported_at_once():

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from components.event_function import bounded_name
 from components.python_function import package
 from components.repo_replicator import CODE_PATH as REPLICATOR_CODE
 from components.task_launcher import CODE_PATH as LAUNCHER_CODE
@@ -198,6 +199,32 @@ def test_every_target_retries_then_parks_in_the_functions_encrypted_queue(prod: 
     assert prod.named(f"{fn}-logs").inputs["retentionInDays"] == 365
 
 
+def test_event_names_fit_eventbridge_limits_in_the_longest_region(run_program):
+    def edit(ns: dict[str, Any]) -> None:
+        ns["regions"][1]["name"] = "ap-southeast-2"
+        ns["taskLauncher"]["schedules"][0]["name"] = "weekday-morning-fa01"  # 20, the longest allowed
+
+    graph = run_program("prod", edit=edit)
+    rules = graph.of_type(RULE)
+    assert len(rules) > 10
+    for rule in rules:
+        assert len(rule.id) <= 64, rule.name
+    for target in graph.of_type(TARGET):
+        # Without an explicit id the provider names it after the logical name plus "-" and 7 hex.
+        target_id = target.inputs.get("targetId") or f"{target.name}-0123abc"
+        assert len(target_id) <= 64, target.name
+    names = [(r.region, r.id) for r in rules]  # rule names are per region
+    assert len(set(names)) == len(names)
+
+
+def test_bounded_names_stay_distinct_and_stable():
+    long = "devops-platform-prod-task-launcher-schedule-"
+    a, b = bounded_name(long + "weekday-morning-fa01", 64), bounded_name(long + "weekday-morning-fa02", 64)
+    assert len(a) == len(b) == 64 and a != b
+    assert a == bounded_name(long + "weekday-morning-fa01", 64)
+    assert bounded_name("short", 64) == "short"
+
+
 def test_retries_and_concurrency_suit_each_function(prod: Graph):
     # A retried launch would find its clientToken's stopped task: straight to the queue instead.
     assert prod.named(f"{launcher('us-east-1')}-async").inputs["maximumRetryAttempts"] == 0
@@ -310,10 +337,12 @@ def test_launcher_may_run_only_on_demand_families_in_its_cluster_and_pass_their_
     assert s["RunOnDemandTasks"]["Action"] == "ecs:RunTask"
     assert s["RunOnDemandTasks"]["Resource"] == [f"arn:aws:ecs:{region}:{ACCOUNT}:task-definition/{f}:*" for f in families]
     tasks = f"arn:aws:ecs:{region}:{ACCOUNT}:task/devops-platform-prod/*"
-    for sid in ("RunOnDemandTasks", "TagLaunchedTasks", "WatchAndStopTasks", "ListClusterTasks"):
+    for sid in ("RunOnDemandTasks", "WatchAndStopTasks", "ListClusterTasks"):
         assert s[sid]["Condition"]["ArnEquals"] == {"ecs:cluster": cluster_arn}, sid
     assert s["WatchAndStopTasks"]["Resource"] == tasks and sorted(s["WatchAndStopTasks"]["Action"]) == ["ecs:DescribeTasks", "ecs:StopTask"]
-    assert s["TagLaunchedTasks"]["Condition"]["StringEquals"] == {"ecs:CreateAction": "RunTask"}
+    # Tagging only as part of RunTask, on this cluster's tasks (ecs:cluster is no TagResource key).
+    assert s["TagLaunchedTasks"]["Condition"] == {"StringEquals": {"ecs:CreateAction": "RunTask"}}
+    assert s["TagLaunchedTasks"]["Resource"] == tasks
     roles = {
         f"arn:aws:iam::{ACCOUNT}:role/{prod.named(f'{region}-{svc}-{kind}-role').id}"
         for svc in on_demand()

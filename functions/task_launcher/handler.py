@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import boto3
+from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 APP_SOURCE = "custom.app"
@@ -68,7 +69,9 @@ _TARGET_GROUP_ARN = re.compile(
 _SERVICE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 _CONTAINER_NAME = re.compile(r"^[A-Za-z0-9_-]{1,255}$")
 _STARTED_BY = re.compile(r"^[A-Za-z0-9_/-]{1,128}$")  # ECS startedBy: at most 128 of these.
-_CLIENT_TOKEN = re.compile(r"^[\x21-\x7e]{1,64}$")  # RunTask clientToken: 1-64 ASCII 33-126.
+# RunTask's clientToken takes 1-64 printable ASCII characters, but the id is also a tag value,
+# which takes fewer; EventBridge ids (UUIDs) fit both.
+_CLIENT_TOKEN = re.compile(r"^[A-Za-z0-9+=._:/@-]{1,64}$")
 
 # DescribeTargetHealth reasons that mean waiting for "healthy" is pointless.
 _GONE_REASONS = ("Target.NotRegistered", "Target.DeregistrationInProgress", "Target.NotInUse")
@@ -169,10 +172,15 @@ _clients: dict[str, Any] = {}
 _settings: dict[tuple[str | None, ...], Settings] = {}
 
 
+# Short timeouts: one slow call must not eat the safety margin that cleanup needs before Lambda
+# ends the invocation and leaves a started task running.
+_CLIENT_CONFIG = Config(connect_timeout=5, read_timeout=15, retries={"mode": "standard", "max_attempts": 3})
+
+
 def client(name: str) -> Any:
     """The cached ``boto3.client(name)`` ("ecs", "elbv2")."""
     if name not in _clients:
-        _clients[name] = boto3.client(name)
+        _clients[name] = boto3.client(name, config=_CLIENT_CONFIG)
     return _clients[name]
 
 
@@ -362,7 +370,7 @@ def parse_event(event: Any, config: Settings) -> StartRequest | StopRequest | Ta
         raise BadEventError(f"detail.waitForHealthy must be true or false (got {_show(wait)})")
     if not isinstance(event_id, str) or not _CLIENT_TOKEN.match(event_id):
         raise BadEventError(
-            f"id (the EventBridge event id) is required, 1 to 64 printable ASCII characters without spaces "
+            f"id (the EventBridge event id) is required, 1 to 64 of letters, digits and + = . _ : / @ - "
             f"(got {_show(event_id)}): it is RunTask's clientToken, so a redelivered event starts no second task"
         )
     return StartRequest(service, count, wait, event_id)

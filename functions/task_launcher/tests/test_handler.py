@@ -235,7 +235,8 @@ def _bad_events() -> list[tuple[str, Any, int, str]]:
         ("stop key on a start", {**good, "detail": {"service": "fa", "taskArn": "x"}}, 400, "unknown keys taskArn"),
         ("no id", without_id, 400, "id (the EventBridge event id) is required"),
         ("empty id", {**good, "id": ""}, 400, "id (the EventBridge event id)"),
-        ("id too long", {**good, "id": "x" * 65}, 400, "1 to 64 printable ASCII"),
+        ("id too long", {**good, "id": "x" * 65}, 400, "1 to 64 of letters, digits"),
+        ("id a tag value cannot hold", {**good, "id": 'a{"b"}'}, 400, "clientToken"),
         ("id with a space", {**good, "id": "a b"}, 400, "clientToken"),
         ("id not a string", {**good, "id": 7}, 400, "id (the EventBridge event id)"),
     ]
