@@ -39,7 +39,8 @@ LARGE_SERVICES = 25
 
 def large_config() -> dict[str, str]:
     """prod's config, spread over 6 regions with 25 services (each with a repository, task,
-    target group, rule, service and scaling) plus prod's function."""
+    target group, rule, service and scaling; every fifth on demand, started by the task launcher
+    on prod's schedules) plus prod's function."""
     base = stackfiles.load("prod").config
     ns = {k.split(":", 1)[1]: json.loads(v) if v[:1] in "[{" else v for k, v in base.items() if k.startswith(f"{PROJECT}:")}
     ns["regions"] = [
@@ -51,6 +52,8 @@ def large_config() -> dict[str, str]:
     for i in range(LARGE_SERVICES):
         svc = copy.deepcopy(template)
         svc.update(name=f"svc-{i:02d}", port=8000 + i, paths=[f"/api/svc-{i:02d}/*"])
+        if i % 5 == 4:  # prod's share of on-demand engines (2 of 6), for the task launcher
+            svc["mode"] = "on-demand"
         priority = routes.auto_priority(svc["name"], svc["paths"])
         if priority in taken:  # the validator would ask for an explicit one; so does this generator
             priority = next(p for p in range(1, 50_000) if p not in taken)
@@ -58,6 +61,8 @@ def large_config() -> dict[str, str]:
         taken.add(priority)
         services.append(svc)
     ns["services"] = services
+    for schedule in ns["taskLauncher"]["schedules"]:
+        schedule["service"] = "svc-04"
     others = {k: v for k, v in base.items() if not k.startswith(f"{PROJECT}:")}
     return {**others, **{f"{PROJECT}:{k}": v if isinstance(v, str) else json.dumps(v) for k, v in ns.items()}}
 
