@@ -26,6 +26,10 @@ TARGET_ACTIONS = (
     "codecommit:CreateCommit",
     "codecommit:CreateBranch",
     "codecommit:DeleteBranch",
+    # Publishing a staged change moves the branch once; the default-branch update is needed only
+    # when a multi-commit first sync into an empty repository started on the working branch.
+    "codecommit:MergeBranchesByFastForward",
+    "codecommit:UpdateDefaultBranch",
 )
 
 

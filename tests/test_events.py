@@ -372,3 +372,19 @@ def test_replicator_reads_the_primary_and_writes_only_the_secondaries(prod: Grap
 @pytest.fixture(scope="module")
 def graphs(prod: Graph, dev: Graph) -> dict[str, Graph]:
     return {"prod": prod, "dev": dev}
+
+
+def test_the_replicator_role_covers_every_codecommit_call_in_its_code():
+    """Every CodeCommit operation the handler can call is granted, and writes only on secondaries."""
+    import botocore.session
+
+    from components.repo_replicator import SOURCE_ACTIONS, TARGET_ACTIONS
+
+    model = botocore.session.get_session().get_service_model("codecommit")
+    by_method = {botocore.xform_name(op): op for op in model.operation_names}
+    source = (REPLICATOR_CODE / "handler.py").read_text()
+    called = {op for method, op in by_method.items() if f".{method}(" in source}
+    assert {"GetDifferences", "GetBlob", "CreateCommit"} <= called
+    granted = {a.split(":", 1)[1] for a in (*SOURCE_ACTIONS, *TARGET_ACTIONS)}
+    assert called <= granted, called - granted
+    assert not {a for a in SOURCE_ACTIONS if not a.split(":", 1)[1].startswith("Get")}

@@ -7,22 +7,31 @@ from the event, so late or duplicate deliveries converge on the latest state ins
 it). Files are copied with the CodeCommit API (GetDifferences, GetBlob, CreateCommit): the replica
 carries the primary's trees, not its commit history.
 
-Each replicated commit ends with a ``Replicated-From: <source commit>`` trailer, or, for all but
-the last of a change split over several commits, ``Replicated-Partial: <source commit> <i>/<n>``.
-The trailer on a secondary head says which primary tree it holds, which makes a redelivery a no-op
-and lets the next run pick the cheap path (a diff between two primary commits) or the safe one
-(compare both trees in full). See README.md beside this file for the contract.
+A secondary branch only ever moves, in one step, to a commit whose tree is the primary's: a change
+that fits in one commit is committed on it directly; a larger one is written part by part on a
+working branch (``repo-replicator/staging/<branch>``), which is then fast-forwarded into the
+branch (MergeBranchesByFastForward), or becomes it (CreateBranch), and is deleted. Parts are
+committed as their blobs are read, within a time budget; an interrupted run leaves the working
+branch, and the next run continues it.
+
+The last replicated commit ends with a ``Replicated-From: <source commit>`` trailer, the others
+with ``Replicated-Partial: <source commit> <i>``; working-branch commits also name the secondary
+branch head they will be fast-forwarded from (``Replicated-Base: <commit>``). The trailer on a
+secondary head says which primary tree it holds, which makes a redelivery a no-op and lets the
+next run pick the cheap path (a diff between two primary commits) or the safe one (compare both
+trees in full). See README.md beside this file for the contract.
 
 Only boto3/botocore and the standard library at run time.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
-from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -47,6 +56,16 @@ SUBJECT_MAX_CHARS = 200
 
 REFERENCE_EVENTS = ("referenceCreated", "referenceUpdated", "referenceDeleted")
 
+# Branches under this name belong to the replicator: each secondary branch B is staged on the
+# working branch WORK_PREFIX + B. Primary branches with the reserved name are not replicated, so a
+# replicated branch can never be (or, as git refs go, be a folder of) a working branch.
+RESERVED_BRANCH = "repo-replicator"
+WORK_PREFIX = RESERVED_BRANCH + "/staging/"
+MAX_BRANCH_NAME = 256  # the API model's BranchName maximum
+
+# Stop starting commits when less than this is left of the invocation (env SAFETY_SECONDS).
+DEFAULT_SAFETY_SECONDS = 30.0
+
 # Target outcomes after which the target is known to hold the primary's current state: these
 # report the lag metric (see README: a redelivered no-op reports too).
 LAG_ACTIONS = frozenset(
@@ -54,7 +73,9 @@ LAG_ACTIONS = frozenset(
 )
 
 _TRAILER_FROM = re.compile(r"^Replicated-From: ([0-9a-f]{40,64})$")
-_TRAILER_PARTIAL = re.compile(r"^Replicated-Partial: ([0-9a-f]{40,64}) (\d+)/(\d+)$")
+# "<i>", or "<i>/<n>" as versions before the working branch wrote it.
+_TRAILER_PARTIAL = re.compile(r"^Replicated-Partial: ([0-9a-f]{40,64}) (\d+)(?:/\d+)?$")
+_TRAILER_BASE = re.compile(r"^Replicated-Base: ([0-9a-f]{40,64})$")
 _REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d+$")
 _REPOSITORY = re.compile(r"^[\w.-]{1,100}$")
 
@@ -98,6 +119,11 @@ class IgnoredEvent(Exception):  # noqa: N818 - a verdict on the event, not a fai
     """The event is not one this function can act on; retrying it would not help."""
 
 
+class ReplicationPaused(RuntimeError):  # noqa: N818 - a pause, raised so that Lambda retries
+    """The invocation's time ran short: the work done is kept on the working branch, and the
+    retry (or the next push) continues it."""
+
+
 class FileTooLargeError(RuntimeError):
     """A file exceeds what CreateCommit accepts; it can only be replicated with a Git client."""
 
@@ -129,6 +155,7 @@ class Settings:
     namespace: str
     author_name: str
     author_email: str | None
+    safety_seconds: float = DEFAULT_SAFETY_SECONDS
 
 
 def load_settings(environ: Mapping[str, str]) -> Settings:
@@ -142,7 +169,14 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
     namespace = environ.get("METRIC_NAMESPACE") or DEFAULT_NAMESPACE
     author = environ.get("AUTHOR_NAME") or DEFAULT_AUTHOR
     email = environ.get("AUTHOR_EMAIL") or None
-    return Settings(region, source, targets, namespace, author, email)
+    raw_safety = environ.get("SAFETY_SECONDS") or str(DEFAULT_SAFETY_SECONDS)
+    try:
+        safety = float(raw_safety)
+    except ValueError:
+        safety = -1.0
+    if not 0 <= safety < 900:  # 900 s: Lambda's longest timeout
+        raise ConfigError(f"SAFETY_SECONDS must be a number of seconds from 0 to 900, got {raw_safety!r}")
+    return Settings(region, source, targets, namespace, author, email, safety)
 
 
 def _parse_targets(raw: str, source_region: str, source_repository: str) -> tuple[Target, ...]:
@@ -251,7 +285,13 @@ def handler(event: Any, context: Any) -> dict[str, Any]:
         # Only branches are replicated; tags would need the Git protocol.
         log("INFO", "reference-skipped", referenceType=ref.reference_type, **base)
         return {"status": "skipped", "reason": f"{ref.reference_type} references are not replicated", **base}
+    if is_reserved(ref.reference_name):
+        # Replicating it could collide with the replicator's own working branches; retrying cannot help.
+        reason = f"branches named {RESERVED_BRANCH!r} or {RESERVED_BRANCH + '/…'!r} are reserved for the replicator"
+        log("ERROR", "reference-reserved", reason=reason, **base)
+        return {"status": "skipped", "reason": reason, **base}
 
+    budget = Budget(context, settings.safety_seconds)
     clients = _Clients()
     source = Source(clients.get("codecommit", settings.source_region), settings, ref.reference_name)
     log(
@@ -266,7 +306,7 @@ def handler(event: Any, context: Any) -> dict[str, Any]:
     results: list[dict[str, Any]] = []
     failures: list[BaseException] = []
     for target in settings.targets:
-        replica = Replica(clients.get("codecommit", target.region), target, source, settings)
+        replica = Replica(clients.get("codecommit", target.region), target, source, settings, budget)
         try:
             results.append(replica.run())
         except Exception as error:
@@ -299,6 +339,33 @@ def handler(event: Any, context: Any) -> dict[str, Any]:
         summary["metricError"] = metric_error
     log("INFO", "replication-finished", **summary)
     return summary
+
+
+def is_reserved(branch: str) -> bool:
+    return branch == RESERVED_BRANCH or branch.startswith(RESERVED_BRANCH + "/")
+
+
+def working_branch(branch: str) -> str:
+    """The secondary branch on which changes to ``branch`` are staged."""
+    name = WORK_PREFIX + branch
+    if len(name) > MAX_BRANCH_NAME:
+        name = WORK_PREFIX + "sha1-" + hashlib.sha1(branch.encode()).hexdigest()
+    return name
+
+
+class Budget:
+    """The invocation's remaining time, from the Lambda context (none without one)."""
+
+    def __init__(self, context: Any, safety_seconds: float) -> None:
+        self._remaining_ms: Callable[[], int] | None = getattr(context, "get_remaining_time_in_millis", None)
+        self.safety_seconds = safety_seconds
+
+    def remaining(self) -> float | None:
+        return None if self._remaining_ms is None else self._remaining_ms() / 1000
+
+    def exhausted(self) -> bool:
+        remaining = self.remaining()
+        return remaining is not None and remaining < self.safety_seconds
 
 
 class _Clients:
@@ -380,17 +447,33 @@ def list_tree(client: Any, repository: str, commit_id: str) -> dict[str, Entry]:
     return tree
 
 
-def read_trailers(message: str) -> tuple[str | None, tuple[str, int, int] | None]:
-    """(Replicated-From commit, (Replicated-Partial commit, i, n)) from the message's last paragraph."""
+@dataclass(frozen=True)
+class Trailers:
+    replicated_from: str | None = None  # the primary commit whose tree this commit holds
+    partial: str | None = None  # the primary commit this commit is a part of
+    part: int | None = None
+    base: str | None = None  # the secondary branch head a working branch will fast-forward
+
+    @property
+    def ours(self) -> bool:
+        return bool(self.replicated_from or self.partial)
+
+
+def read_trailers(message: str) -> Trailers:
+    """The replicator's trailers in the message's last paragraph."""
     paragraphs = [p for p in message.strip().split("\n\n") if p.strip()]
-    replicated_from = partial = None
+    found: dict[str, Any] = {}
     for line in paragraphs[-1].splitlines() if paragraphs else ():
         line = line.strip()
         if match := _TRAILER_FROM.match(line):
-            replicated_from = match.group(1)
+            found["replicated_from"] = match.group(1)
         elif match := _TRAILER_PARTIAL.match(line):
-            partial = (match.group(1), int(match.group(2)), int(match.group(3)))
-    return replicated_from, partial
+            found["partial"], found["part"] = match.group(1), int(match.group(2))
+        elif match := _TRAILER_BASE.match(line):
+            found["base"] = match.group(1)
+    if found.get("replicated_from"):
+        found.pop("partial", None), found.pop("part", None)
+    return Trailers(**found)
 
 
 class Source:
@@ -497,37 +580,47 @@ def changes_between(
 _KIND_ORDER = {"delete": 0, "mode": 1, "put": 2}
 
 
-def plan_parts(changes: dict[str, Change], sizes: Mapping[str, int]) -> list[list[Change]]:
-    """Split the changes into commits within CreateCommit's entry and content limits."""
-    parts: list[list[Change]] = []
-    current: list[Change] = []
-    current_bytes = 0
-    for change in sorted(changes.values(), key=lambda c: (_KIND_ORDER[c.kind], c.path)):
-        size = sizes[change.blob_id] if change.kind == "put" and change.blob_id else 0
-        if current and (len(current) >= MAX_FILE_ENTRIES or current_bytes + size > MAX_COMMIT_CONTENT_BYTES):
-            parts.append(current)
-            current, current_bytes = [], 0
-        current.append(change)
-        current_bytes += size
-    if current:
-        parts.append(current)
-    return parts
+def write_order(changes: Mapping[str, Change]) -> list[Change]:
+    return sorted(changes.values(), key=lambda c: (_KIND_ORDER[c.kind], c.path))
 
 
 # ---------------------------------------------------------------------------------------------
 # One secondary repository
 
 
-class Replica:
-    """Brings one target's branch to the source's current state."""
+@dataclass
+class _Progress:
+    """Where one write stands."""
 
-    def __init__(self, client: Any, target: Target, source: Source, settings: Settings) -> None:
+    parent: str | None  # the next commit's parent; after the last commit, the commit to publish
+    real_head: str | None  # the secondary branch's head when the write began (None: no branch)
+    staged: bool  # commits go to the working branch, which is published at the end
+    part: int = 0  # the number of the working branch's last part
+    committed: list[tuple[int, str]] = field(default_factory=list)
+    written: int = 0  # how many changes, in write order, are committed
+
+
+class Replica:
+    """Brings one target's branch to the source's current state.
+
+    The secondary branch only ever moves to a commit whose tree is the primary's, in one step: a
+    change that fits one commit is committed on the branch directly (CreateCommit with the head as
+    parent moves the branch once, like a fast-forward would); anything else is staged on the
+    working branch and then published with MergeBranchesByFastForward, or with CreateBranch when
+    the branch does not exist yet.
+    """
+
+    def __init__(
+        self, client: Any, target: Target, source: Source, settings: Settings, budget: Budget | None = None
+    ) -> None:
         self.client = client
         self.target = target
         self.source = source
         self.settings = settings
+        self.budget = budget or Budget(None, settings.safety_seconds)
         self.repository = target.repository
         self.branch = source.branch
+        self.working = working_branch(self.branch)
 
     def _fields(self, **extra: Any) -> dict[str, Any]:
         return {
@@ -554,43 +647,45 @@ class Replica:
     def run(self) -> dict[str, Any]:
         if self.source.head is None:
             return self._delete_branch()
+        if self.budget.exhausted():
+            # An earlier target used the time up: do not start reading for this one.
+            paused = self._paused()
+            log(
+                "WARNING",
+                "replication-paused",
+                committedParts=[],
+                remainingSeconds=self.budget.remaining(),
+                error=f"{type(paused).__name__}: {paused}",
+                **self._fields(),
+            )
+            raise paused
         head = branch_head(self.client, self.repository, self.branch)
-        created = False
+        continued = self._continue_working(head)
+        if continued is not None:
+            return continued
         if head is None:
-            head = self._create_branch()
-            created = True
-        if head is None:
-            # An empty repository: the first CreateCommit (without a parent) creates the branch.
-            log("INFO", "empty-repository", **self._fields())
-            changes = self._full(None)
-            return self._apply(changes, None, "created-branch", mode="full")
+            return self._new_branch()
 
-        message = (
-            self.client.get_commit(repositoryName=self.repository, commitId=head)["commit"].get("message")
-            or ""
-        )
-        replicated_from, partial = read_trailers(message)
-        if replicated_from == self.source.head:
-            action = "created-branch" if created else "up-to-date"
+        trailers = self._trailers(head)
+        if trailers.replicated_from == self.source.head:
             log("INFO", "up-to-date", secondaryHead=head, **self._fields())
-            return self._result(action, head)
-
-        action = "created-branch" if created else None
-        if replicated_from:
-            changes = self._incremental(replicated_from, head)
+            return self._result("up-to-date", head)
+        if trailers.replicated_from:
+            changes = self._incremental(trailers.replicated_from, head)
             if changes is not None:
-                return self._apply(changes, head, action or "incremental", mode="incremental")
-        elif partial:
+                return self._apply(changes, _Progress(head, head, staged=False), "incremental", "incremental")
+        elif trailers.partial:
+            # Left on the branch itself by a version of the replicator that committed parts there.
             log(
                 "INFO",
                 "resuming",
                 secondaryHead=head,
-                interruptedSource=partial[0],
-                interruptedPart=f"{partial[1]}/{partial[2]}",
+                interruptedSource=trailers.partial,
+                interruptedPart=trailers.part,
                 **self._fields(),
             )
         changes = self._full(head)
-        if not replicated_from and not partial and not created and changes:
+        if not trailers.ours and changes:
             log(
                 "WARNING",
                 "diverged",
@@ -599,23 +694,130 @@ class Replica:
                 message="the secondary branch has a commit the replicator did not write; converging it to the primary tree",
                 **self._fields(),
             )
-        return self._apply(changes, head, action or "converged", mode="full")
+        return self._apply(changes, _Progress(head, head, staged=False), "converged", "full")
 
-    def _create_branch(self) -> str | None:
-        """Create the missing branch at the default branch's head; None when the repository is empty."""
+    def _trailers(self, commit_id: str) -> Trailers:
+        commit = self.client.get_commit(repositoryName=self.repository, commitId=commit_id)["commit"]
+        return read_trailers(commit.get("message") or "")
+
+    # -- where to start ---------------------------------------------------------------------------
+
+    def _continue_working(self, head: str | None) -> dict[str, Any] | None:
+        """Continue the working branch an earlier run left behind, or delete it if it cannot be.
+
+        It can be continued while the secondary branch is where it was when the working branch
+        was started (the ``Replicated-Base`` trailer, none if the branch did not exist), so that
+        the fast-forward at the end can still succeed. A working branch for an older primary
+        commit is continued too (its remaining changes are computed against the current one):
+        starting over would never finish a first sync that takes longer than the pushes come.
+        """
+        work = branch_head(self.client, self.repository, self.working)
+        if work is None:
+            return None
+        trailers = self._trailers(work)
+        if head is None:
+            # Nothing to fast-forward: whatever the working branch holds, CreateBranch publishes it.
+            return self._resume(work, head, trailers)
+        if work == head:
+            reason = "the secondary branch already points at its head"
+        elif not trailers.ours:
+            reason = "its head was not written by the replicator"
+        elif trailers.base != head:
+            reason = "the secondary branch moved since the working branch was started"
+        else:
+            return self._resume(work, head, trailers)
+        log(
+            "INFO" if work == head else "WARNING",
+            "working-branch-discarded",
+            reason=reason,
+            workingBranch=self.working,
+            workingHead=work,
+            secondaryHead=head,
+            **self._fields(),
+        )
+        self._remove_working(reason)
+        return None
+
+    def _resume(self, work: str, head: str | None, trailers: Trailers) -> dict[str, Any]:
+        source = self.source.head
+        changes: dict[str, Change] | None = None
+        mode = "full"
+        if trailers.replicated_from == source:
+            changes, mode = {}, "finished"  # written in full, but not yet published
+        elif trailers.replicated_from:
+            changes, mode = self._incremental(trailers.replicated_from, work), "incremental"
+        if changes is None:
+            changes, mode = self._full(work), "full"
+        log(
+            "INFO",
+            "resuming",
+            workingBranch=self.working,
+            workingHead=work,
+            secondaryHead=head,
+            interruptedSource=trailers.partial or trailers.replicated_from,
+            interruptedPart=trailers.part,
+            remainingFiles=len(changes),
+            **self._fields(),
+        )
+        if not trailers.ours:
+            log(
+                "WARNING",
+                "diverged",
+                workingBranch=self.working,
+                workingHead=work,
+                files=len(changes),
+                message="the working branch has a commit the replicator did not write; converging it to the primary tree",
+                **self._fields(),
+            )
+        action = "created-branch" if head is None else "converged"
+        progress = _Progress(work, head, staged=True, part=trailers.part if trailers.partial == source else 0)
+        if changes:
+            return self._apply(changes, progress, action, f"resume-{mode}")
+        # The working branch's tree is already the primary's. (Its trailer may name another primary
+        # commit; that commit then has the same tree, so it stays true on the secondary branch.)
+        try:
+            self._publish(progress)
+        except Exception as error:
+            self._log_stop(error, progress, [])
+            raise
+        log("INFO", "replicated", action=action, mode=f"resume-{mode}", commits=[], files=0, **self._fields())
+        return self._result(action, work)
+
+    def _new_branch(self) -> dict[str, Any]:
+        """The branch is missing on the secondary: build it from the default branch, or from nothing."""
         metadata = self.client.get_repository(repositoryName=self.repository)["repositoryMetadata"]
         default = metadata.get("defaultBranch")
-        # CodeCommit sets the default branch with the first push, so a repository without one has
-        # no branches, and its first commit creates the branch.
         base = branch_head(self.client, self.repository, default) if default else None
         if base is None:
-            return None
-        self.client.create_branch(repositoryName=self.repository, branchName=self.branch, commitId=base)
-        log("INFO", "branch-created", baseBranch=default, secondaryHead=base, **self._fields())
-        return base
+            # CodeCommit sets the default branch with the first commit, so a repository without one
+            # is empty, and its first CreateCommit (without a parent) creates the branch it names.
+            log("INFO", "empty-repository", **self._fields())
+            return self._apply(
+                self._full(None), _Progress(None, None, staged=False), "created-branch", "full"
+            )
+        trailers = self._trailers(base)
+        changes: dict[str, Change] | None = None
+        mode = "incremental"
+        if trailers.replicated_from == self.source.head:
+            changes = {}
+        elif trailers.replicated_from:
+            changes = self._incremental(trailers.replicated_from, base)
+        if changes is None:
+            changes, mode = self._full(base), "full"
+        if not changes:
+            # The default branch already holds the primary's tree: the branch starts there.
+            self.client.create_branch(repositoryName=self.repository, branchName=self.branch, commitId=base)
+            log("INFO", "branch-created", baseBranch=default, secondaryHead=base, **self._fields())
+            return self._result("created-branch", base)
+        # Staged even when it fits one commit: in a repository with branches CreateCommit cannot
+        # create one, and creating the branch at the default head first would publish that tree.
+        progress = _Progress(base, None, staged=False)
+        return self._apply(changes, progress, "created-branch", mode, base_branch=default)
+
+    # -- computing the changes ---------------------------------------------------------------------
 
     def _incremental(self, replicated_from: str, head: str) -> dict[str, Change] | None:
-        """The primary's diff since the commit the head replicates; None if that commit is gone."""
+        """The primary's diff since the commit ``head`` replicates; None if that commit is gone."""
         skipped: list[str] = []
         try:
             diffs = differences(
@@ -667,9 +869,18 @@ class Replica:
                 **self._fields(),
             )
 
+    # -- writing -----------------------------------------------------------------------------------
+
     def _apply(
-        self, changes: dict[str, Change], head: str | None, action: str, *, mode: str
+        self,
+        changes: dict[str, Change],
+        progress: _Progress,
+        action: str,
+        mode: str,
+        *,
+        base_branch: str | None = None,
     ) -> dict[str, Any]:
+        head = progress.parent
         if not changes:
             # CreateCommit refuses an empty commit, so a head without our trailer keeps it.
             if head is None:
@@ -685,121 +896,224 @@ class Replica:
                 **self._fields(),
             )
             return self._result(action, head)
-        committed: list[str] = []
-        parts: list[list[Change]] = []
+        # Commit as the blobs are read: each commit holds what was read since the previous one, so
+        # a long write keeps its progress on the working branch however it ends.
+        ordered = write_order(changes)
+        batch: list[tuple[Change, bytes | None]] = []
+        batch_bytes = 0
         try:
-            contents = self._measure(changes)
-            parts = plan_parts(changes, self.source.sizes)
-            parent = head
-            for number, part in enumerate(parts, 1):
-                parent = self._commit(part, number, len(parts), parent, contents)
-                committed.append(parent)
+            for change in ordered:
+                # Within CreateCommit's limits: a full commit is sent before reading the next blob,
+                # and one that the next blob would overflow, before adding it.
+                if len(batch) >= MAX_FILE_ENTRIES:
+                    self._commit(progress, batch, final=False)
+                    batch, batch_bytes = [], 0
+                if not batch and self.budget.exhausted():
+                    raise self._paused()  # before reading blobs for a commit that will not be made
+                content = self._content(change)
+                size = len(content) if content is not None else 0
+                if batch and batch_bytes + size > MAX_COMMIT_CONTENT_BYTES:
+                    self._commit(progress, batch, final=False)
+                    batch, batch_bytes = [], 0
+                batch.append((change, content))
+                batch_bytes += size
+            self._commit(progress, batch, final=True)
+            if progress.staged:
+                self._publish(progress, base_branch)
         except Exception as error:
-            # Say exactly where it stopped: the next run resumes from the secondary head.
-            remaining = [change.path for part in parts[len(committed) :] for change in part]
+            self._log_stop(error, progress, ordered)
+            raise
+        commits = [commit for _, commit in progress.committed]
+        log(
+            "INFO",
+            "replicated",
+            action=action,
+            mode=mode,
+            commits=commits,
+            files=len(ordered),
+            staged=progress.staged,
+            **self._fields(),
+        )
+        return self._result(action, progress.parent, commits, len(ordered))
+
+    def _content(self, change: Change) -> bytes | None:
+        """A put's new content, read when its commit is being filled; oversize files raise."""
+        if change.kind != "put" or not change.blob_id:
+            return None
+        known = self.source.sizes.get(change.blob_id)  # an earlier target may have read it
+        if known is not None and known > MAX_FILE_BYTES:
+            raise FileTooLargeError(change.path, known)
+        content = self.source.blob(change.blob_id, change.path)
+        if len(content) > MAX_FILE_BYTES:
+            raise FileTooLargeError(change.path, len(content))
+        return content
+
+    def _paused(self) -> ReplicationPaused:
+        remaining = self.budget.remaining() or 0.0
+        return ReplicationPaused(
+            f"{remaining:.1f} s left of the invocation, less than SAFETY_SECONDS "
+            f"({self.budget.safety_seconds:g}); the retry continues from the working branch"
+        )
+
+    def _commit(self, progress: _Progress, batch: list[tuple[Change, bytes | None]], *, final: bool) -> None:
+        if self.budget.exhausted():
+            raise self._paused()
+        # One commit straight onto the branch (its head, or nothing in an empty repository, as
+        # parent) moves it once, to the whole tree; anything else is staged.
+        direct = final and not progress.staged and progress.parent == progress.real_head
+        if not direct and not progress.staged:
+            if progress.parent is not None:
+                self.client.create_branch(
+                    repositoryName=self.repository, branchName=self.working, commitId=progress.parent
+                )
+            # else: an empty repository, whose first CreateCommit creates the working branch.
+            progress.staged = True
             log(
-                "ERROR",
-                "replication-stopped",
-                committedParts=[
-                    {"part": f"{i}/{len(parts)}", "commitId": c} for i, c in enumerate(committed, 1)
-                ],
-                secondaryHead=committed[-1] if committed else head,
-                remainingParts=len(parts) - len(committed) if parts else None,
-                remainingFiles=len(remaining) if parts else len(changes),
-                remainingPaths=remaining[:20] if parts else sorted(changes)[:20],
-                error=f"{type(error).__name__}: {error}",
+                "INFO",
+                "working-branch-created",
+                workingBranch=self.working,
+                workingBase=progress.parent,
+                secondaryHead=progress.real_head,
                 **self._fields(),
             )
-            raise
-        files = sum(len(part) for part in parts)
-        log("INFO", "replicated", action=action, mode=mode, commits=committed, files=files, **self._fields())
-        return self._result(action, committed[-1], committed, files)
-
-    def _measure(self, changes: dict[str, Change]) -> dict[str, bytes]:
-        """Read every new blob once to learn its size before anything is written.
-
-        Knowing the sizes first gives the exact number of commits (for the i/n trailer) and finds
-        an oversize file before a single commit is made. Contents are kept only up to one
-        commit's budget, so memory stays bounded; the rest are read again per commit.
-        """
-        kept: dict[str, bytes] = {}
-        kept_bytes = 0
-        for change in sorted(changes.values(), key=lambda c: c.path):
-            if change.kind != "put" or not change.blob_id or change.blob_id in kept:
-                continue
-            size = self.source.sizes.get(change.blob_id)  # known if an earlier target read it
-            if size is None:
-                content = self.source.blob(change.blob_id, change.path)
-                size = len(content)
-                if size <= MAX_FILE_BYTES and kept_bytes + size <= MAX_COMMIT_CONTENT_BYTES:
-                    kept[change.blob_id] = content
-                    kept_bytes += size
-            if size > MAX_FILE_BYTES:
-                raise FileTooLargeError(change.path, size)
-        return kept
-
-    def _commit(
-        self, part: list[Change], number: int, total: int, parent: str | None, contents: dict[str, bytes]
-    ) -> str:
+        number = progress.part + 1 if progress.staged else None
         puts, deletes, modes = [], [], []
-        for change in part:
+        for change, content in batch:
             if change.kind == "delete":
                 deletes.append({"filePath": change.path})
             elif change.kind == "mode":
                 modes.append({"filePath": change.path, "fileMode": change.mode})
             else:
-                assert change.blob_id
-                content = contents.get(change.blob_id)
-                if content is None:
-                    content = self.source.blob(change.blob_id, change.path)
                 puts.append({"filePath": change.path, "fileMode": change.mode, "fileContent": content})
         request: dict[str, Any] = {
             "repositoryName": self.repository,
-            "branchName": self.branch,
+            "branchName": self.working if progress.staged else self.branch,
             "authorName": self.settings.author_name,
-            "commitMessage": self._message(number, total),
+            "commitMessage": self._message(number, final, progress),
         }
-        if parent:
-            request["parentCommitId"] = parent
+        if progress.parent:
+            request["parentCommitId"] = progress.parent
         if self.settings.author_email:
             request["email"] = self.settings.author_email
         for key, entries in (("putFiles", puts), ("deleteFiles", deletes), ("setFileModes", modes)):
             if entries:
                 request[key] = entries
         commit_id = self.client.create_commit(**request)["commitId"]
-        for change in part:
-            if change.kind == "put" and change.blob_id:
-                contents.pop(change.blob_id, None)  # written: free the memory
         log(
             "INFO",
             "part-committed",
-            part=f"{number}/{total}",
+            part=number,
+            final=final,
+            onBranch=request["branchName"],
             commitId=commit_id,
-            parent=parent,
-            files=len(part),
+            parent=progress.parent,
+            files=len(batch),
             **self._fields(),
         )
-        return commit_id
+        progress.parent = commit_id
+        progress.part = number or 0
+        progress.committed.append((number or 1, commit_id))
+        progress.written += len(batch)
 
-    def _message(self, number: int, total: int) -> str:
+    def _message(self, number: int | None, final: bool, progress: _Progress) -> str:
         source = self.source
         title = (
             f"Replicate {source.head[:12] if source.head else ''} from {source.region}/{source.repository}"
         )
-        if total > 1:
-            title += f" (part {number}/{total})"
+        if number is not None and not (final and number == 1):
+            title += f" (part {number})"
         subject = source.subject()
         if subject:
             title += f": {subject}"
-        trailer = (
-            f"Replicated-From: {source.head}"
-            if number == total
-            else f"Replicated-Partial: {source.head} {number}/{total}"
+        trailers = [
+            f"Replicated-From: {source.head}" if final else f"Replicated-Partial: {source.head} {number}"
+        ]
+        if progress.staged and progress.real_head:
+            trailers.append(f"Replicated-Base: {progress.real_head}")
+        return f"{title}\n\n" + "\n".join(trailers) + "\n"
+
+    def _publish(self, progress: _Progress, base_branch: str | None = None) -> None:
+        """Move the branch to the working branch's head in one step, then delete the working branch."""
+        final = progress.parent
+        assert final
+        if progress.real_head is None:
+            self.client.create_branch(repositoryName=self.repository, branchName=self.branch, commitId=final)
+            log("INFO", "branch-created", baseBranch=base_branch, secondaryHead=final, **self._fields())
+        else:
+            try:
+                self.client.merge_branches_by_fast_forward(
+                    repositoryName=self.repository,
+                    sourceCommitSpecifier=final,
+                    destinationCommitSpecifier=self.branch,
+                    targetBranch=self.branch,
+                )
+            except ClientError as error:
+                # Typically ManualMergeRequiredException or ConcurrentReferenceUpdateException: the
+                # branch moved. The retry sees it no longer at Replicated-Base and starts over.
+                log(
+                    "ERROR",
+                    "fast-forward-failed",
+                    code=_code(error),
+                    workingBranch=self.working,
+                    workingHead=final,
+                    expectedHead=progress.real_head,
+                    **self._fields(),
+                )
+                raise
+            log(
+                "INFO",
+                "fast-forwarded",
+                previousHead=progress.real_head,
+                secondaryHead=final,
+                workingBranch=self.working,
+                **self._fields(),
+            )
+        self._remove_working("published")
+
+    def _remove_working(self, reason: str) -> None:
+        try:
+            response = self.client.delete_branch(repositoryName=self.repository, branchName=self.working)
+        except ClientError as error:
+            if _code(error) != "DefaultBranchCannotBeDeletedException":
+                raise
+            # The repository's first commit was made on the working branch, which made it the
+            # default branch; the branch it was staged for takes that role.
+            self.client.update_default_branch(repositoryName=self.repository, defaultBranchName=self.branch)
+            log("INFO", "default-branch-updated", previousDefault=self.working, **self._fields())
+            response = self.client.delete_branch(repositoryName=self.repository, branchName=self.working)
+        deleted = response.get("deletedBranch") or {}
+        log(
+            "INFO",
+            "working-branch-deleted",
+            reason=reason,
+            workingBranch=self.working,
+            deletedHead=deleted.get("commitId"),
+            **self._fields(),
         )
-        return f"{title}\n\n{trailer}\n"
+
+    def _log_stop(self, error: BaseException, progress: _Progress, ordered: list[Change]) -> None:
+        """Say exactly where the write stopped: the next run continues from there."""
+        remaining = [change.path for change in ordered[progress.written :]]
+        paused = isinstance(error, ReplicationPaused)
+        log(
+            "WARNING" if paused else "ERROR",
+            "replication-paused" if paused else "replication-stopped",
+            committedParts=[{"part": number, "commitId": commit} for number, commit in progress.committed],
+            workingBranch=self.working if progress.staged else None,
+            workingHead=progress.parent if progress.staged else None,
+            secondaryHead=progress.real_head,
+            remainingFiles=len(remaining),
+            remainingPaths=remaining[:20],
+            remainingSeconds=self.budget.remaining(),
+            error=f"{type(error).__name__}: {error}",
+            **self._fields(),
+        )
+
+    # -- deleting ----------------------------------------------------------------------------------
 
     def _delete_branch(self) -> dict[str, Any]:
-        """The branch is gone from the primary: delete it here too."""
+        """The branch is gone from the primary: delete it here too, with its working branch."""
+        self._delete_leftover_working()
         try:
             response = self.client.delete_branch(repositoryName=self.repository, branchName=self.branch)
         except ClientError as error:
@@ -823,6 +1137,36 @@ class Replica:
             return self._result("branch-absent", None)
         log("INFO", "branch-deleted", deletedHead=deleted.get("commitId"), **self._fields())
         return self._result("deleted-branch", None, deletedHead=deleted.get("commitId"))
+
+    def _delete_leftover_working(self) -> None:
+        try:
+            response = self.client.delete_branch(repositoryName=self.repository, branchName=self.working)
+        except ClientError as error:
+            code = _code(error)
+            if code == "DefaultBranchCannotBeDeletedException":
+                # An interrupted first sync into an empty repository, whose branch is now gone.
+                log(
+                    "WARNING",
+                    "working-branch-kept",
+                    workingBranch=self.working,
+                    message="the working branch is the repository's default branch, so CodeCommit cannot "
+                    "delete it; delete it after making another branch the default",
+                    **self._fields(),
+                )
+                return
+            if code != "BranchDoesNotExistException":
+                raise
+            return
+        deleted = response.get("deletedBranch")
+        if deleted:
+            log(
+                "INFO",
+                "working-branch-deleted",
+                reason="the branch is gone from the primary",
+                workingBranch=self.working,
+                deletedHead=deleted.get("commitId"),
+                **self._fields(),
+            )
 
 
 # ---------------------------------------------------------------------------------------------

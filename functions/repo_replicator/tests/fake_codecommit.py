@@ -4,14 +4,17 @@ Moto has no CodeCommit commit APIs, so this models the part the replicator uses:
 region with git-like objects (blob ids are git's ``sha1("blob <size>\\0" + content)``, trees are
 ``{path: (blobId, mode)}``, commits have parents and messages), branches and the default branch
 (the first one created), and the operations GetBranch, GetCommit, GetRepository, ListBranches,
-GetDifferences (paginated), GetBlob, CreateBranch, DeleteBranch and CreateCommit (with its
-limits and its errors).
+GetDifferences (paginated), GetBlob, CreateBranch, DeleteBranch, UpdateDefaultBranch,
+MergeBranchesByFastForward (git's rule: only if the destination is an ancestor of the source)
+and CreateCommit (with its limits and its errors). Every move of a branch is recorded in
+``Repository.moves``, so that tests can check every state a branch was ever seen in.
 
 The clients are real: botocore validates every request against the service model before the
 fake sees it (a misspelled or mistyped parameter raises ParamValidationError), every response the
-fake gives is validated against the operation's output shape (as botocore.stub.Stubber does),
-and every error is a real modelled ClientError. No request ever leaves the process: an
-operation the fake does not implement fails the test instead of reaching a network.
+fake gives is validated against the operation's output shape (as botocore.stub.Stubber does) and
+its enums (which botocore does not check), and every error is a real modelled ClientError. No
+request ever leaves the process: an operation the fake does not implement fails the test instead
+of reaching a network.
 """
 
 from __future__ import annotations
@@ -61,6 +64,15 @@ class Commit:
     date: str
 
 
+@dataclass(frozen=True)
+class Move:
+    """A branch pointed at ``commit_id`` (None: deleted), by the API or by a test's ``push``."""
+
+    branch: str
+    commit_id: str | None
+    by: str  # "api" or "push"
+
+
 @dataclass
 class Repository:
     region: str
@@ -69,6 +81,7 @@ class Repository:
     commits: dict[str, Commit] = field(default_factory=dict)
     branches: dict[str, str] = field(default_factory=dict)
     default_branch: str | None = None
+    moves: list[Move] = field(default_factory=list)
 
     # -- test-side helpers: what a git push would do, without CreateCommit's limits ------------
 
@@ -113,10 +126,27 @@ class Repository:
         )
         return commit_id
 
-    def set_branch(self, branch: str, commit_id: str) -> None:
+    def set_branch(self, branch: str, commit_id: str, by: str = "push") -> None:
         if not self.branches:
             self.default_branch = branch
         self.branches[branch] = commit_id
+        self.moves.append(Move(branch, commit_id, by))
+
+    def heads_seen(self, branch: str, by: str = "api") -> list[str]:
+        """Every commit ``branch`` was moved to (by the API, by default), oldest first."""
+        return [m.commit_id for m in self.moves if m.branch == branch and m.by == by and m.commit_id]
+
+    def is_ancestor(self, ancestor: str, commit_id: str) -> bool:
+        """Whether ``ancestor`` is ``commit_id`` or reachable from it through parents."""
+        seen, todo = set(), [commit_id]
+        while todo:
+            current = todo.pop()
+            if current == ancestor:
+                return True
+            if current not in seen:
+                seen.add(current)
+                todo.extend(self.commits[current].parents)
+        return False
 
     def tree(self, branch: str) -> dict[str, tuple[str, str]]:
         return dict(self.commits[self.branches[branch]].tree)
@@ -144,11 +174,13 @@ _COUNTER = itertools.count(1)
 class FakeCodeCommit:
     """The fake service. ``client(region)`` gives a real boto3 client wired to it."""
 
-    def __init__(self, *, max_results: int = 3, renames: str = "R") -> None:
+    def __init__(self, *, max_results: int = 3, renames: str = "split") -> None:
         # A small page size forces the code under test to follow NextToken.
         self.max_results = max_results
-        # How GetDifferences reports a path deleted and re-added with the same blob: "R" (one
-        # entry, change type R), "M" (one entry whose paths differ) or "split" (a D and an A).
+        # How GetDifferences reports a path deleted and re-added with the same blob: "split" (a D
+        # and an A, the default), "M" (one entry whose paths differ) or "R" (one entry with change
+        # type R, which the service model does not list: A, M and D are its ChangeTypeEnum; opt-in,
+        # for a consumer that must not break if the service ever sends it).
         self.renames = renames
         self.repositories: dict[tuple[str, str], Repository] = {}
         self.calls: list[tuple[str, str, dict[str, Any]]] = []
@@ -224,6 +256,7 @@ class FakeCodeCommit:
         # What botocore.stub.Stubber checks: the response must fit the operation's output shape.
         if model.output_shape is not None:
             validate_parameters(response, model.output_shape)
+            _check_enums(response, model.output_shape, {"R"} if self.renames == "R" else set())
         else:
             assert response == {}, f"{operation} has no output, the fake returned {response}"
         response["ResponseMetadata"] = {"HTTPStatusCode": 200, "RequestId": "fake"}
@@ -267,7 +300,7 @@ class FakeCodeCommit:
         return {
             "commit": {
                 "commitId": commit.commit_id,
-                "treeId": hashlib.sha1(repr(sorted(commit.tree.items())).encode()).hexdigest(),
+                "treeId": _tree_id(commit.tree),
                 "parents": list(commit.parents),
                 "message": commit.message,
                 "author": person,
@@ -305,7 +338,7 @@ class FakeCodeCommit:
             raise FakeError("BranchNameExistsException", params["branchName"])
         if params["commitId"] not in repo.commits:
             raise FakeError("CommitDoesNotExistException", params["commitId"])
-        repo.set_branch(params["branchName"], params["commitId"])
+        repo.set_branch(params["branchName"], params["commitId"], by="api")
         return {}
 
     def _delete_branch(self, region: str, params: dict[str, Any]) -> dict[str, Any]:
@@ -316,7 +349,37 @@ class FakeCodeCommit:
         if branch == repo.default_branch:
             raise FakeError("DefaultBranchCannotBeDeletedException", branch)
         commit_id = repo.branches.pop(branch)
+        repo.moves.append(Move(branch, None, "api"))
         return {"deletedBranch": {"branchName": branch, "commitId": commit_id}}
+
+    def _update_default_branch(self, region: str, params: dict[str, Any]) -> dict[str, Any]:
+        repo = self._repo(region, params)
+        if params["defaultBranchName"] not in repo.branches:
+            raise FakeError("BranchDoesNotExistException", params["defaultBranchName"])
+        repo.default_branch = params["defaultBranchName"]
+        return {}
+
+    def _merge_branches_by_fast_forward(self, region: str, params: dict[str, Any]) -> dict[str, Any]:
+        """Fast-forward ``targetBranch`` (default: the destination, if it names a branch) to the
+        source commit; only if the destination is an ancestor of the source, as in git."""
+        repo = self._repo(region, params)
+        source = self._resolve(repo, params["sourceCommitSpecifier"])
+        destination = self._resolve(repo, params["destinationCommitSpecifier"])
+        target = params.get("targetBranch") or params["destinationCommitSpecifier"].removeprefix(
+            "refs/heads/"
+        )
+        if target not in repo.branches:
+            if "targetBranch" in params:
+                raise FakeError("BranchDoesNotExistException", target)
+            raise FakeError("InvalidTargetBranchException", "the destination is not a branch")
+        if repo.branches[target] != destination.commit_id:
+            # The destination names another commit than the branch's head (or the branch moved).
+            raise FakeError("ConcurrentReferenceUpdateException", f"{target} is at {repo.branches[target]}")
+        if not repo.is_ancestor(destination.commit_id, source.commit_id):
+            raise FakeError("ManualMergeRequiredException", f"{target} cannot be fast-forwarded")
+        if source.commit_id != repo.branches[target]:
+            repo.set_branch(target, source.commit_id, by="api")
+        return {"commitId": source.commit_id, "treeId": _tree_id(source.tree)}
 
     def _get_differences(self, region: str, params: dict[str, Any]) -> dict[str, Any]:
         repo = self._repo(region, params)
@@ -463,14 +526,14 @@ class FakeCodeCommit:
             params.get("authorName", ""),
             params.get("email", ""),
         )
-        repo.set_branch(branch, commit_id)
+        repo.set_branch(branch, commit_id, by="api")
 
         def files(items: list[tuple[str, tuple[str, str]]]) -> list[dict[str, str]]:
             return [{"absolutePath": p, "blobId": b, "fileMode": m} for p, (b, m) in items]
 
         return {
             "commitId": commit_id,
-            "treeId": hashlib.sha1(repr(sorted(tree.items())).encode()).hexdigest(),
+            "treeId": _tree_id(tree),
             "filesAdded": files(added),
             "filesUpdated": files(updated),
             "filesDeleted": files(removed),
@@ -487,6 +550,23 @@ def _session() -> boto3.session.Session:
 
 def _stash_params(params: dict[str, Any], context: dict[str, Any], **_: Any) -> None:
     context["fake_params"] = copy.deepcopy(params)
+
+
+def _tree_id(tree: dict[str, tuple[str, str]]) -> str:
+    return hashlib.sha1(repr(sorted(tree.items())).encode()).hexdigest()
+
+
+def _check_enums(value: Any, shape: Any, allowed: set[str]) -> None:
+    """botocore's validation leaves enums alone; the service's answers keep to them."""
+    if shape.type_name == "structure" and isinstance(value, dict):
+        for key, member in shape.members.items():
+            if key in value:
+                _check_enums(value[key], member, allowed)
+    elif shape.type_name == "list" and isinstance(value, list):
+        for item in value:
+            _check_enums(item, shape.member, allowed)
+    elif shape.type_name == "string" and shape.enum:
+        assert value in shape.enum or value in allowed, f"{shape.name} has no value {value!r}"
 
 
 def _snake(name: str) -> str:

@@ -93,7 +93,18 @@ def test_an_operation_the_fake_lacks_fails_instead_of_reaching_a_network(fake: A
         fake.client(REGION).list_repositories()
 
 
-def test_get_differences_pages_and_reports_renames(fake: Any, repo: Any):
+@pytest.mark.parametrize(
+    ("renames", "rename"),
+    [
+        # The default: ChangeTypeEnum in the service model is A, M and D only.
+        ("split", {("D", "a.txt", None), ("A", None, "moved.txt")}),
+        ("M", {("M", "a.txt", "moved.txt")}),
+        ("R", {("R", "a.txt", "moved.txt")}),  # opt-in: not a modelled change type
+    ],
+)
+def test_get_differences_pages_and_reports_renames(fake: Any, repo: Any, renames: str, rename: set[Any]):
+    if renames != "split":
+        fake.renames = renames
     client = fake.client(REGION)
     before = repo.branches["main"]
     after = repo.push("main", {"c.txt": "c\n", "moved.txt": "a\n", "b.txt": "B\n"}, delete=("a.txt",))
@@ -108,14 +119,29 @@ def test_get_differences_pages_and_reports_renames(fake: Any, repo: Any):
         MaxResults=2,
         NextToken=page["NextToken"],
     )
-    assert "NextToken" not in rest
     changes = {
         (d["changeType"], d.get("beforeBlob", {}).get("path"), d.get("afterBlob", {}).get("path"))
         for d in page["differences"] + rest["differences"]
     }
-    assert changes == {("M", "b.txt", "b.txt"), ("A", None, "c.txt"), ("R", "a.txt", "moved.txt")}
+    assert changes == {("M", "b.txt", "b.txt"), ("A", None, "c.txt"), *rename}
     with pytest.raises(client.exceptions.InvalidContinuationTokenException):
         client.get_differences(repositoryName="repo", afterCommitSpecifier=after, NextToken=page["NextToken"])
+
+
+def test_the_default_fake_answers_only_modelled_change_types(fake: Any, repo: Any):
+    assert fakes.FakeCodeCommit().renames == "split"
+    after = repo.push("main", {"moved.txt": "a\n"}, delete=("a.txt",))
+    entries = fake.client(REGION).get_differences(
+        repositoryName="repo",
+        beforeCommitSpecifier=repo.history("main")[1].commit_id,
+        afterCommitSpecifier=after,
+    )["differences"]
+    assert {d["changeType"] for d in entries} == {"A", "D"}
+    # An enum value outside the model is caught like any other malformed response.
+    fake.renames = "M"
+    fake.canned["GetDifferences"] = {"differences": [{"afterBlob": {"path": "x"}, "changeType": "R"}]}
+    with pytest.raises(AssertionError, match="ChangeTypeEnum has no value 'R'"):
+        fake.client(REGION).get_differences(repositoryName="repo", afterCommitSpecifier=after)
 
 
 def test_get_differences_without_before_lists_the_tree_with_git_modes(fake: Any, repo: Any):
@@ -232,3 +258,67 @@ def test_branches(fake: Any, repo: Any):
     )
     assert "deletedBranch" not in client.delete_branch(repositoryName="repo", branchName="dev")
     assert client.list_branches(repositoryName="repo")["branches"] == ["main"]
+
+
+def test_fast_forward_follows_git(fake: Any, repo: Any):
+    client = fake.client(REGION)
+    base = repo.branches["main"]
+    client.create_branch(repositoryName="repo", branchName="work", commitId=base)
+    tip = _commit(client, base, putFiles=[{"filePath": "c.txt", "fileContent": b"c"}])  # on main
+    # main moved to tip; work (at base) is behind it: fast-forwarding main to work is not possible.
+    with pytest.raises(ClientError) as raised:
+        client.merge_branches_by_fast_forward(
+            repositoryName="repo",
+            sourceCommitSpecifier="work",
+            destinationCommitSpecifier="main",
+            targetBranch="main",
+        )
+    assert code(raised) == "ManualMergeRequiredException"
+    # The other way round it is: work is an ancestor of main.
+    response = client.merge_branches_by_fast_forward(
+        repositoryName="repo", sourceCommitSpecifier=tip["commitId"], destinationCommitSpecifier="work"
+    )
+    assert response["commitId"] == tip["commitId"] == repo.branches["work"]
+    assert response["treeId"] == tip["treeId"]
+    # A destination given as an older commit of the target branch: the branch moved meanwhile.
+    with pytest.raises(ClientError) as raised:
+        client.merge_branches_by_fast_forward(
+            repositoryName="repo",
+            sourceCommitSpecifier=tip["commitId"],
+            destinationCommitSpecifier=base,
+            targetBranch="work",
+        )
+    assert code(raised) == "ConcurrentReferenceUpdateException"
+    with pytest.raises(client.exceptions.BranchDoesNotExistException):
+        client.merge_branches_by_fast_forward(
+            repositoryName="repo",
+            sourceCommitSpecifier="main",
+            destinationCommitSpecifier="main",
+            targetBranch="x",
+        )
+    with pytest.raises(client.exceptions.CommitDoesNotExistException):
+        client.merge_branches_by_fast_forward(
+            repositoryName="repo", sourceCommitSpecifier="f" * 40, destinationCommitSpecifier="main"
+        )
+    with pytest.raises(ParamValidationError):
+        client.merge_branches_by_fast_forward(repositoryName="repo", sourceCommitSpecifier="main")
+
+
+def test_the_default_branch_can_be_changed_and_every_move_is_recorded(fake: Any, repo: Any):
+    client = fake.client(REGION)
+    first = repo.branches["main"]
+    client.create_branch(repositoryName="repo", branchName="dev", commitId=first)
+    with pytest.raises(client.exceptions.BranchDoesNotExistException):
+        client.update_default_branch(repositoryName="repo", defaultBranchName="nope")
+    assert client.update_default_branch(repositoryName="repo", defaultBranchName="dev")["ResponseMetadata"]
+    assert repo.default_branch == "dev"
+    client.delete_branch(repositoryName="repo", branchName="main")
+    second = _commit(client, first, branchName="dev", putFiles=[{"filePath": "d", "fileContent": b"d"}])
+    assert [(m.branch, m.commit_id, m.by) for m in repo.moves] == [
+        ("main", first, "push"),
+        ("dev", first, "api"),
+        ("main", None, "api"),
+        ("dev", second["commitId"], "api"),
+    ]
+    assert repo.heads_seen("dev") == [first, second["commitId"]] and repo.heads_seen("main") == []
+    assert repo.is_ancestor(first, second["commitId"]) and not repo.is_ancestor(second["commitId"], first)

@@ -1,12 +1,16 @@
 """The replicator against the validated in-memory CodeCommit (tests/fake_codecommit.py) and moto's
 CloudWatch. After every scenario the oracle is the same: the secondary branch's tree equals the
-primary's (path, blob id, mode), and the trailer on the secondary head names the primary head."""
+primary's (path, blob id, mode), the trailer on the secondary head names the primary head, and no
+working branch is left. And after every test, whatever it did: every commit the replicator ever
+moved a secondary branch to holds a whole tree (one the primary had, or one the secondary already
+had), never a part of a change."""
 
 from __future__ import annotations
 
 import importlib.util
 import json
 import sys
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -43,6 +47,7 @@ EVENT_TIME = "2026-11-22T10:00:00Z"
 NOW = datetime(2026, 11, 22, 10, 0, 42, 500000, tzinfo=UTC)
 CONTEXT = SimpleNamespace(aws_request_id="req-1")
 MIB = 1024 * 1024
+WORK = "repo-replicator/staging/main"  # the working branch of main
 
 
 @dataclass
@@ -59,13 +64,13 @@ class World:
 
 
 @pytest.fixture
-def world(aws: str, monkeypatch: pytest.MonkeyPatch) -> World:
+def world(aws: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
     fake = fakes.FakeCodeCommit()
     primary = fake.create_repository(PRIMARY, REPO)
     secondary = fake.create_repository(SECONDARY, REPLICA)
     monkeypatch.setenv("SOURCE_REPOSITORY", REPO)
     monkeypatch.setenv("TARGETS", json.dumps([{"region": SECONDARY, "repositoryName": REPLICA}]))
-    for key in ("METRIC_NAMESPACE", "AUTHOR_NAME", "AUTHOR_EMAIL"):
+    for key in ("METRIC_NAMESPACE", "AUTHOR_NAME", "AUTHOR_EMAIL", "SAFETY_SECONDS"):
         monkeypatch.delenv(key, raising=False)
     metrics: list[dict[str, Any]] = []
     cloudwatch = _recording_cloudwatch(metrics)
@@ -77,7 +82,35 @@ def world(aws: str, monkeypatch: pytest.MonkeyPatch) -> World:
 
     monkeypatch.setattr(handler, "client_factory", factory)
     monkeypatch.setattr(handler, "now", lambda: NOW)
-    return World(fake, primary, secondary, monkeypatch, metrics)
+    world = World(fake, primary, secondary, monkeypatch, metrics)
+    yield world
+    assert_only_whole_trees_published(world)
+
+
+def _whole(tree: dict[str, tuple[str, str]]) -> frozenset[tuple[str, tuple[str, str]]]:
+    # Submodules are never replicated, so they are left out of the comparison.
+    return frozenset((path, entry) for path, entry in tree.items() if entry[1] != "SUBMODULE")
+
+
+def assert_only_whole_trees_published(world: World) -> None:
+    """Every head a replicated branch ever had, through the API, holds a tree the primary had
+    (at any of its commits) or one the secondary had before the replicator touched it: what a
+    secondary pipeline (which watches these branches, not the working branches) can ever build."""
+    primary_trees = {_whole(commit.tree) for commit in world.primary.commits.values()}
+    for (region, _), repo in world.fake.repositories.items():
+        if region == PRIMARY:
+            continue
+        own_trees = {
+            _whole(repo.commits[m.commit_id].tree) for m in repo.moves if m.by == "push" and m.commit_id
+        }
+        for move in repo.moves:
+            if move.by != "api" or not move.commit_id or handler.is_reserved(move.branch):
+                continue
+            tree = _whole(repo.commits[move.commit_id].tree)
+            assert tree in primary_trees | own_trees, (
+                f"{region}: {move.branch} was moved to {move.commit_id}, a tree no primary commit has: "
+                f"{repo.commits[move.commit_id].message!r}"
+            )
 
 
 _SESSION = boto3.session.Session(
@@ -165,6 +198,11 @@ def assert_mirrored(world: World, branch: str = "main", secondary: Any = None) -
     target = secondary or world.secondary
     assert target.tree(branch) == world.primary.tree(branch)
     assert f"Replicated-From: {world.primary.branches[branch]}" in target.head(branch).message
+    assert handler.working_branch(branch) not in target.branches
+
+
+def calls(world: World, operation: str, region: str = SECONDARY) -> list[dict[str, Any]]:
+    return [params for r, op, params in world.fake.calls if op == operation and r == region]
 
 
 def commit_requests(world: World, region: str = SECONDARY) -> list[dict[str, Any]]:
@@ -210,6 +248,9 @@ def test_first_push_into_an_empty_secondary_creates_the_branch(world: World):
     )
     assert commit.author == "repo-replicator"
     assert world.secondary.default_branch == "main"
+    # One commit into an empty repository creates the branch with the whole tree: nothing staged.
+    assert calls(world, "CreateBranch") == calls(world, "MergeBranchesByFastForward") == []
+    assert world.secondary.heads_seen("main") == [target["secondaryHead"]]
 
 
 def test_adds_modifications_and_deletions_are_one_incremental_commit(world: World):
@@ -217,6 +258,7 @@ def test_adds_modifications_and_deletions_are_one_incremental_commit(world: Worl
     head = world.primary.push(
         "main", {"src/app.py": "print('bye')\n", "src/new.py": "NEW = 2\n"}, delete=("src/lib/util.py",)
     )
+    start = len(world.fake.calls)
     result = run(event(commit=head))
 
     assert_mirrored(world)
@@ -232,6 +274,11 @@ def test_adds_modifications_and_deletions_are_one_incremental_commit(world: Worl
     assert primary_diffs[-1]["afterCommitSpecifier"] == head
     assert primary_diffs[-1]["beforeCommitSpecifier"] == world.primary.history("main")[1].commit_id
     assert world.fake.count("GetDifferences", SECONDARY) == 0
+    # One commit, with the head as parent, moves the branch once: no working branch is needed.
+    assert [
+        op for r, op, _ in world.fake.calls[start:] if r == SECONDARY and op not in ("GetBranch", "GetCommit")
+    ] == ["CreateCommit"]
+    assert world.secondary.heads_seen("main")[-2:] == [before, target["secondaryHead"]]
 
 
 @pytest.mark.parametrize("renames", ["R", "M", "split"])
@@ -344,8 +391,15 @@ def test_a_new_branch_starts_from_the_secondary_default_branch(world: World):
     assert_mirrored(world, "main")
     (target,) = result["targets"]
     assert target["action"] == "created-branch" and target["files"] == 1
-    (branch_call,) = [p for _, op, p in world.fake.calls if op == "CreateBranch"]
-    assert branch_call == {"repositoryName": REPLICA, "branchName": "feature/x", "commitId": main_head}
+    # Staged on the working branch, from the default branch's head; the branch is created at the
+    # finished commit, so it is never seen with the default branch's tree.
+    work = "repo-replicator/staging/feature/x"
+    assert calls(world, "CreateBranch") == [
+        {"repositoryName": REPLICA, "branchName": work, "commitId": main_head},
+        {"repositoryName": REPLICA, "branchName": "feature/x", "commitId": target["secondaryHead"]},
+    ]
+    assert calls(world, "CreateCommit")[-1]["branchName"] == work
+    assert world.secondary.heads_seen("feature/x") == [target["secondaryHead"]]
     assert world.secondary.head("feature/x").parents == [main_head]
     assert world.secondary.default_branch == "main"
 
@@ -522,10 +576,19 @@ def test_more_than_100_files_are_split_into_partial_commits(world: World):
     assert [len(r["putFiles"]) for r in requests] == [100, 100, 50]
     assert result["targets"][0]["commits"] == [c.commit_id for c in reversed(world.secondary.history("main"))]
     messages = [c.message for c in reversed(world.secondary.history("main"))]
-    assert f"Replicated-Partial: {head} 1/3" in messages[0] and "(part 1/3)" in messages[0]
-    assert f"Replicated-Partial: {head} 2/3" in messages[1]
+    assert messages[0] == (
+        f"Replicate {head[:12]} from {PRIMARY}/{REPO} (part 1): bulk\n\nReplicated-Partial: {head} 1\n"
+    )
+    assert f"Replicated-Partial: {head} 2\n" in messages[1] and "(part 2)" in messages[1]
     assert f"Replicated-From: {head}" in messages[2] and "Replicated-Partial" not in messages[2]
     assert [r.get("parentCommitId") for r in requests[1:]] == result["targets"][0]["commits"][:2]
+    # Into an empty repository: the first part created the working branch (and so made it the
+    # default branch); the branch was created once, at the last part, and became the default.
+    assert {r["branchName"] for r in requests} == {"repo-replicator/staging/main"}
+    assert "parentCommitId" not in requests[0]
+    assert world.secondary.heads_seen("main") == [result["targets"][0]["secondaryHead"]]
+    assert world.secondary.default_branch == "main" and set(world.secondary.branches) == {"main"}
+    assert calls(world, "UpdateDefaultBranch") == [{"repositoryName": REPLICA, "defaultBranchName": "main"}]
 
 
 def test_entries_of_every_kind_count_toward_the_100(world: World):
@@ -561,7 +624,7 @@ def test_more_than_7mb_of_content_is_split(world: World):
     content = [sum(len(e["fileContent"]) for e in r["putFiles"]) for r in requests]
     assert content == [4 * MIB, 11 * MIB // 2, 6 * MIB, 2]  # in path order, each within 6 MiB
     assert [c.commit_id for c in reversed(world.secondary.history("main"))] == result["targets"][0]["commits"]
-    assert f"Replicated-Partial: {head} 3/4" in world.secondary.history("main")[1].message
+    assert f"Replicated-Partial: {head} 3\n" in world.secondary.history("main")[1].message
 
 
 def test_a_file_over_6mb_raises_naming_it_before_anything_is_written(
@@ -592,21 +655,389 @@ def test_an_interrupted_run_logs_where_it_stopped_and_the_next_run_resumes(
     with pytest.raises(ClientError, match="ServiceUnavailable"):
         run(event("referenceCreated", commit=head))
 
-    first = world.secondary.branches["main"]
-    assert f"Replicated-Partial: {head} 1/3" in world.secondary.head("main").message
+    # The part written is on the working branch; the branch itself does not exist yet.
+    assert "main" not in world.secondary.branches
+    first = world.secondary.branches[WORK]
+    assert world.secondary.commits[first].message.endswith(f"Replicated-Partial: {head} 1\n")
     lines = logs(capsys)
     stopped = next(line for line in lines if line["event"] == "replication-stopped")
-    assert stopped["committedParts"] == [{"part": "1/3", "commitId": first}]
-    assert stopped["secondaryHead"] == first
-    assert stopped["remainingParts"] == 2 and stopped["remainingFiles"] == 150
+    assert stopped["committedParts"] == [{"part": 1, "commitId": first}]
+    assert stopped["workingBranch"] == WORK and stopped["workingHead"] == first
+    assert stopped["secondaryHead"] is None
+    assert stopped["remainingFiles"] == 150 and stopped["remainingPaths"][0] == "data/100.txt"
 
     result = run(event("referenceCreated", commit=head))
     assert_mirrored(world)
-    assert result["targets"][0]["action"] == "converged"
+    assert result["targets"][0]["action"] == "created-branch"
     assert len(world.secondary.history("main")) == 3  # 1 before the failure, 2 to finish
+    assert world.fake.count("GetBlob") == 200 + 150  # the failed part's blobs were read again
+    assert world.secondary.default_branch == "main" and set(world.secondary.branches) == {"main"}
     lines = logs(capsys)
-    assert "resuming" in [line["event"] for line in lines]
+    resuming = next(line for line in lines if line["event"] == "resuming")
+    assert resuming["workingHead"] == first and resuming["interruptedPart"] == 1
+    assert resuming["remainingFiles"] == 150
     assert [line for line in lines if line["level"] == "WARNING"] == []
+
+
+# ---- staging, resuming and the time budget --------------------------------------------------------
+
+
+def many(count: int, version: str = "v1", prefix: str = "data") -> dict[str, str]:
+    return {f"{prefix}/{i:03}.txt": f"{version} {i}\n" for i in range(count)}
+
+
+class Clock:
+    """A Lambda context whose remaining time drops by ``per_commit`` seconds with each CreateCommit
+    made from now on, out of ``start`` seconds."""
+
+    def __init__(self, world: World, start: float = 100.0, per_commit: float = 40.0) -> None:
+        self.fake, self.start, self.per_commit = world.fake, start, per_commit
+        self.before = world.fake.count("CreateCommit")
+
+    def get_remaining_time_in_millis(self) -> int:
+        used = self.fake.count("CreateCommit") - self.before
+        return int((self.start - self.per_commit * used) * 1000)
+
+
+def test_a_change_of_several_commits_is_staged_and_moves_the_branch_once(
+    world: World, capsys: pytest.CaptureFixture[str]
+):
+    world.fake.max_results = 100  # GetDifferences' default page; NextToken is tested elsewhere
+    before = synced(world, many(250))
+    head = world.primary.push("main", many(250, "v2"), message="bulk edit")
+    capsys.readouterr()
+    start = len(world.fake.calls)
+    result = run(event(commit=head))
+
+    assert_mirrored(world)
+    (target,) = result["targets"]
+    assert target["action"] == "incremental" and len(target["commits"]) == 3
+    final = target["secondaryHead"]
+    # The parts went to the working branch, started at the head; then one fast-forward.
+    assert calls(world, "CreateBranch")[-1] == {
+        "repositoryName": REPLICA,
+        "branchName": WORK,
+        "commitId": before,
+    }
+    requests = commit_requests(world)[-3:]
+    assert [r["branchName"] for r in requests] == [WORK] * 3
+    assert [r["parentCommitId"] for r in requests] == [before, *target["commits"][:2]]
+    assert all(f"Replicated-Base: {before}\n" in r["commitMessage"] for r in requests)
+    (merge,) = calls(world, "MergeBranchesByFastForward")
+    assert merge == {
+        "repositoryName": REPLICA,
+        "sourceCommitSpecifier": final,
+        "destinationCommitSpecifier": "main",
+        "targetBranch": "main",
+    }
+    assert calls(world, "DeleteBranch")[-1] == {"repositoryName": REPLICA, "branchName": WORK}
+    # What a pipeline watching main saw: the old head, then the whole new tree.
+    assert world.secondary.heads_seen("main")[-2:] == [before, final]
+    assert [(m.branch, m.commit_id) for m in world.secondary.moves[-6:]] == [
+        (WORK, before),
+        *[(WORK, commit) for commit in target["commits"]],
+        ("main", final),
+        (WORK, None),
+    ]
+    operations = [
+        op
+        for r, op, _ in world.fake.calls[start:]
+        if r == SECONDARY and op.startswith(("Create", "Merge", "Delete"))
+    ]
+    assert operations == [
+        "CreateBranch",
+        "CreateCommit",
+        "CreateCommit",
+        "CreateCommit",
+        "MergeBranchesByFastForward",
+        "DeleteBranch",
+    ]
+    assert [line["level"] for line in logs(capsys) if line["level"] != "INFO"] == []
+
+
+def test_commits_are_made_as_the_blobs_are_read(world: World):
+    synced(world, {"a": "a\n"})
+    head = world.primary.push("main", many(250))
+    start = len(world.fake.calls)
+    run(event(commit=head))
+
+    assert_mirrored(world)
+    sequence = [op for _, op, _ in world.fake.calls[start:] if op in ("GetBlob", "CreateCommit")]
+    # 100 reads, a commit, 100 reads, a commit...: never all the reads first.
+    assert sequence == (["GetBlob"] * 100 + ["CreateCommit"]) * 2 + ["GetBlob"] * 50 + ["CreateCommit"]
+
+
+def test_the_time_budget_pauses_and_the_next_invocations_continue(
+    world: World, capsys: pytest.CaptureFixture[str]
+):
+    world.fake.max_results = 100  # GetDifferences' default page; NextToken is tested elsewhere
+    before = synced(world, many(450))
+    head = world.primary.push("main", many(450, "v2"))  # 5 commits' worth
+    capsys.readouterr()
+
+    # 100 s left, 40 s a commit, 30 s of margin: two commits an invocation.
+    reads = world.fake.count("GetBlob")
+    with pytest.raises(handler.ReplicationPaused, match="SAFETY_SECONDS"):
+        handler.handler(event(commit=head), Clock(world))
+    assert world.secondary.branches["main"] == before
+    assert world.fake.count("GetBlob") - reads == 200  # nothing read for the commit not made
+    assert world.secondary.head(WORK).message.endswith(
+        f"Replicated-Partial: {head} 2\nReplicated-Base: {before}\n"
+    )
+    lines = logs(capsys)
+    (paused,) = [line for line in lines if line["event"] == "replication-paused"]
+    assert paused["level"] == "WARNING" and paused["remainingSeconds"] == pytest.approx(20)
+    assert paused["committedParts"] == [
+        {"part": 1, "commitId": world.secondary.history(WORK)[1].commit_id},
+        {"part": 2, "commitId": world.secondary.branches[WORK]},
+    ]
+    assert paused["workingBranch"] == WORK and paused["secondaryHead"] == before
+    assert paused["remainingFiles"] == 250 and paused["remainingPaths"][0] == "data/200.txt"
+    assert "target-failed" in [line["event"] for line in lines]
+
+    with pytest.raises(handler.ReplicationPaused):
+        handler.handler(event(commit=head), Clock(world))
+    assert world.secondary.branches["main"] == before
+    assert world.secondary.head(WORK).message.endswith(
+        f"Replicated-Partial: {head} 4\nReplicated-Base: {before}\n"
+    )
+
+    capsys.readouterr()
+    result = handler.handler(event(commit=head), Clock(world))
+    assert_mirrored(world)
+    assert result["targets"][0]["action"] == "converged"
+    assert len(commit_requests(world)) == 5 + 5  # the sync, then five parts: nothing written twice
+    assert world.secondary.heads_seen("main")[-2:] == [before, world.secondary.branches["main"]]
+    lines = logs(capsys)
+    assert [line["level"] for line in lines if line["level"] != "INFO"] == []
+    assert "resuming" in [line["event"] for line in lines]
+    assert world.metrics  # the lag is reported once it is done
+
+
+def test_without_a_context_or_with_time_to_spare_there_is_no_pause(world: World):
+    world.fake.max_results = 100  # GetDifferences' default page; NextToken is tested elsewhere
+    head = world.primary.push("main", many(250))
+    assert handler.handler(event(commit=head), None)["status"] == "ok"
+    assert_mirrored(world)
+    head = world.primary.push("main", many(250, "v2"))
+    world.monkeypatch.setenv("SAFETY_SECONDS", "0")
+    assert handler.handler(event(commit=head), Clock(world, start=100, per_commit=40))["status"] == "ok"
+    assert_mirrored(world)
+
+
+def test_a_second_target_does_not_start_when_the_time_is_used_up(
+    world: World, capsys: pytest.CaptureFixture[str]
+):
+    third = world.fake.create_repository(THIRD, "replica-eu")
+    world.targets((SECONDARY, REPLICA), (THIRD, "replica-eu"))
+    head = world.primary.push("main", {"a": "a\n"})
+    # 40 s left: the first target's one commit brings it to 0, under the margin.
+    with pytest.raises(handler.ReplicationPaused):
+        handler.handler(event(commit=head), Clock(world, start=40, per_commit=40))
+    assert_mirrored(world)
+    assert third.branches == {} and world.fake.count("GetBranch", THIRD) == 0
+    assert "replication-paused" in [line["event"] for line in logs(capsys)]
+    handler.handler(event(commit=head), None)
+    assert_mirrored(world, secondary=third)
+
+
+def test_a_file_over_6mb_in_a_later_part_stops_on_the_working_branch(
+    world: World, capsys: pytest.CaptureFixture[str]
+):
+    before = synced(world, {"a": "a\n"})
+    huge = b"\x00" * (handler.MAX_FILE_BYTES + 1)
+    head = world.primary.push("main", {**many(150), "zz/huge.iso": huge})
+    capsys.readouterr()
+    with pytest.raises(handler.FileTooLargeError, match=r"zz/huge\.iso.*6291457 bytes"):
+        run(event(commit=head))
+
+    assert world.secondary.branches["main"] == before  # untouched
+    part = world.secondary.branches[WORK]
+    stopped = next(line for line in logs(capsys) if line["event"] == "replication-stopped")
+    assert stopped["committedParts"] == [{"part": 1, "commitId": part}] and stopped["workingHead"] == part
+    assert stopped["remainingFiles"] == 51 and "zz/huge.iso" in stopped["error"]
+
+    # Once the file is gone from the primary, the next run continues the working branch.
+    fixed = world.primary.push("main", delete=("zz/huge.iso",))
+    result = run(event(commit=fixed))
+    assert_mirrored(world)
+    assert result["targets"][0]["action"] == "converged"
+    assert world.secondary.history("main")[1].commit_id == part
+    assert len(commit_requests(world)) == 1 + 2
+
+
+def test_a_working_branch_for_an_older_primary_commit_is_continued(
+    world: World, capsys: pytest.CaptureFixture[str]
+):
+    world.fake.max_results = 100  # GetDifferences' default page; NextToken is tested elsewhere
+    before = synced(world, many(250))
+    older = world.primary.push("main", many(250, "v2"))
+    world.fake.fail_once("CreateCommit", on_call=2)
+    with pytest.raises(ClientError):
+        run(event(commit=older))
+    part = world.secondary.branches[WORK]
+    # More pushes meanwhile: the first 100 files change again, and 10 are added.
+    head = world.primary.push("main", {**many(100, "v3"), **many(10, "new", prefix="more")})
+    capsys.readouterr()
+    result = run(event(commit=head))
+
+    assert_mirrored(world)
+    assert result["targets"][0]["action"] == "converged"
+    resuming = next(line for line in logs(capsys) if line["event"] == "resuming")
+    assert resuming["interruptedSource"] == older and resuming["workingHead"] == part
+    assert resuming["remainingFiles"] == 100 + 150 + 10
+    assert world.secondary.heads_seen("main")[-2:] == [before, world.secondary.branches["main"]]
+    assert part in [c.commit_id for c in world.secondary.history("main")]
+
+
+def test_finished_but_not_fast_forwarded_is_fast_forwarded_by_the_retry(
+    world: World, capsys: pytest.CaptureFixture[str]
+):
+    before = synced(world)
+    head = world.primary.push("main", many(150))
+    world.fake.fail_once("MergeBranchesByFastForward", on_call=1)
+    with pytest.raises(ClientError, match="ServiceUnavailable"):
+        run(event(commit=head))
+    assert world.secondary.branches["main"] == before
+    assert f"Replicated-From: {head}" in world.secondary.head(WORK).message
+    failed = next(line for line in logs(capsys) if line["event"] == "fast-forward-failed")
+    assert failed["code"] == "ServiceUnavailable" and failed["expectedHead"] == before
+
+    writes = len(commit_requests(world))
+    result = run(event(commit=head))
+    assert_mirrored(world)
+    assert len(commit_requests(world)) == writes  # nothing rewritten
+    assert result["targets"][0]["action"] == "converged" and result["targets"][0]["commits"] == []
+    assert world.secondary.heads_seen("main")[-2:] == [before, world.secondary.branches["main"]]
+    assert [line["level"] for line in logs(capsys) if line["level"] != "INFO"] == []
+
+
+def test_a_push_to_the_secondary_during_staging_fails_the_fast_forward_and_the_retry_starts_over(
+    world: World, capsys: pytest.CaptureFixture[str]
+):
+    synced(world)
+    head = world.primary.push("main", many(150))
+
+    def someone_pushes(region: str, params: dict[str, Any]) -> None:
+        world.fake.before.pop("MergeBranchesByFastForward")
+        world.secondary.push("main", {"theirs.txt": "x\n"})
+
+    world.fake.before["MergeBranchesByFastForward"] = someone_pushes
+    with pytest.raises(ClientError) as raised:
+        run(event(commit=head))
+    assert raised.value.response["Error"]["Code"] == "ManualMergeRequiredException"
+    rogue = world.secondary.branches["main"]
+    assert "theirs.txt" in world.secondary.tree("main")  # theirs is kept, not overwritten by a forced move
+    capsys.readouterr()
+
+    run(event(commit=head))
+    assert_mirrored(world)
+    assert world.secondary.head("main").parents[0] != rogue  # two parts again, from their commit
+    assert world.secondary.history("main")[2].commit_id == rogue
+    warnings = [line for line in logs(capsys) if line["level"] == "WARNING"]
+    assert [w["event"] for w in warnings] == ["working-branch-discarded", "diverged"]
+    assert warnings[0]["secondaryHead"] == rogue
+
+
+def test_a_working_branch_left_after_publishing_is_deleted_by_the_next_run(
+    world: World, capsys: pytest.CaptureFixture[str]
+):
+    before = synced(world)
+    head = world.primary.push("main", many(150))
+    world.fake.fail_once("DeleteBranch", on_call=1)
+    with pytest.raises(ClientError, match="ServiceUnavailable"):
+        run(event(commit=head))
+    published = world.secondary.branches["main"]
+    assert published != before and world.secondary.branches[WORK] == published
+
+    capsys.readouterr()
+    result = run(event(commit=head))
+    assert_mirrored(world)
+    assert result["targets"][0]["action"] == "up-to-date"
+    assert world.secondary.branches["main"] == published
+    lines = logs(capsys)
+    assert [line["level"] for line in lines if line["level"] != "INFO"] == []
+    discarded = next(line for line in lines if line["event"] == "working-branch-discarded")
+    assert "already points at its head" in discarded["reason"]
+
+
+def test_a_part_left_on_the_branch_by_an_earlier_version_is_resumed_without_a_warning(
+    world: World, capsys: pytest.CaptureFixture[str]
+):
+    # Versions before the working branch committed parts on the branch itself ("i/n").
+    head = synced(world)
+    world.secondary.commits[head].message = f"Replicate (part 1/3)\n\nReplicated-Partial: {'e' * 40} 1/3\n"
+    new = world.primary.push("main", {"x": "x\n"})
+    capsys.readouterr()
+    result = run(event(commit=new))
+    assert_mirrored(world)
+    assert result["targets"][0]["action"] == "converged"
+    lines = logs(capsys)
+    assert next(line for line in lines if line["event"] == "resuming")["interruptedPart"] == 1
+    assert [line["level"] for line in lines if line["level"] != "INFO"] == []
+
+
+def test_a_working_branch_not_written_by_the_replicator_is_discarded(
+    world: World, capsys: pytest.CaptureFixture[str]
+):
+    before = synced(world)
+    world.secondary.set_branch(WORK, before)
+    world.secondary.push(WORK, {"stray": "x\n"}, message="someone's commit")
+    head = world.primary.push("main", {"b": "b\n"})
+    capsys.readouterr()
+    result = run(event(commit=head))
+
+    assert_mirrored(world)
+    assert result["targets"][0]["action"] == "incremental"
+    (warning,) = [line for line in logs(capsys) if line["level"] == "WARNING"]
+    assert warning["event"] == "working-branch-discarded" and "not written" in warning["reason"]
+
+
+def test_a_deleted_branch_takes_its_working_branch_with_it(world: World):
+    synced(world)
+    world.primary.set_branch("feature", world.primary.branches["main"])
+    head = world.primary.push("feature", many(150))
+    world.fake.fail_once("CreateCommit", on_call=2)
+    with pytest.raises(ClientError):
+        run(event("referenceCreated", branch="feature", commit=head))
+    assert "repo-replicator/staging/feature" in world.secondary.branches
+    del world.primary.branches["feature"]
+
+    result = run(event("referenceDeleted", branch="feature"))
+    assert result["targets"][0]["action"] == "branch-absent"
+    assert set(world.secondary.branches) == {"main"}
+
+
+@pytest.mark.parametrize("branch", ["repo-replicator", "repo-replicator/staging/main", "repo-replicator/x"])
+def test_branches_under_the_reserved_name_are_not_replicated(
+    world: World, branch: str, capsys: pytest.CaptureFixture[str]
+):
+    world.primary.push(branch, {"a": "a\n"})
+    result = run(event(branch=branch))
+    assert result["status"] == "skipped" and "reserved" in result["reason"]
+    assert world.fake.calls == [] and world.secondary.branches == {}
+    (line,) = logs(capsys)
+    assert (line["level"], line["event"]) == ("ERROR", "reference-reserved")
+
+
+def test_working_branch_names():
+    assert handler.working_branch("main") == WORK
+    assert handler.working_branch("feature/x") == "repo-replicator/staging/feature/x"
+    long = "b" * 250
+    name = handler.working_branch(long)
+    assert (
+        len(name) <= 256
+        and name.startswith(handler.WORK_PREFIX)
+        and name != handler.working_branch("c" * 250)
+    )
+    assert not handler.is_reserved("main") and not handler.is_reserved("repo-replicator-2")
+
+
+@pytest.mark.parametrize("value", ["soon", "-1", "900"])
+def test_a_bad_safety_seconds_setting_raises(world: World, value: str):
+    world.monkeypatch.setenv("SAFETY_SECONDS", value)
+    with pytest.raises(handler.ConfigError, match="SAFETY_SECONDS"):
+        run(event())
 
 
 def test_submodules_are_left_alone_with_a_warning(world: World, capsys: pytest.CaptureFixture[str]):
@@ -665,18 +1096,22 @@ def test_changes_from_differences_in_every_shape():
 
 def test_only_the_last_paragraph_holds_trailers():
     sha, other = "a" * 40, "b" * 40
-    assert handler.read_trailers(f"Replicate x\n\nReplicated-From: {sha}\n") == (sha, None)
-    assert handler.read_trailers(f"Replicate x (part 2/5)\n\nReplicated-Partial: {sha} 2/5") == (
-        None,
-        (sha, 2, 5),
+    trailers = handler.Trailers
+    assert handler.read_trailers(f"Replicate x\n\nReplicated-From: {sha}\n") == trailers(replicated_from=sha)
+    assert handler.read_trailers(
+        f"Replicate x (part 2)\n\nReplicated-Partial: {sha} 2\nReplicated-Base: {other}"
+    ) == (trailers(partial=sha, part=2, base=other))
+    # As versions that committed parts on the branch itself wrote it.
+    assert handler.read_trailers(f"Replicate x (part 2/5)\n\nReplicated-Partial: {sha} 2/5") == trailers(
+        partial=sha, part=2
     )
-    assert handler.read_trailers(f"Revert\n\nReplicated-From: {sha}\n\nSigned-off-by: me") == (None, None)
-    assert handler.read_trailers(f"Subject\n\nReplicated-From: {other}\nReplicated-From: {sha}") == (
-        sha,
-        None,
+    assert handler.read_trailers(f"Revert\n\nReplicated-From: {sha}\n\nSigned-off-by: me") == trailers()
+    assert handler.read_trailers(f"Subject\n\nReplicated-From: {other}\nReplicated-From: {sha}") == trailers(
+        replicated_from=sha
     )
-    assert handler.read_trailers("") == (None, None)
-    assert handler.read_trailers("Replicated-From: not-a-sha") == (None, None)
+    assert handler.read_trailers("") == trailers()
+    assert not handler.read_trailers("Replicated-From: not-a-sha").ours
+    assert not handler.read_trailers(f"Replicated-Base: {sha}").ours
 
 
 # ---- targets and configuration ----------------------------------------------------------------
