@@ -123,45 +123,45 @@ def both(*edits: Edit) -> Edit:
     return edit
 
 
-def pipeline(**changes: Any) -> Edit:
+def section(key: str, **changes: Any) -> Edit:
+    """Update a top-level section (created if absent)."""
+
     def edit(ns: dict[str, Any]) -> None:
-        ns.setdefault("pipeline", {}).update(changes)
+        ns.setdefault(key, {}).update(changes)
 
     return edit
+
+
+def list_entry(key: str, items: str, i: int, **changes: Any) -> Edit:
+    """Update entry ``i`` of ``ns[key][items]``; ``_DROP`` removes a key."""
+
+    def edit(ns: dict[str, Any]) -> None:
+        entry = ns[key][items][i]
+        entry.update(changes)
+        for k in [k for k, v in entry.items() if v is _DROP]:
+            del entry[k]
+
+    return edit
+
+
+def pipeline(**changes: Any) -> Edit:
+    return section("pipeline", **changes)
 
 
 def stage(i: int, **changes: Any) -> Edit:
-    def edit(ns: dict[str, Any]) -> None:
-        entry = ns["pipeline"]["stages"][i]
-        entry.update(changes)
-        for key in [k for k, v in entry.items() if v is _DROP]:
-            del entry[key]
-
-    return edit
+    return list_entry("pipeline", "stages", i, **changes)
 
 
 def launcher(**changes: Any) -> Edit:
-    def edit(ns: dict[str, Any]) -> None:
-        ns.setdefault("taskLauncher", {}).update(changes)
-
-    return edit
+    return section("taskLauncher", **changes)
 
 
 def schedule(i: int, **changes: Any) -> Edit:
-    def edit(ns: dict[str, Any]) -> None:
-        entry = ns["taskLauncher"]["schedules"][i]
-        entry.update(changes)
-        for key in [k for k, v in entry.items() if v is _DROP]:
-            del entry[key]
-
-    return edit
+    return list_entry("taskLauncher", "schedules", i, **changes)
 
 
 def replication(**changes: Any) -> Edit:
-    def edit(ns: dict[str, Any]) -> None:
-        ns.setdefault("replication", {}).update(changes)
-
-    return edit
+    return section("replication", **changes)
 
 
 def all_services(**changes: Any) -> Edit:
