@@ -4,7 +4,6 @@ import pulumi
 
 import wiring
 from components.region import RegionalPlatform
-from components.repo_replicator import RepoReplicator
 from stack_config import load_stack_config
 
 project, stack = pulumi.get_project(), pulumi.get_stack()
@@ -14,23 +13,16 @@ for warning in (wiring.flow_logs_disabled_warning(cfg), wiring.plain_http_warnin
     if warning:
         pulumi.log.warn(warning)
 
+# Secondaries first: the primary's replicator writes to their repositories.
 regions = {}
-for region in cfg.regions:
+for region in sorted(cfg.regions, key=lambda r: r.role == "primary"):
     provider = wiring.region_provider(cfg, region, project, stack)
+    replication = wiring.replication_spec(cfg, regions) if region.role == "primary" else None
     regions[region.name] = RegionalPlatform(
         region.name,
-        wiring.regional_args(cfg, region, project),
+        wiring.regional_args(cfg, region, project, replication),
         pulumi.ResourceOptions(providers=[provider]),
     )
 
-# After every region: the replicator writes to the secondaries' repositories.
-replication = wiring.replicator_args(cfg, regions)
-replicator = (
-    RepoReplicator(f"{cfg.primary.name}-replicator", replication, pulumi.ResourceOptions(parent=regions[cfg.primary.name]))
-    if replication
-    else None
-)
-
 pulumi.export("primary_region", cfg.primary.name)
-pulumi.export("regions", {name: platform.exports() for name, platform in regions.items()})
-pulumi.export("replication", replicator.outputs if replicator else None)
+pulumi.export("regions", {r.name: regions[r.name].exports() for r in cfg.regions})

@@ -7,23 +7,27 @@ from __future__ import annotations
 
 import pulumi_aws as aws
 
+from components.alarms import ServiceThresholds
 from components.delivery import BuildSettings, CodeCommitSource, ConnectionSource, Stage
 from components.fargate_service import Grant, HealthCheck, Scaling
 from components.load_balancer import AccessLogSettings, AcmSettings, RegionalRecord, StagingListener
 from components.network import FlowLogSettings, NetworkArgs
 from components.region import (
+    DnsSpec,
     FunctionSpec,
     LauncherSpec,
     LoadBalancerSpec,
+    MonitoringSpec,
     NotificationsSpec,
     PipelineSpec,
     RegionalPlatform,
     RegionalPlatformArgs,
     RegistrySpec,
+    ReplicationSpec,
     ServiceSpec,
     StagingSpec,
 )
-from components.repo_replicator import ReplicaTarget, RepoReplicatorArgs
+from components.repo_replicator import ReplicaTarget
 from components.task_launcher import Schedule
 from stack_config import RegionConfig, StackConfig, routes
 from stack_config.aws_regions import elb_log_delivery
@@ -75,7 +79,10 @@ def region_provider(cfg: StackConfig, region: RegionConfig, project: str, stack:
     )
 
 
-def regional_args(cfg: StackConfig, region: RegionConfig, project: str) -> RegionalPlatformArgs:
+def regional_args(
+    cfg: StackConfig, region: RegionConfig, project: str, replication: ReplicationSpec | None = None
+) -> RegionalPlatformArgs:
+    """A region's inputs; ``replication`` goes to the primary only (see :func:`replication_spec`)."""
     plan = region.subnet_plan()
     flow = cfg.network.flow_logs
     registry = cfg.container_registry
@@ -95,6 +102,9 @@ def regional_args(cfg: StackConfig, region: RegionConfig, project: str) -> Regio
         notifications=notifications_spec(cfg, region),
         pipeline=pipeline_spec(cfg),
         task_launcher=launcher_spec(cfg),
+        replication=replication if region.role == "primary" else None,
+        monitoring=monitoring_spec(cfg),
+        dns=dns_spec(cfg, region),
         network=NetworkArgs(
             name_prefix=name_prefix(cfg),
             vpc_cidr=region.vpc_cidr,
@@ -159,7 +169,8 @@ def notifications_spec(cfg: StackConfig, region: RegionConfig) -> NotificationsS
     n = cfg.pipeline.notifications
     return NotificationsSpec(
         topic_name=f"{name_prefix(cfg)}-notifications",
-        emails=tuple(n.emails),
+        # One topic per region: approvals, failed runs and alarms reach the same people.
+        emails=tuple(dict.fromkeys([*n.emails, *cfg.monitoring.emails])),
         existing_topic_arn=n.topic_arns.get(region.name),
     )
 
@@ -218,29 +229,62 @@ def launcher_spec(cfg: StackConfig) -> LauncherSpec | None:
     )
 
 
-def replicator_args(cfg: StackConfig, regions: dict[str, RegionalPlatform]) -> RepoReplicatorArgs | None:
-    """The primary region's replicator, fed from every region's repository resource."""
+def replication_spec(cfg: StackConfig, built: dict[str, RegionalPlatform]) -> ReplicationSpec | None:
+    """The primary region's replicator, fed from the secondaries' repository resources (so the
+    secondaries are built first)."""
     if not cfg.has_replication:
         return None
-    primary = regions[cfg.primary.name]
-    assert primary.delivery is not None and primary.delivery.repository_arn is not None  # validated
     targets = []
     for region in cfg.regions:
-        delivery = regions[region.name].delivery
-        if region.role == "secondary" and delivery is not None and delivery.repository_arn is not None:
+        delivery = built[region.name].delivery if region.role == "secondary" else None
+        if delivery is not None and delivery.repository_arn is not None:
             targets.append(ReplicaTarget(region.name, delivery.repository_name, delivery.repository_arn))  # type: ignore[arg-type]
-    repl = cfg.replication
-    return RepoReplicatorArgs(
-        context=primary.context,
+    return ReplicationSpec(
         function_name=f"{name_prefix(cfg)}-repo-replicator",
-        source_repository_name=primary.delivery.repository_name,  # type: ignore[arg-type]
-        source_repository_arn=primary.delivery.repository_arn,
-        targets=targets,
+        targets=tuple(targets),
         metric_namespace=REPLICATION_METRIC_NAMESPACE,
-        timeout_seconds=repl.timeout_seconds,
-        memory_mb=repl.memory_mb,
-        log_retention_days=cfg.logs.retention_days,
+        timeout_seconds=cfg.replication.timeout_seconds,
+        memory_mb=cfg.replication.memory_mb,
     )
+
+
+def monitoring_spec(cfg: StackConfig) -> MonitoringSpec | None:
+    m = cfg.monitoring
+    if not m.enabled:
+        return None
+    return MonitoringSpec(
+        load_balancer_5xx_count=m.load_balancer_5xx_count,
+        function_duration_percent=m.function_duration_percent,
+        replication_lag_seconds=m.replication_lag_seconds,
+        dashboard=m.dashboard,
+    )
+
+
+def dns_spec(cfg: StackConfig, region: RegionConfig) -> DnsSpec | None:
+    if cfg.dns is None or cfg.routing == "none":
+        return None
+    role = None
+    if cfg.routing == "failover":
+        role = "PRIMARY" if region.role == "primary" else "SECONDARY"
+    return DnsSpec(
+        domain=cfg.dns.domain,
+        hosted_zone_id=cfg.dns.hosted_zone_id,
+        check_path=health_check_path(cfg),
+        routing=cfg.routing,  # type: ignore[arg-type]
+        failover_role=role,  # type: ignore[arg-type]
+        interval_seconds=cfg.dns.health_check_interval_seconds,
+        failure_threshold=cfg.dns.failure_threshold,
+    )
+
+
+def health_check_path(cfg: StackConfig) -> str:
+    """``dns.healthCheckPath``, or the first always-on service's route prefix and health path."""
+    assert cfg.dns is not None
+    if cfg.dns.health_check_path:
+        return cfg.dns.health_check_path
+    svc = next(s for s in cfg.services if s.mode == "service")  # validated
+    prefix = svc.paths[0].split("*", 1)[0].rstrip("/")
+    return prefix + svc.health_check.path
 
 
 def service_spec(cfg: StackConfig, region: RegionConfig, svc: ServiceConfig, project: str) -> ServiceSpec:
@@ -292,6 +336,7 @@ def service_spec(cfg: StackConfig, region: RegionConfig, svc: ServiceConfig, pro
         staging_target_group_name=_service_target_group(cfg, region, svc, project, svc.name + STAGING_SUFFIX)
         if cfg.has_staging and svc.mode == "service"
         else None,
+        alarms=ServiceThresholds(**cfg.monitoring.thresholds(svc.name).model_dump()) if cfg.monitoring.enabled else None,
     )
 
 

@@ -277,6 +277,8 @@ class Delivery(pulumi.ComponentResource):
 
         self.pipeline_name = pipeline.name
         self.pipeline_arn = pipeline.arn
+        self.dead_letter_queue_name = dead_letters.name
+        self.build_project_names = [b.name for b in builds]
         self.repository_name = repository.repository_name if repository else None
         self.repository_arn = repository.arn if repository else None
         self.outputs: dict[str, pulumi.Input[object]] = {

@@ -208,6 +208,7 @@ class EventFunction(pulumi.ComponentResource):
         self.function_arn = function.arn
         self.role_arn = execution.role.arn
         self.dead_letter_queue_arn = dead_letters.arn
+        self.dead_letter_queue_name = dead_letters.name
         self.rule_names = {rule.key: r.name for rule, r in zip(args.rules, rules, strict=True)}
         self.outputs: dict[str, pulumi.Input[object]] = {
             "function_name": function.name,

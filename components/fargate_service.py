@@ -23,6 +23,7 @@ import pulumi
 import pulumi_aws as aws
 
 from . import iam
+from .alarms import DEPLOYMENT_ALARMS, ServiceAlarms, metric_alarm, service_alarm_specs
 from .load_balancer import alb_only_rules, path_rule
 
 
@@ -116,6 +117,8 @@ class FargateServiceArgs:
             cluster must have the provider).
         autoscale: Attach the scaling target and policies (mode ``service``). Default True;
             False keeps ``desired_count`` tasks.
+        alarms: The service's alarms (:class:`~components.alarms.ServiceAlarms`), or None
+            (default) for none.
     """
 
     service_name: str
@@ -150,6 +153,7 @@ class FargateServiceArgs:
     ecs_service_name: str | None = None
     capacity_provider: Literal["FARGATE", "FARGATE_SPOT"] = "FARGATE"
     autoscale: bool = True
+    alarms: ServiceAlarms | None = None
 
     @property
     def ecs_name(self) -> str:
@@ -187,6 +191,9 @@ class FargateService(pulumi.ComponentResource):
       period; ``desiredCount`` owned by autoscaling), and unless ``autoscale`` is off
       ``{name}-scaling-target`` and ``{name}-scale-cpu`` / ``-scale-memory`` / ``-scale-requests``
       policies.
+    - With ``alarms``: ``{name}-alarm-5xx`` / ``-latency`` / ``-unhealthy`` on the target group,
+      and for mode ``service`` ``{name}-alarm-cpu`` / ``-memory``; the 5XX and unhealthy alarms
+      also roll back a failing deployment.
     """
 
     def __init__(self, name: str, args: FargateServiceArgs, opts: pulumi.ResourceOptions | None = None) -> None:
@@ -307,6 +314,10 @@ class FargateService(pulumi.ComponentResource):
             opts=child,
         )
 
+        self.alarms: dict[str, aws.cloudwatch.MetricAlarm] = {}
+        if args.alarms is not None:
+            self._alarms(name, args, args.alarms, target_group)
+
         self.service_name: pulumi.Output[str | None] = pulumi.Output.from_input(None)
         if args.mode == "service":
             self._service(name, args, task, target_group, sg, rule)
@@ -314,6 +325,7 @@ class FargateService(pulumi.ComponentResource):
         self.task_definition_arn = task.arn
         self.task_definition_family = task.family
         self.target_group_arn = target_group.arn
+        self.target_group_arn_suffix = target_group.arn_suffix
         self.security_group_id = sg.id
         self.task_role_arn = task_role.arn
         self.execution_role_arn = execution_role.arn
@@ -329,8 +341,24 @@ class FargateService(pulumi.ComponentResource):
             "execution_role_arn": self.execution_role_arn,
             "log_group_name": self.log_group_name,
             "container_port": args.port,
+            "alarm_names": {k: a.name for k, a in self.alarms.items()},
         }
         self.register_outputs(self.outputs)
+
+    def _alarms(
+        self, name: str, args: FargateServiceArgs, alarms: ServiceAlarms, target_group: aws.lb.TargetGroup
+    ) -> None:
+        on_target_group = {"TargetGroup": target_group.arn_suffix, "LoadBalancer": args.load_balancer_arn_suffix}
+        on_service = {"ClusterName": args.cluster_name, "ServiceName": args.ecs_name}
+        for spec in service_alarm_specs(alarms.thresholds, args.mode):
+            self.alarms[spec.kind] = metric_alarm(
+                f"{name}-alarm-{spec.kind}",
+                spec,
+                alarm_name=f"{alarms.alarm_prefix}-{spec.kind}",
+                dimensions=on_service if spec.namespace == "AWS/ECS" else on_target_group,
+                topic_arn=alarms.topic_arn,
+                opts=pulumi.ResourceOptions(parent=self),
+            )
 
     def _service(
         self,
@@ -366,6 +394,13 @@ class FargateService(pulumi.ComponentResource):
                 )
             ],
             deployment_circuit_breaker=aws.ecs.ServiceDeploymentCircuitBreakerArgs(enable=True, rollback=True),
+            # The circuit breaker catches tasks that never start; these catch tasks that start and
+            # then fail their users (5XX, unhealthy targets) during the deployment's bake time.
+            alarms=aws.ecs.ServiceAlarmsArgs(
+                alarm_names=[self.alarms[k].name for k in DEPLOYMENT_ALARMS], enable=True, rollback=True
+            )
+            if self.alarms
+            else None,
             deployment_minimum_healthy_percent=100,
             deployment_maximum_percent=200,
             health_check_grace_period_seconds=args.health_check.grace_period_seconds,

@@ -1,4 +1,4 @@
-"""The region's notifications topic: where approvals, failed pipeline runs and (later) alarms go."""
+"""The region's notifications topic: where approvals, failed pipeline runs and alarms go."""
 
 from __future__ import annotations
 
@@ -10,9 +10,10 @@ import pulumi_aws as aws
 
 from . import iam
 
-# AWS services that publish to the topic on this account's behalf. EventBridge cannot use the
+# AWS services that publish to the topic on this account's behalf: EventBridge rules (approvals'
+# and failed runs' notices), CloudWatch alarms and CodeStar notifications. None of them can use the
 # AWS-managed alias/aws/sns key, so the topic has a customer-managed key that grants them use.
-PUBLISHING_SERVICES = ("events.amazonaws.com",)
+PUBLISHING_SERVICES = ("cloudwatch.amazonaws.com", "codestar-notifications.amazonaws.com", "events.amazonaws.com")
 
 
 @dataclass(frozen=True)
@@ -31,15 +32,16 @@ class NotificationsArgs:
 
 
 class Notifications(pulumi.ComponentResource):
-    """An encrypted SNS topic that this account's EventBridge rules may publish to.
+    """An encrypted SNS topic that this account's EventBridge rules, CloudWatch alarms and CodeStar
+    notifications may publish to.
 
     Creates, with ``name`` as the prefix:
 
     - ``{name}-key`` and ``{name}-key-alias`` (``alias/{topic_name}``): a customer-managed KMS key
-      with rotation, whose policy delegates to IAM and lets EventBridge encrypt messages.
+      with rotation, whose policy delegates to IAM and lets those publishers encrypt messages.
     - ``{name}-topic``: the topic, encrypted with that key.
-    - ``{name}-topic-policy``: EventBridge rules of this account may publish; requests without
-      TLS are denied.
+    - ``{name}-topic-policy``: EventBridge rules, CodeStar notifications and CloudWatch alarms of
+      this account (alarms: of this region) may publish; requests without TLS are denied.
     - ``{name}-email-{address}``: one email subscription per address.
     """
 
@@ -89,12 +91,23 @@ class Notifications(pulumi.ComponentResource):
             policy=iam.document(
                 [
                     {
-                        "Sid": "EventBridgeRulesOfThisAccount",
+                        "Sid": "RulesAndNotificationsOfThisAccount",
                         "Effect": "Allow",
-                        "Principal": {"Service": list(PUBLISHING_SERVICES)},
+                        "Principal": {"Service": ["events.amazonaws.com", "codestar-notifications.amazonaws.com"]},
                         "Action": "sns:Publish",
                         "Resource": topic.arn,
                         "Condition": this_account,
+                    },
+                    {
+                        "Sid": "AlarmsOfThisAccount",
+                        "Effect": "Allow",
+                        "Principal": {"Service": "cloudwatch.amazonaws.com"},
+                        "Action": "sns:Publish",
+                        "Resource": topic.arn,
+                        "Condition": {
+                            **this_account,
+                            "ArnLike": {"aws:SourceArn": ctx.arn("cloudwatch", "alarm:*")},
+                        },
                     },
                     {
                         "Sid": "DenyInsecureTransport",

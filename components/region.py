@@ -12,6 +12,7 @@ import pulumi
 import pulumi_aws as aws
 
 from . import iam
+from .alarms import ServiceAlarms, ServiceThresholds
 from .alb_function import AlbFunction, AlbFunctionArgs, AlbRoute, VpcPlacement
 from .container_registry import ContainerRegistry, ContainerRegistryArgs
 from .delivery import (
@@ -24,6 +25,7 @@ from .delivery import (
     ServiceImage,
     Stage,
 )
+from .failover import RegionalDns, RegionalDnsArgs
 from .fargate_service import FargateService, FargateServiceArgs, Grant, HealthCheck, Scaling
 from .load_balancer import (
     AccessLogSettings,
@@ -33,8 +35,10 @@ from .load_balancer import (
     RegionalRecord,
     StagingListener,
 )
+from .monitoring import Monitoring, MonitoringArgs, WatchedFunction, WatchedQueue, WatchedReplication
 from .network import Network, NetworkArgs
 from .notifications import Notifications, NotificationsArgs
+from .repo_replicator import REPLICATION_LAG_METRIC, ReplicaTarget, RepoReplicator, RepoReplicatorArgs
 from .task_launcher import LaunchTarget, Schedule, TaskLauncher, TaskLauncherArgs
 
 
@@ -91,6 +95,42 @@ class ServiceSpec:
     writable_paths: Sequence[str] = ("/tmp",)
     grants: Sequence[Grant] = ()
     staging_target_group_name: str | None = None
+    alarms: ServiceThresholds | None = None
+
+
+@dataclass(frozen=True)
+class MonitoringSpec:
+    """The config-derived part of :class:`~components.monitoring.MonitoringArgs`."""
+
+    load_balancer_5xx_count: int = 10
+    function_duration_percent: int = 90
+    replication_lag_seconds: int = 60
+    dashboard: bool = True
+
+
+@dataclass(frozen=True)
+class DnsSpec:
+    """The region's part of the domain's routing (see :class:`~components.failover.RegionalDnsArgs`)."""
+
+    domain: str
+    hosted_zone_id: str
+    check_path: str
+    routing: Literal["failover", "latency"]
+    failover_role: Literal["PRIMARY", "SECONDARY"] | None = None
+    interval_seconds: Literal[10, 30] = 10
+    failure_threshold: int = 3
+
+
+@dataclass(frozen=True)
+class ReplicationSpec:
+    """The primary region's replicator (see :class:`~components.repo_replicator.RepoReplicatorArgs`);
+    the source repository is this region's own."""
+
+    function_name: str
+    targets: Sequence[ReplicaTarget]
+    metric_namespace: str
+    timeout_seconds: int = 300
+    memory_mb: int = 512
 
 
 @dataclass(frozen=True)
@@ -179,6 +219,9 @@ class RegionalPlatformArgs:
         pipeline: The delivery pipeline, or None (default) for none.
         task_launcher: The on-demand task launcher, or None (default) for none. Needs a
             ``mode: on-demand`` service.
+        replication: The replicator (primary region, with a pipeline), or None (default).
+        monitoring: Alarms and dashboard, or None (default) for none.
+        dns: This region's health check and record for the domain, or None (default).
     """
 
     region: str
@@ -193,6 +236,9 @@ class RegionalPlatformArgs:
     notifications: NotificationsSpec | None = None
     pipeline: PipelineSpec | None = None
     task_launcher: LauncherSpec | None = None
+    replication: ReplicationSpec | None = None
+    monitoring: MonitoringSpec | None = None
+    dns: DnsSpec | None = None
 
     @property
     def image_parameter_path(self) -> str:
@@ -217,7 +263,11 @@ class RegionalPlatform(pulumi.ComponentResource):
       staging stage ``{name}-{service}-staging`` per ``mode: service`` service (one task, no
       autoscaling, on the staging listener) and, for Fargate Spot, ``{name}-cluster-capacity``;
     - with a task launcher: ``{name}-task-launcher``
-      (:class:`~components.task_launcher.TaskLauncher`) for the ``mode: on-demand`` services.
+      (:class:`~components.task_launcher.TaskLauncher`) for the ``mode: on-demand`` services;
+    - with replication: ``{name}-replicator`` (:class:`~components.repo_replicator.RepoReplicator`);
+    - with DNS routing: ``{name}-dns`` (:class:`~components.failover.RegionalDns`);
+    - with monitoring: each service's own alarms, and ``{name}-monitoring``
+      (:class:`~components.monitoring.Monitoring`): the rest of the alarms and the dashboard.
 
     Pass the region's provider as ``opts=ResourceOptions(providers=[provider])``; every child
     inherits it.
@@ -319,6 +369,35 @@ class RegionalPlatform(pulumi.ComponentResource):
         if args.task_launcher is not None and cluster is not None:
             self.task_launcher = self._task_launcher(name, ctx, cluster, args.task_launcher)
 
+        self.replicator: RepoReplicator | None = None
+        if args.replication is not None and self.delivery is not None:
+            self.replicator = self._replicator(name, ctx, args.replication)
+
+        self.dns: RegionalDns | None = None
+        if args.dns is not None:
+            d = args.dns
+            self.dns = RegionalDns(
+                f"{name}-dns",
+                RegionalDnsArgs(
+                    region=args.region,
+                    domain=d.domain,
+                    hosted_zone_id=d.hosted_zone_id,
+                    check_fqdn=f"{args.region}.{d.domain}",
+                    check_path=d.check_path,
+                    load_balancer_dns_name=self.load_balancer.load_balancer_dns_name,
+                    load_balancer_zone_id=self.load_balancer.load_balancer_zone_id,
+                    routing=d.routing,
+                    failover_role=d.failover_role,
+                    interval_seconds=d.interval_seconds,
+                    failure_threshold=d.failure_threshold,
+                ),
+                child,
+            )
+
+        self.monitoring: Monitoring | None = None
+        if args.monitoring is not None:
+            self.monitoring = self._monitoring(name, args.monitoring)
+
         self.cluster_name = cluster.name if cluster is not None else pulumi.Output.from_input(None)
         self.register_outputs({"vpc_id": self.network.vpc_id, "load_balancer_arn": self.load_balancer.load_balancer_arn})
 
@@ -374,6 +453,13 @@ class RegionalPlatform(pulumi.ComponentResource):
                 secrets=spec.secrets,
                 writable_paths=spec.writable_paths,
                 grants=spec.grants,
+                alarms=ServiceAlarms(
+                    alarm_prefix=f"{args.name_prefix}-{spec.name}",
+                    topic_arn=self.notifications_topic_arn,
+                    thresholds=spec.alarms,
+                )
+                if spec.alarms is not None
+                else None,
             )
         self.services[spec.name] = FargateService(f"{name}-{spec.name}", service_args, pulumi.ResourceOptions(parent=self))
         staging = self._staging
@@ -393,6 +479,8 @@ class RegionalPlatform(pulumi.ComponentResource):
                 desired_count=staging.desired_count,
                 capacity_provider="FARGATE_SPOT" if staging.spot else "FARGATE",
                 autoscale=False,
+                # Staging runs unapproved builds on Spot: its failures are the pipeline's to report.
+                alarms=None,
             ),
             pulumi.ResourceOptions(parent=self),
         )
@@ -482,6 +570,69 @@ class RegionalPlatform(pulumi.ComponentResource):
             pulumi.ResourceOptions(parent=self),
         )
 
+    def _replicator(self, name: str, ctx: iam.AwsContext, spec: ReplicationSpec) -> RepoReplicator:
+        assert self.delivery is not None and self.delivery.repository_arn is not None  # validated
+        return RepoReplicator(
+            f"{name}-replicator",
+            RepoReplicatorArgs(
+                context=ctx,
+                function_name=spec.function_name,
+                source_repository_name=self.delivery.repository_name,  # type: ignore[arg-type]
+                source_repository_arn=self.delivery.repository_arn,
+                targets=spec.targets,
+                metric_namespace=spec.metric_namespace,
+                timeout_seconds=spec.timeout_seconds,
+                memory_mb=spec.memory_mb,
+                log_retention_days=self.args.log_retention_days,
+            ),
+            pulumi.ResourceOptions(parent=self),
+        )
+
+    def _monitoring(self, name: str, spec: MonitoringSpec) -> Monitoring:
+        args = self.args
+        functions = [
+            WatchedFunction(key, fn.function_name, f.timeout_seconds)
+            for key, fn, f in ((f.name, self.functions[f.name], f) for f in args.functions)
+        ]
+        queues = []
+        if self.delivery is not None:
+            queues.append(WatchedQueue("delivery", self.delivery.dead_letter_queue_name))
+        for key, component, timeout in (
+            ("task-launcher", self.task_launcher, args.task_launcher.timeout_seconds if args.task_launcher else 0),
+            ("replicator", self.replicator, args.replication.timeout_seconds if args.replication else 0),
+        ):
+            if component is not None:
+                functions.append(WatchedFunction(key, component.function.function_name, timeout))
+                queues.append(WatchedQueue(key, component.function.dead_letter_queue_name))
+        replication = None
+        if self.replicator is not None and args.replication is not None:
+            replication = WatchedReplication(
+                namespace=args.replication.metric_namespace,
+                metric=REPLICATION_LAG_METRIC,
+                repository=self.replicator.source_repository_name,
+                target_regions=[t.region for t in args.replication.targets],
+                threshold_seconds=spec.replication_lag_seconds,
+            )
+        return Monitoring(
+            f"{name}-monitoring",
+            MonitoringArgs(
+                region=args.region,
+                alarm_prefix=args.name_prefix,
+                topic_arn=self.notifications_topic_arn,
+                load_balancer_arn_suffix=self.load_balancer.load_balancer_arn_suffix,
+                load_balancer_5xx_count=spec.load_balancer_5xx_count,
+                services=self.services,
+                functions=functions,
+                queues=queues,
+                function_duration_percent=spec.function_duration_percent,
+                replication=replication,
+                build_projects=self.delivery.build_project_names if self.delivery else (),
+                pipeline_name=args.name_prefix if args.pipeline else None,
+                dashboard_name=f"{args.name_prefix}-{args.region}" if spec.dashboard else None,
+            ),
+            pulumi.ResourceOptions(parent=self),
+        )
+
     def _function(self, name: str, fn: FunctionSpec) -> None:
         route = None
         if fn.paths:
@@ -552,6 +703,9 @@ class RegionalPlatform(pulumi.ComponentResource):
             "notifications_topic_arn": self.notifications_topic_arn,
             "pipeline": self.delivery.outputs if self.delivery else None,
             "task_launcher": self.task_launcher.outputs if self.task_launcher else None,
+            "replication": self.replicator.outputs if self.replicator else None,
+            "dns": self.dns.outputs if self.dns else None,
+            "monitoring": self.monitoring.outputs if self.monitoring else None,
         }
 
 

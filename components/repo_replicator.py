@@ -15,6 +15,8 @@ from . import iam
 from .event_function import EventFunction, EventFunctionArgs, EventRule
 
 CODE_PATH = Path(__file__).resolve().parent.parent / "functions" / "repo_replicator"
+# The metric the function publishes per target (functions/repo_replicator/README.md).
+REPLICATION_LAG_METRIC = "ReplicationLagSeconds"
 
 # Reads the replicator makes on the primary repository, and what it does on each secondary.
 SOURCE_ACTIONS = ("codecommit:GetBranch", "codecommit:GetCommit", "codecommit:GetDifferences", "codecommit:GetBlob")
@@ -122,6 +124,7 @@ class RepoReplicator(pulumi.ComponentResource):
             ),
             pulumi.ResourceOptions(parent=self),
         )
+        self.source_repository_name = pulumi.Output.from_input(args.source_repository_name)
         self.outputs: dict[str, pulumi.Input[object]] = {
             **self.function.outputs,
             "source_repository_name": args.source_repository_name,

@@ -80,7 +80,6 @@ FunctionMemory, FUNCTION_MEMORY_ALLOWED = _int(128, 10240, "MB")
 
 # The namespace the replicator's lag metric is published in; the observability alarms read it.
 REPLICATION_METRIC_NAMESPACE = "DevOpsPlatform/Replication"
-REPLICATION_LAG_METRIC = "ReplicationLagSeconds"
 
 
 class ScheduleConfig(_Model):

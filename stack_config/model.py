@@ -25,6 +25,7 @@ from pydantic import (
 from .aws_regions import is_known_region
 from .base import RETENTION_ALLOWED, RetentionDays, _fail, _field, _Model, _strict_str, checked_str
 from .events import ReplicationConfig, TaskLauncherConfig
+from .monitoring import MonitoringConfig
 from .pipeline import PipelineConfig
 from .subnet_plan import MAX_PREFIX, MIN_PREFIX, SubnetPlan, derive
 from .workloads import ContainerRegistryConfig, DnsConfig, FunctionConfig, LoadBalancerConfig, ServiceConfig
@@ -318,6 +319,12 @@ class StackConfig(_Model):
         "and registers them in their target groups, in every region.",
         allowed="an object with enabled, maxCount, timeoutSeconds, memoryMb, schedules",
     )
+    monitoring: MonitoringConfig = _field(
+        MonitoringConfig(),
+        description="Alarms (seed 001's thresholds) and a dashboard in every region, to the notifications topic.",
+        allowed="an object with enabled, emails, serviceAlarms, services, loadBalancer5xxCount, "
+        "functionDurationPercent, replicationLagSeconds, dashboard",
+    )
     replication: ReplicationConfig = _field(
         ReplicationConfig(),
         description="The Lambda in the primary region that replicates the primary CodeCommit "
@@ -351,6 +358,15 @@ class StackConfig(_Model):
         if enabled is not None:
             return enabled
         return self.has_pipeline and self.pipeline.source.type == "codecommit" and len(self.regions) > 1
+
+    @property
+    def routing(self) -> str:
+        """How the domain resolves: ``dns.routing``, or failover with two regions, else none."""
+        if self.dns is None:
+            return "none"
+        if self.dns.routing is not None:
+            return self.dns.routing
+        return "failover" if len(self.regions) == 2 else "none"
 
     @property
     def primary(self) -> RegionConfig:

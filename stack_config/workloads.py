@@ -120,6 +120,7 @@ IamResource = checked_str("iam_resource", RESOURCE_ALLOWED, _RESOURCE_RE.match)
 Image = checked_str("image", IMAGE_ALLOWED, _IMAGE_RE.match)
 
 Port, PORT_ALLOWED = _int(1, 65535, "a port")
+FailureThreshold, FAILURE_THRESHOLD_ALLOWED = _int(1, 10, "a count")
 Priority, PRIORITY_ALLOWED = _int(1, 50_000, "a listener-rule priority")
 Seconds300, SECONDS300_ALLOWED = _int(5, 300, "seconds")
 Timeout120, TIMEOUT120_ALLOWED = _int(2, 120, "seconds")
@@ -212,6 +213,25 @@ class DnsConfig(_Model):
     hosted_zone_id: ZoneId = _field(
         description="The hosted zone that holds the domain (for DNS validation of certificates).",
         allowed=ZONE_ALLOWED,
+    )
+    routing: Literal["failover", "latency", "none"] | None = _field(
+        None,
+        description="How the domain itself resolves: failover (the primary region while its health "
+        "check passes, else the secondary), latency (the nearest healthy region) or none (only the "
+        "<region>.<domain> names). Default: failover with two regions, none with one.",
+        allowed="failover, latency or none",
+    )
+    health_check_path: HealthPath | None = _field(  # type: ignore[valid-type]
+        None,
+        description="What Route 53 requests from each region, over HTTPS on <region>.<domain>. Default: "
+        "the route prefix and health path of the first service with mode service, e.g. /api/auth/health.",
+        allowed=HEALTH_PATH_ALLOWED,
+    )
+    health_check_interval_seconds: Literal[10, 30] = _field(
+        10, description="Seconds between Route 53's checks from each checker location (10 costs more).", allowed="10 or 30"
+    )
+    failure_threshold: FailureThreshold = _field(  # type: ignore[valid-type]
+        3, description="Consecutive failed checks before a region counts as down.", allowed=FAILURE_THRESHOLD_ALLOWED
     )
 
 

@@ -363,6 +363,20 @@ BAD_CONFIGS: list[tuple[str, Edit, str, str]] = [
     ("replication-one-region", both(top(regions=[{"name": "us-east-1", "role": "primary", "vpcCidr": "10.0.0.0/16"}]), replication(enabled=True)), "replication.enabled", "no secondary region"),
     ("replication-across-accounts", both(region(0, assumeRoleArn="arn:aws:iam::111122223333:role/deploy"), region(1, assumeRoleArn="arn:aws:iam::444455556666:role/deploy"), replication(enabled=True)), "replication.enabled", "different accounts"),
     ("replication-account-unknown", region(1, assumeRoleArn="arn:aws:iam::444455556666:role/deploy"), "replication.enabled", "allowedAccountIds"),
+    ("alarm-cpu-over-100", section("monitoring", serviceAlarms={"cpuPercent": 120}), "monitoring.serviceAlarms.cpuPercent", "a percentage from 1 to 100"),
+    ("alarm-latency-text", section("monitoring", serviceAlarms={"responseTimeSeconds": "1s"}), "monitoring.serviceAlarms.responseTimeSeconds", "seconds from 0.01 to 60"),
+    ("alarm-5xx-zero", section("monitoring", loadBalancer5xxCount=0), "monitoring.loadBalancer5xxCount", "a count from 1 to 100000"),
+    ("alarm-unknown-service", section("monitoring", services={"billing": {"cpuPercent": 90}}), "monitoring.services.billing", "the name of a service (auth, pdf"),
+    ("alarm-override-typo", section("monitoring", services={"auth": {"cpuPercnt": 90}}), "monitoring.services.auth.cpuPercnt", "did you mean cpuPercent"),
+    ("alarm-email-garbage", section("monitoring", emails=["oncall"]), "monitoring.emails[0]", "email address"),
+    ("alarm-duration-below-half", section("monitoring", functionDurationPercent=30), "monitoring.functionDurationPercent", "from 50 to 100"),
+    ("alarm-lag-zero", section("monitoring", replicationLagSeconds=0), "monitoring.replicationLagSeconds", "seconds from 10"),
+    ("routing-garbage", section("dns", routing="geo"), "dns.routing", "failover, latency or none"),
+    ("routing-failover-three-regions", both(top(regions=[{"name": "us-east-1", "role": "primary", "vpcCidr": "10.0.0.0/16"}, {"name": "us-east-2", "role": "secondary", "vpcCidr": "10.1.0.0/16"}, {"name": "us-west-2", "role": "secondary", "vpcCidr": "10.2.0.0/16"}]), section("dns", routing="failover")), "dns.routing", "failover has one primary and one secondary"),
+    ("routing-latency-one-region", both(top(regions=[{"name": "us-east-1", "role": "primary", "vpcCidr": "10.0.0.0/16"}]), replication(enabled=False), section("dns", routing="latency")), "dns.routing", "latency routing chooses between regions"),
+    ("health-path-garbage", section("dns", healthCheckPath="health"), "dns.healthCheckPath", "starting with /"),
+    ("health-interval-15", section("dns", healthCheckIntervalSeconds=15), "dns.healthCheckIntervalSeconds", "10 or 30"),
+    ("health-path-underivable", both(all_services(mode="on-demand"), pipeline(enabled=False)), "dns.healthCheckPath", "missing"),
     ("replication-memory-garbage", replication(memoryMb="lots"), "replication.memoryMb", "MB from 128 to 10240"),
 ]
 
@@ -388,6 +402,8 @@ def test_a_stack_without_services_has_no_pipeline_to_check():
     namespace["services"] = []
     namespace["pipeline"]["notifications"] = {}  # an approval with nobody to ask: moot without a pipeline
     del namespace["taskLauncher"]  # its schedules name services
+    del namespace["monitoring"]  # its overrides name services
+    namespace["dns"]["healthCheckPath"] = "/lambda/health"  # no service to derive it from
     cfg = validate(namespace, PROJECT)
     assert cfg.pipeline.stages[3].type == "approval"
     # Nothing to launch and no repositories to replicate: both functions default to off.

@@ -1,0 +1,121 @@
+"""CloudWatch alarms as data: what each service, function, queue and the ALB are alarmed on, and
+how missing data is treated. The same definitions feed the alarms and the dashboard.
+
+Not a component: helpers for :class:`~components.fargate_service.FargateService` (its own alarms,
+which also gate its deployments) and :class:`~components.monitoring.Monitoring` (the rest).
+
+Missing data. CloudWatch publishes no datapoint for a period with nothing to count (no requests,
+no 5XX, no invocations, an idle queue), so every alarm here treats missing data as
+``notBreaching``: silence means nothing happened. An outage is caught by what does report:
+UnHealthyHostCount (published every minute for a target group on a listener), 5XX at the ALB, and
+the Route 53 health checks.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Literal
+
+import pulumi
+import pulumi_aws as aws
+
+TREAT_MISSING = "notBreaching"
+
+
+@dataclass(frozen=True)
+class AlarmSpec:
+    """One alarm: the metric, its statistic over ``period`` seconds, and when it fires."""
+
+    kind: str
+    description: str
+    namespace: str
+    metric: str
+    statistic: str
+    period: int
+    evaluation_periods: int
+    threshold: float
+    comparison: str = "GreaterThanThreshold"
+
+
+@dataclass(frozen=True)
+class ServiceThresholds:
+    """A service's thresholds (seed 001's defaults); each alarms above its value."""
+
+    cpu_percent: int = 80
+    memory_percent: int = 80
+    target_5xx_count: int = 10
+    response_time_seconds: float = 1.0
+    unhealthy_hosts: int = 0
+
+
+@dataclass(frozen=True)
+class ServiceAlarms:
+    """Inputs for a service's alarms.
+
+    Attributes:
+        alarm_prefix: Alarm names are ``{alarm_prefix}-{kind}``, e.g. ``devops-platform-prod-auth-cpu``.
+        topic_arn: Where alarm and OK notifications go.
+        thresholds: Default seed 001's.
+    """
+
+    alarm_prefix: str
+    topic_arn: pulumi.Input[str]
+    thresholds: ServiceThresholds = ServiceThresholds()
+
+
+# Which alarms gate an ECS deployment: the two that say the new tasks are failing their users.
+DEPLOYMENT_ALARMS = ("5xx", "unhealthy")
+
+
+def service_alarm_specs(thresholds: ServiceThresholds, mode: Literal["service", "on-demand"]) -> list[AlarmSpec]:
+    """The service's alarms. CPU and memory exist per ECS service, so on-demand services (no ECS
+    service) have only the three target-group alarms."""
+    t = thresholds
+    specs = [
+        AlarmSpec("5xx", f"More than {t.target_5xx_count} 5XX responses from the targets in 5 minutes",
+                  "AWS/ApplicationELB", "HTTPCode_Target_5XX_Count", "Sum", 300, 1, t.target_5xx_count),
+        AlarmSpec("latency", f"Average response time above {t.response_time_seconds} s over 5 minutes",
+                  "AWS/ApplicationELB", "TargetResponseTime", "Average", 300, 1, t.response_time_seconds),
+        AlarmSpec("unhealthy", f"More than {t.unhealthy_hosts} unhealthy targets for 2 minutes",
+                  "AWS/ApplicationELB", "UnHealthyHostCount", "Maximum", 60, 2, t.unhealthy_hosts),
+    ]  # fmt: skip
+    if mode == "service":
+        specs = [
+            AlarmSpec("cpu", f"Average CPU above {t.cpu_percent}% for 10 minutes",
+                      "AWS/ECS", "CPUUtilization", "Average", 300, 2, t.cpu_percent),
+            AlarmSpec("memory", f"Average memory above {t.memory_percent}% for 10 minutes",
+                      "AWS/ECS", "MemoryUtilization", "Average", 300, 2, t.memory_percent),
+            *specs,
+        ]  # fmt: skip
+    return specs
+
+
+def metric_alarm(
+    name: str,
+    spec: AlarmSpec,
+    *,
+    alarm_name: str,
+    dimensions: Mapping[str, pulumi.Input[str]],
+    topic_arn: pulumi.Input[str],
+    opts: pulumi.ResourceOptions,
+    ok_actions: bool = True,
+) -> aws.cloudwatch.MetricAlarm:
+    """``{name}``: the alarm, notifying ``topic_arn`` when it fires (and when it clears)."""
+    return aws.cloudwatch.MetricAlarm(
+        name,
+        name=alarm_name,
+        alarm_description=spec.description,
+        namespace=spec.namespace,
+        metric_name=spec.metric,
+        dimensions=dict(dimensions),
+        statistic=spec.statistic,
+        period=spec.period,
+        evaluation_periods=spec.evaluation_periods,
+        threshold=spec.threshold,
+        comparison_operator=spec.comparison,
+        treat_missing_data=TREAT_MISSING,
+        alarm_actions=[topic_arn],
+        ok_actions=[topic_arn] if ok_actions else [],
+        opts=opts,
+    )

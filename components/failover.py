@@ -1,0 +1,106 @@
+"""One region's part of the domain's DNS (seed 004: RTO under 5 minutes): a Route 53 health check
+on the region's ALB, and the region's record for the domain itself."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+import pulumi
+import pulumi_aws as aws
+
+
+@dataclass(frozen=True)
+class RegionalDnsArgs:
+    """Inputs of :class:`RegionalDns`.
+
+    Attributes:
+        region: The region; it identifies the record among the domain's others.
+        domain / hosted_zone_id: The name clients use, and its zone.
+        check_fqdn: The name the health check requests (``<region>.<domain>``: on the certificate,
+            and resolving to this region's ALB only).
+        check_path: The path requested over HTTPS; a 2xx or 3xx answer within 4 s passes.
+        load_balancer_dns_name / load_balancer_zone_id: The ALB the record aliases.
+        routing: ``failover`` or ``latency``.
+        failover_role: ``PRIMARY`` or ``SECONDARY`` (failover only).
+        interval_seconds: 10 (default) or 30 between checks from each checker location.
+        failure_threshold: Failed checks in a row before the region counts as down. Default 3.
+    """
+
+    region: str
+    domain: str
+    hosted_zone_id: str
+    check_fqdn: str
+    check_path: str
+    load_balancer_dns_name: pulumi.Input[str]
+    load_balancer_zone_id: pulumi.Input[str]
+    routing: Literal["failover", "latency"]
+    failover_role: Literal["PRIMARY", "SECONDARY"] | None = None
+    interval_seconds: Literal[10, 30] = 10
+    failure_threshold: int = 3
+
+    def __post_init__(self) -> None:
+        if (self.routing == "failover") != (self.failover_role is not None):
+            raise ValueError("failover_role is required with failover routing, and only with it")
+        if not 1 <= self.failure_threshold <= 10:
+            raise ValueError("failure_threshold is 1 to 10")
+
+
+class RegionalDns(pulumi.ComponentResource):
+    """The region's health check and its record for the domain.
+
+    Creates, with ``name`` as the prefix:
+
+    - ``{name}-health-check``: HTTPS (with SNI) to ``check_fqdn`` on 443, every
+      ``interval_seconds`` from Route 53's checker regions;
+    - ``{name}-record``: an A alias of ``domain`` to the ALB, with ``set_identifier`` the region,
+      the health check, ``evaluate_target_health`` (an ALB with no healthy target counts as down
+      too), and a failover (``failover_role``) or latency (``region``) routing policy.
+    """
+
+    def __init__(self, name: str, args: RegionalDnsArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("devops-platform:dns:RegionalDns", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        check = aws.route53.HealthCheck(
+            f"{name}-health-check",
+            type="HTTPS",
+            fqdn=args.check_fqdn,
+            port=443,
+            resource_path=args.check_path,
+            enable_sni=True,
+            request_interval=args.interval_seconds,
+            failure_threshold=args.failure_threshold,
+            measure_latency=args.routing == "latency",
+            tags={"Name": f"{args.domain} via {args.region}"},
+            opts=child,
+        )
+        record = aws.route53.Record(
+            f"{name}-record",
+            zone_id=args.hosted_zone_id,
+            name=args.domain,
+            type="A",
+            set_identifier=args.region,
+            health_check_id=check.id,
+            aliases=[
+                aws.route53.RecordAliasArgs(
+                    name=args.load_balancer_dns_name,
+                    zone_id=args.load_balancer_zone_id,
+                    evaluate_target_health=True,
+                )
+            ],
+            failover_routing_policies=[aws.route53.RecordFailoverRoutingPolicyArgs(type=args.failover_role)]
+            if args.failover_role
+            else None,
+            latency_routing_policies=[aws.route53.RecordLatencyRoutingPolicyArgs(region=args.region)]
+            if args.routing == "latency"
+            else None,
+            opts=child,
+        )
+        self.health_check_id = check.id
+        self.outputs: dict[str, pulumi.Input[object]] = {
+            "health_check_id": check.id,
+            "record_fqdn": record.fqdn,
+            "routing": args.routing,
+            "failover_role": args.failover_role,
+        }
+        self.register_outputs(self.outputs)

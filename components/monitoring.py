@@ -1,0 +1,291 @@
+"""A region's alarms beyond the services' own, and its dashboard (seed 001's CloudWatch)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import pulumi
+import pulumi_aws as aws
+
+from .alarms import AlarmSpec, metric_alarm
+from .fargate_service import FargateService
+
+
+@dataclass(frozen=True)
+class WatchedFunction:
+    """A Lambda function: alarmed on errors, throttles and duration near its timeout.
+
+    Attributes:
+        key: Stable name in logical names (``lambda-demo``, ``task-launcher``).
+        function_name: Its physical name.
+        timeout_seconds: Its timeout.
+    """
+
+    key: str
+    function_name: pulumi.Input[str]
+    timeout_seconds: int
+
+
+@dataclass(frozen=True)
+class WatchedQueue:
+    """A dead-letter queue: alarmed as soon as a message is visible.
+
+    Attributes:
+        key: Stable name in logical names (``delivery``, ``task-launcher``).
+        queue_name: Its physical name.
+    """
+
+    key: str
+    queue_name: pulumi.Input[str]
+
+
+@dataclass(frozen=True)
+class WatchedReplication:
+    """The replicator's lag to each secondary.
+
+    Attributes:
+        namespace / metric: Where ``ReplicationLagSeconds`` is published.
+        repository: The source repository (the metric's ``Repository`` dimension).
+        target_regions: One alarm per secondary (``TargetRegion``).
+        threshold_seconds: Alarm above this.
+    """
+
+    namespace: str
+    metric: str
+    repository: pulumi.Input[str]
+    target_regions: Sequence[str]
+    threshold_seconds: int
+
+
+@dataclass(frozen=True)
+class MonitoringArgs:
+    """Inputs of :class:`Monitoring`.
+
+    Attributes:
+        region: Where the dashboard's widgets read their metrics.
+        alarm_prefix: Alarm names start with it (``devops-platform-prod``).
+        topic_arn: Where every alarm notifies.
+        load_balancer_arn_suffix: The ALB (its own 5XX alarm, and the dashboard).
+        load_balancer_5xx_count: ALB 5XX in 5 minutes above which it alarms. Default 10.
+        services: The region's production services, whose alarms they created themselves.
+        functions / queues: Default none.
+        function_duration_percent: Alarm when a run takes more than this share of the timeout.
+            Default 90.
+        replication: The replicator's lag (primary region only), or None (default).
+        build_projects: CodeBuild project names for the dashboard's pipeline row. Default none.
+        pipeline_name: Shown on the dashboard, or None (default).
+        dashboard_name: The dashboard's name, or None (default) for no dashboard.
+    """
+
+    region: str
+    alarm_prefix: str
+    topic_arn: pulumi.Input[str]
+    load_balancer_arn_suffix: pulumi.Input[str]
+    load_balancer_5xx_count: int = 10
+    services: Mapping[str, FargateService] = None  # type: ignore[assignment]
+    functions: Sequence[WatchedFunction] = ()
+    queues: Sequence[WatchedQueue] = ()
+    function_duration_percent: int = 90
+    replication: WatchedReplication | None = None
+    build_projects: Sequence[pulumi.Input[str]] = ()
+    pipeline_name: str | None = None
+    dashboard_name: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.services is None:
+            object.__setattr__(self, "services", {})
+        for keys in ([f.key for f in self.functions], [q.key for q in self.queues]):
+            if len(set(keys)) != len(keys):
+                raise ValueError(f"keys must be unique: {keys}")
+        if self.dashboard_name is not None and len(self.dashboard_name) > 255:
+            raise ValueError("a dashboard name has at most 255 characters")
+
+
+def function_specs(fn: WatchedFunction, duration_percent: int) -> list[AlarmSpec]:
+    limit_ms = fn.timeout_seconds * 1000 * duration_percent / 100
+    return [
+        AlarmSpec("errors", "The function failed (an exception, a timeout or an out-of-memory)",
+                  "AWS/Lambda", "Errors", "Sum", 300, 1, 0),
+        AlarmSpec("throttles", "Invocations were throttled (concurrency exhausted)",
+                  "AWS/Lambda", "Throttles", "Sum", 300, 1, 0),
+        AlarmSpec("duration", f"A run took more than {duration_percent}% of the {fn.timeout_seconds} s timeout",
+                  "AWS/Lambda", "Duration", "Maximum", 300, 1, limit_ms),
+    ]  # fmt: skip
+
+
+QUEUE_SPEC = AlarmSpec(
+    "dead-letters", "An event could not be delivered or handled: it waits in the dead-letter queue",
+    "AWS/SQS", "ApproximateNumberOfMessagesVisible", "Maximum", 300, 1, 0,
+)  # fmt: skip
+
+
+def load_balancer_spec(count: int) -> AlarmSpec:
+    return AlarmSpec("alb-5xx", f"The ALB itself returned more than {count} 5XX responses in 5 minutes",
+                     "AWS/ApplicationELB", "HTTPCode_ELB_5XX_Count", "Sum", 300, 1, count)  # fmt: skip
+
+
+def replication_spec(watch: WatchedReplication) -> AlarmSpec:
+    return AlarmSpec("replication-lag", f"A push took more than {watch.threshold_seconds} s to reach a secondary (RPO)",
+                     watch.namespace, watch.metric, "Maximum", 300, 1, watch.threshold_seconds)  # fmt: skip
+
+
+class Monitoring(pulumi.ComponentResource):
+    """The region's remaining alarms and its dashboard; the services alarm themselves.
+
+    Creates, with ``name`` as the prefix, each alarm notifying ``topic_arn`` (and again when it
+    clears):
+
+    - ``{name}-alb-5xx``: 5XX responses the ALB itself returned;
+    - per function ``{name}-{key}-errors`` / ``-throttles`` / ``-duration``;
+    - per queue ``{name}-{key}-dead-letters``: any message visible;
+    - with replication, per secondary ``{name}-replication-lag-{region}``;
+    - ``{name}-dashboard`` unless ``dashboard_name`` is None: a row per service (CPU and memory,
+      running tasks, requests, 5XX, latency), the ALB, the functions, the queues, the pipeline's
+      builds, replication lag, and every alarm's state. Its body is built from the same data.
+    """
+
+    def __init__(self, name: str, args: MonitoringArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("devops-platform:observability:Monitoring", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        self.alarms: dict[str, aws.cloudwatch.MetricAlarm] = {}
+
+        def alarm(key: str, spec: AlarmSpec, dimensions: Mapping[str, pulumi.Input[str]]) -> None:
+            self.alarms[key] = metric_alarm(
+                f"{name}-{key}",
+                spec,
+                alarm_name=f"{args.alarm_prefix}-{key}",
+                dimensions=dimensions,
+                topic_arn=args.topic_arn,
+                opts=child,
+            )
+
+        alarm("alb-5xx", load_balancer_spec(args.load_balancer_5xx_count), {"LoadBalancer": args.load_balancer_arn_suffix})
+        for fn in args.functions:
+            for spec in function_specs(fn, args.function_duration_percent):
+                alarm(f"{fn.key}-{spec.kind}", spec, {"FunctionName": fn.function_name})
+        for queue in args.queues:
+            alarm(f"{queue.key}-dead-letters", QUEUE_SPEC, {"QueueName": queue.queue_name})
+        if args.replication is not None:
+            watch = args.replication
+            for target in watch.target_regions:
+                alarm(
+                    f"replication-lag-{target}",
+                    replication_spec(watch),
+                    {"Repository": watch.repository, "TargetRegion": target},
+                )
+
+        service_alarms = [a for svc in args.services.values() for a in svc.alarms.values()]
+        self.dashboard_name: pulumi.Output[str | None] = pulumi.Output.from_input(None)
+        if args.dashboard_name is not None:
+            dashboard = aws.cloudwatch.Dashboard(
+                f"{name}-dashboard",
+                dashboard_name=args.dashboard_name,
+                dashboard_body=pulumi.Output.json_dumps(
+                    dashboard_body(args, [a.arn for a in [*service_alarms, *self.alarms.values()]])
+                ),
+                opts=child,
+            )
+            self.dashboard_name = dashboard.dashboard_name
+
+        self.outputs: dict[str, pulumi.Input[object]] = {
+            "alarm_names": {k: a.name for k, a in self.alarms.items()},
+            "dashboard_name": self.dashboard_name,
+        }
+        self.register_outputs(self.outputs)
+
+
+# --- the dashboard -------------------------------------------------------------------------------
+
+_WIDTH = 24
+
+
+def _metric_widget(
+    title: str, region: str, metrics: list[list[Any]], *, stat: str, width: int, period: int = 300
+) -> dict[str, Any]:
+    return {
+        "type": "metric",
+        "width": width,
+        "height": 6,
+        "properties": {
+            "title": title,
+            "region": region,
+            "view": "timeSeries",
+            "stacked": False,
+            "stat": stat,
+            "period": period,
+            "metrics": metrics,
+        },
+    }
+
+
+def _service_row(args: MonitoringArgs, name: str, svc: FargateService) -> list[dict[str, Any]]:
+    region, a = args.region, svc.args
+    tg = {"TargetGroup": svc.target_group_arn_suffix, "LoadBalancer": args.load_balancer_arn_suffix}
+    mode: Literal["service", "on-demand"] = a.mode
+    widgets = []
+    if mode == "service":
+        ecs = ["ClusterName", a.cluster_name, "ServiceName", a.ecs_name]
+        widgets += [
+            _metric_widget(f"{name}: CPU and memory (%)", region,
+                           [["AWS/ECS", "CPUUtilization", *ecs], ["AWS/ECS", "MemoryUtilization", *ecs]],
+                           stat="Average", width=6),
+            _metric_widget(f"{name}: running tasks", region,
+                           [["ECS/ContainerInsights", "RunningTaskCount", *ecs]], stat="Average", width=4),
+        ]  # fmt: skip
+    dims = ["TargetGroup", tg["TargetGroup"], "LoadBalancer", tg["LoadBalancer"]]
+    widgets += [
+        _metric_widget(f"{name}: requests", region, [["AWS/ApplicationELB", "RequestCount", *dims]], stat="Sum", width=5),
+        _metric_widget(f"{name}: target 5XX", region, [["AWS/ApplicationELB", "HTTPCode_Target_5XX_Count", *dims]],
+                       stat="Sum", width=5),
+        _metric_widget(f"{name}: latency (s)", region, [["AWS/ApplicationELB", "TargetResponseTime", *dims]],
+                       stat="Average", width=4),
+    ]  # fmt: skip
+    return widgets
+
+
+def dashboard_body(args: MonitoringArgs, alarm_arns: Sequence[pulumi.Input[str]]) -> dict[str, Any]:
+    """The dashboard's JSON (values may be Outputs), from the same data as the alarms."""
+    region, lb = args.region, args.load_balancer_arn_suffix
+    widgets: list[dict[str, Any]] = [
+        {
+            "type": "alarm",
+            "width": _WIDTH,
+            "height": 4,
+            "properties": {"title": "Alarms", "alarms": list(alarm_arns), "sortBy": "stateUpdatedTimestamp"},
+        },
+        _metric_widget("ALB: requests and 5XX", region, [
+            ["AWS/ApplicationELB", "RequestCount", "LoadBalancer", lb],
+            ["AWS/ApplicationELB", "HTTPCode_ELB_5XX_Count", "LoadBalancer", lb],
+            ["AWS/ApplicationELB", "HTTPCode_Target_5XX_Count", "LoadBalancer", lb],
+        ], stat="Sum", width=12),
+        _metric_widget("ALB: response time (s)", region, [["AWS/ApplicationELB", "TargetResponseTime", "LoadBalancer", lb]],
+                       stat="p99", width=12),
+    ]  # fmt: skip
+    for name, svc in sorted(args.services.items()):
+        widgets += _service_row(args, name, svc)
+    if args.functions:
+        fns = [f.function_name for f in args.functions]
+        widgets += [
+            _metric_widget("Functions: invocations and errors", region,
+                           [["AWS/Lambda", m, "FunctionName", f] for f in fns for m in ("Invocations", "Errors", "Throttles")],
+                           stat="Sum", width=12),
+            _metric_widget("Functions: longest run (ms)", region,
+                           [["AWS/Lambda", "Duration", "FunctionName", f] for f in fns], stat="Maximum", width=12),
+        ]  # fmt: skip
+    if args.queues:
+        widgets.append(_metric_widget("Dead-letter queues: messages", region,
+                                      [["AWS/SQS", "ApproximateNumberOfMessagesVisible", "QueueName", q.queue_name]
+                                       for q in args.queues], stat="Maximum", width=12))  # fmt: skip
+    if args.build_projects:
+        title = f"Pipeline {args.pipeline_name}: builds" if args.pipeline_name else "Builds"
+        widgets.append(_metric_widget(title, region,
+                                      [["AWS/CodeBuild", m, "ProjectName", p] for p in args.build_projects
+                                       for m in ("SucceededBuilds", "FailedBuilds")], stat="Sum", width=12))  # fmt: skip
+    if args.replication is not None:
+        r = args.replication
+        widgets.append(_metric_widget("Replication lag (s)", region,
+                                      [[r.namespace, r.metric, "Repository", r.repository, "TargetRegion", t]
+                                       for t in r.target_regions], stat="Maximum", width=12))  # fmt: skip
+    return {"widgets": widgets}
