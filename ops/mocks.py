@@ -256,6 +256,18 @@ class RealisticMocks(pulumi.runtime.Mocks):
             out.setdefault("name", f"{name}-{seed[:7]}")
             out["arn"] = arn("sns", out["name"])
             return out["arn"]
+        if typ == "aws:cloudwatch/metricAlarm:MetricAlarm":
+            out.setdefault("name", f"{name}-{seed[:7]}")
+            out["arn"] = arn("cloudwatch", f"alarm:{out['name']}")
+            return out["name"]
+        if typ == "aws:cloudwatch/dashboard:Dashboard":
+            out["dashboardArn"] = arn("cloudwatch", f"dashboard/{out.get('dashboardName')}", regional=False)
+            return str(out.get("dashboardName"))
+        if typ == "aws:route53/healthCheck:HealthCheck":
+            # Route 53 health check IDs are UUIDs.
+            check_id = f"{seed[:8]}-{seed[8:12]}-4{seed[12:15]}-8{seed[15:17]}0-{_hex(seed, length=12)}"
+            out["arn"] = f"arn:{partition}:route53:::healthcheck/{check_id}"
+            return check_id
         return None
 
     @staticmethod

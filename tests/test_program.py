@@ -119,6 +119,9 @@ PINNED = [
     "urn:pulumi:prod::devops-platform::devops-platform:platform:Region$devops-platform:events:TaskLauncher$devops-platform:events:EventFunction$aws:sqs/queue:Queue::{r}-task-launcher-function-dead-letters",
     "urn:pulumi:prod::devops-platform::devops-platform:platform:Region$devops-platform:events:TaskLauncher$devops-platform:events:EventFunction$aws:cloudwatch/logGroup:LogGroup::{r}-task-launcher-function-logs",
     "urn:pulumi:prod::devops-platform::devops-platform:platform:Region$devops-platform:events:TaskLauncher$devops-platform:events:EventFunction$aws:lambda/function:Function::{r}-task-launcher-function-function",
+    # Replacing the domain's record or its health check would blip the failover.
+    "urn:pulumi:prod::devops-platform::devops-platform:platform:Region$devops-platform:dns:RegionalDns$aws:route53/record:Record::{r}-dns-record",
+    "urn:pulumi:prod::devops-platform::devops-platform:platform:Region$devops-platform:dns:RegionalDns$aws:route53/healthCheck:HealthCheck::{r}-dns-health-check",
 ]
 # The replicator exists in the primary region only.
 PINNED_PRIMARY = [
