@@ -44,7 +44,8 @@ def summary(graph: Graph, source: Path) -> str:
         lines += [f"  {n:>{width}}  {t}" for t, n in sorted(counts.items())]
         lines += _route_table(roles.get(region))
         lines += _pipeline(roles.get(region))
-        lines += _events(roles.get(region), region, graph.outputs.get("replication"))
+        lines += _events(roles.get(region))
+        lines += _observability(roles.get(region))
         lines.append("")
     components = Counter(r.type for r in graph.resources if not r.custom and r.type != "pulumi:pulumi:Stack")
     lines.append(
@@ -83,10 +84,12 @@ def _pipeline(exports: object) -> list[str]:
     return lines
 
 
-def _events(exports: object, region: str, replication: object) -> list[str]:
+def _events(exports: object) -> list[str]:
     """The region's event functions: what the task launcher starts, and where replication goes."""
+    if not isinstance(exports, dict):
+        return []
     lines = []
-    launcher = exports.get("task_launcher") if isinstance(exports, dict) else None
+    launcher = exports.get("task_launcher")
     if isinstance(launcher, dict):
         schedules = launcher.get("schedules") or {}
         lines.append(
@@ -94,11 +97,29 @@ def _events(exports: object, region: str, replication: object) -> list[str]:
             + ", ".join(launcher.get("services") or [])
             + (f"; schedules: {', '.join(f'{k} {v}' for k, v in sorted(schedules.items()))}" if schedules else "")
         )
-    if isinstance(replication, dict) and isinstance(exports, dict) and exports.get("role") == "primary":
+    replication = exports.get("replication")
+    if isinstance(replication, dict):
         lines.append(
             f"  replication {replication.get('function_name')}: {replication.get('source_repository_name')} → "
             + ", ".join(replication.get("target_regions") or [])
         )
+    return lines
+
+
+def _observability(exports: object) -> list[str]:
+    """The region's alarm count and dashboard, and its part in the domain's routing."""
+    if not isinstance(exports, dict):
+        return []
+    lines = []
+    monitoring = exports.get("monitoring")
+    if isinstance(monitoring, dict):
+        own = sum(len(s.get("alarm_names") or {}) for s in (exports.get("services") or {}).values())
+        total = own + len(monitoring.get("alarm_names") or {})
+        lines.append(f"  alarms: {total} ({own} on services); dashboard: {monitoring.get('dashboard_name') or 'none'}")
+    dns = exports.get("dns")
+    if isinstance(dns, dict):
+        role = f" {dns.get('failover_role')}" if dns.get("failover_role") else ""
+        lines.append(f"  dns: {dns.get('record_fqdn')} {dns.get('routing')}{role}, health check {dns.get('health_check_id')}")
     return lines
 
 
