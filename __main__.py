@@ -9,7 +9,12 @@ from stack_config import load_stack_config
 project, stack = pulumi.get_project(), pulumi.get_stack()
 cfg = load_stack_config(project)  # raises a traceback-free ConfigError before any resource exists
 
-for warning in (wiring.flow_logs_disabled_warning(cfg), wiring.plain_http_warning(cfg), wiring.open_staging_warning(cfg)):
+for warning in (
+    wiring.flow_logs_disabled_warning(cfg),
+    wiring.plain_http_warning(cfg),
+    wiring.open_staging_warning(cfg),
+    wiring.existing_topic_warning(cfg),
+):
     if warning:
         pulumi.log.warn(warning)
 
@@ -23,6 +28,10 @@ for region in sorted(cfg.regions, key=lambda r: r.role == "primary"):
         wiring.regional_args(cfg, region, project, replication),
         pulumi.ResourceOptions(providers=[provider]),
     )
+
+# Route 53 publishes health-check metrics in us-east-1 only: their alarms live there, if listed.
+if "us-east-1" in regions:
+    regions["us-east-1"].watch_health_checks({n: r.dns.health_check_id for n, r in regions.items() if r.dns})
 
 pulumi.export("primary_region", cfg.primary.name)
 pulumi.export("regions", {r.name: regions[r.name].exports() for r in cfg.regions})

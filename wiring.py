@@ -170,7 +170,7 @@ def notifications_spec(cfg: StackConfig, region: RegionConfig) -> NotificationsS
     return NotificationsSpec(
         topic_name=f"{name_prefix(cfg)}-notifications",
         # One topic per region: approvals, failed runs and alarms reach the same people.
-        emails=tuple(dict.fromkeys([*n.emails, *cfg.monitoring.emails])),
+        emails=tuple({e.lower(): e for e in [*n.emails, *cfg.monitoring.emails]}.values()),
         existing_topic_arn=n.topic_arns.get(region.name),
     )
 
@@ -269,22 +269,12 @@ def dns_spec(cfg: StackConfig, region: RegionConfig) -> DnsSpec | None:
     return DnsSpec(
         domain=cfg.dns.domain,
         hosted_zone_id=cfg.dns.hosted_zone_id,
-        check_path=health_check_path(cfg),
+        check_path=cfg.dns.health_check_path or "/",  # validated: set whenever routing is on
         routing=cfg.routing,  # type: ignore[arg-type]
         failover_role=role,  # type: ignore[arg-type]
         interval_seconds=cfg.dns.health_check_interval_seconds,
         failure_threshold=cfg.dns.failure_threshold,
     )
-
-
-def health_check_path(cfg: StackConfig) -> str:
-    """``dns.healthCheckPath``, or the first always-on service's route prefix and health path."""
-    assert cfg.dns is not None
-    if cfg.dns.health_check_path:
-        return cfg.dns.health_check_path
-    svc = next(s for s in cfg.services if s.mode == "service")  # validated
-    prefix = svc.paths[0].split("*", 1)[0].rstrip("/")
-    return prefix + svc.health_check.path
 
 
 def service_spec(cfg: StackConfig, region: RegionConfig, svc: ServiceConfig, project: str) -> ServiceSpec:
@@ -397,6 +387,16 @@ def open_staging_warning(cfg: StackConfig) -> str | None:
     return (
         "pipeline.staging.ingressCidrs is not set: the staging listener admits loadBalancer.ingressCidrs "
         "(0.0.0.0/0), so builds awaiting approval are reachable from the internet"
+    )
+
+
+def existing_topic_warning(cfg: StackConfig) -> str | None:
+    if not cfg.pipeline.notifications.topic_arns or not cfg.monitoring.enabled:
+        return None
+    return (
+        "pipeline.notifications.topicArns names existing topics: monitoring.emails are not subscribed "
+        "to them, and their policy (and KMS key, if any) must admit cloudwatch.amazonaws.com or alarms "
+        "cannot notify"
     )
 
 

@@ -36,6 +36,7 @@ class AlarmSpec:
     evaluation_periods: int
     threshold: float
     comparison: str = "GreaterThanThreshold"
+    treat_missing: str = TREAT_MISSING
 
 
 @dataclass(frozen=True)
@@ -54,7 +55,7 @@ class ServiceAlarms:
     """Inputs for a service's alarms.
 
     Attributes:
-        alarm_prefix: Alarm names are ``{alarm_prefix}-{kind}``, e.g. ``devops-platform-prod-auth-cpu``.
+        alarm_prefix: Alarm names are ``{alarm_prefix}-{kind}``, e.g. ``devops-platform-prod-svc-auth-cpu``.
         topic_arn: Where alarm and OK notifications go.
         thresholds: Default seed 001's.
     """
@@ -114,7 +115,7 @@ def metric_alarm(
         evaluation_periods=spec.evaluation_periods,
         threshold=spec.threshold,
         comparison_operator=spec.comparison,
-        treat_missing_data=TREAT_MISSING,
+        treat_missing_data=spec.treat_missing,
         alarm_actions=[topic_arn],
         ok_actions=[topic_arn] if ok_actions else [],
         opts=opts,

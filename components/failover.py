@@ -9,6 +9,8 @@ from typing import Literal
 import pulumi
 import pulumi_aws as aws
 
+from .alarms import AlarmSpec
+
 
 @dataclass(frozen=True)
 class RegionalDnsArgs:
@@ -19,7 +21,8 @@ class RegionalDnsArgs:
         domain / hosted_zone_id: The name clients use, and its zone.
         check_fqdn: The name the health check requests (``<region>.<domain>``: on the certificate,
             and resolving to this region's ALB only).
-        check_path: The path requested over HTTPS; a 2xx or 3xx answer within 4 s passes.
+        check_path: The path requested over HTTPS; a connection within 4 s and then a 2xx or 3xx
+            status within 2 s passes.
         load_balancer_dns_name / load_balancer_zone_id: The ALB the record aliases.
         routing: ``failover`` or ``latency``.
         failover_role: ``PRIMARY`` or ``SECONDARY`` (failover only).
@@ -54,8 +57,8 @@ class RegionalDns(pulumi.ComponentResource):
     - ``{name}-health-check``: HTTPS (with SNI) to ``check_fqdn`` on 443, every
       ``interval_seconds`` from Route 53's checker regions;
     - ``{name}-record``: an A alias of ``domain`` to the ALB, with ``set_identifier`` the region,
-      the health check, ``evaluate_target_health`` (an ALB with no healthy target counts as down
-      too), and a failover (``failover_role``) or latency (``region``) routing policy.
+      the health check as its only health signal, and a failover (``failover_role``) or latency
+      (``region``) routing policy.
     """
 
     def __init__(self, name: str, args: RegionalDnsArgs, opts: pulumi.ResourceOptions | None = None) -> None:
@@ -85,7 +88,10 @@ class RegionalDns(pulumi.ComponentResource):
                 aws.route53.RecordAliasArgs(
                     name=args.load_balancer_dns_name,
                     zone_id=args.load_balancer_zone_id,
-                    evaluate_target_health=True,
+                    # The health check is the only signal: the ALB's own target health also
+                    # counts staging and idle on-demand target groups, which say nothing about
+                    # production and would fail a healthy region over (or hold a failed one).
+                    evaluate_target_health=False,
                 )
             ],
             failover_routing_policies=[aws.route53.RecordFailoverRoutingPolicyArgs(type=args.failover_role)]
@@ -104,3 +110,20 @@ class RegionalDns(pulumi.ComponentResource):
             "failover_role": args.failover_role,
         }
         self.register_outputs(self.outputs)
+
+
+def health_check_alarm_spec(region: str) -> AlarmSpec:
+    """A region's health check failing. Route 53 publishes these metrics in us-east-1 only; a check
+    that stops reporting at all counts as failing."""
+    return AlarmSpec(
+        "dns-health",
+        f"Route 53 sees {region} as down: the domain is routed away from it",
+        "AWS/Route53",
+        "HealthCheckStatus",
+        "Minimum",
+        60,
+        1,
+        1,
+        comparison="LessThanThreshold",
+        treat_missing="breaching",
+    )

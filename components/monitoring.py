@@ -21,11 +21,14 @@ class WatchedFunction:
         key: Stable name in logical names (``lambda-demo``, ``task-launcher``).
         function_name: Its physical name.
         timeout_seconds: Its timeout.
+        duration_alarm: Alarm near the timeout. Default True; off for code that stops near its
+            timeout by design.
     """
 
     key: str
     function_name: pulumi.Input[str]
     timeout_seconds: int
+    duration_alarm: bool = True
 
 
 @dataclass(frozen=True)
@@ -105,14 +108,16 @@ class MonitoringArgs:
 
 def function_specs(fn: WatchedFunction, duration_percent: int) -> list[AlarmSpec]:
     limit_ms = fn.timeout_seconds * 1000 * duration_percent / 100
-    return [
+    specs = [
         AlarmSpec("errors", "The function failed (an exception, a timeout or an out-of-memory)",
                   "AWS/Lambda", "Errors", "Sum", 300, 1, 0),
         AlarmSpec("throttles", "Invocations were throttled (concurrency exhausted)",
                   "AWS/Lambda", "Throttles", "Sum", 300, 1, 0),
-        AlarmSpec("duration", f"A run took more than {duration_percent}% of the {fn.timeout_seconds} s timeout",
-                  "AWS/Lambda", "Duration", "Maximum", 300, 1, limit_ms),
     ]  # fmt: skip
+    if fn.duration_alarm:
+        specs.append(AlarmSpec("duration", f"A run took more than {duration_percent}% of the {fn.timeout_seconds} s timeout",
+                               "AWS/Lambda", "Duration", "Maximum", 300, 1, limit_ms))  # fmt: skip
+    return specs
 
 
 QUEUE_SPEC = AlarmSpec(
@@ -127,8 +132,9 @@ def load_balancer_spec(count: int) -> AlarmSpec:
 
 
 def replication_spec(watch: WatchedReplication) -> AlarmSpec:
+    # One-minute periods: the alarm should say so within about two minutes of a slow push.
     return AlarmSpec("replication-lag", f"A push took more than {watch.threshold_seconds} s to reach a secondary (RPO)",
-                     watch.namespace, watch.metric, "Maximum", 300, 1, watch.threshold_seconds)  # fmt: skip
+                     watch.namespace, watch.metric, "Maximum", 60, 1, watch.threshold_seconds)  # fmt: skip
 
 
 class Monitoring(pulumi.ComponentResource):
@@ -138,8 +144,8 @@ class Monitoring(pulumi.ComponentResource):
     clears):
 
     - ``{name}-alb-5xx``: 5XX responses the ALB itself returned;
-    - per function ``{name}-{key}-errors`` / ``-throttles`` / ``-duration``;
-    - per queue ``{name}-{key}-dead-letters``: any message visible;
+    - per function ``{name}-fn-{key}-errors`` / ``-throttles`` / ``-duration``;
+    - per queue ``{name}-dlq-{key}``: any message visible;
     - with replication, per secondary ``{name}-replication-lag-{region}``;
     - ``{name}-dashboard`` unless ``dashboard_name`` is None: a row per service (CPU and memory,
       running tasks, requests, 5XX, latency), the ALB, the functions, the queues, the pipeline's
@@ -162,11 +168,12 @@ class Monitoring(pulumi.ComponentResource):
             )
 
         alarm("alb-5xx", load_balancer_spec(args.load_balancer_5xx_count), {"LoadBalancer": args.load_balancer_arn_suffix})
+        # Prefixed by kind, so a service, function or queue key never names another's alarm.
         for fn in args.functions:
             for spec in function_specs(fn, args.function_duration_percent):
-                alarm(f"{fn.key}-{spec.kind}", spec, {"FunctionName": fn.function_name})
+                alarm(f"fn-{fn.key}-{spec.kind}", spec, {"FunctionName": fn.function_name})
         for queue in args.queues:
-            alarm(f"{queue.key}-dead-letters", QUEUE_SPEC, {"QueueName": queue.queue_name})
+            alarm(f"dlq-{queue.key}", QUEUE_SPEC, {"QueueName": queue.queue_name})
         if args.replication is not None:
             watch = args.replication
             for target in watch.target_regions:
@@ -199,6 +206,7 @@ class Monitoring(pulumi.ComponentResource):
 # --- the dashboard -------------------------------------------------------------------------------
 
 _WIDTH = 24
+_ALARMS_PER_WIDGET = 100
 
 
 def _metric_widget(
@@ -248,13 +256,21 @@ def _service_row(args: MonitoringArgs, name: str, svc: FargateService) -> list[d
 def dashboard_body(args: MonitoringArgs, alarm_arns: Sequence[pulumi.Input[str]]) -> dict[str, Any]:
     """The dashboard's JSON (values may be Outputs), from the same data as the alarms."""
     region, lb = args.region, args.load_balancer_arn_suffix
+    arns = list(alarm_arns)
+    # An alarm status widget shows at most 100 alarms.
     widgets: list[dict[str, Any]] = [
         {
             "type": "alarm",
             "width": _WIDTH,
             "height": 4,
-            "properties": {"title": "Alarms", "alarms": list(alarm_arns), "sortBy": "stateUpdatedTimestamp"},
-        },
+            "properties": {
+                "title": "Alarms" if len(arns) <= _ALARMS_PER_WIDGET else f"Alarms ({i // _ALARMS_PER_WIDGET + 1})",
+                "alarms": arns[i : i + _ALARMS_PER_WIDGET],
+                "sortBy": "stateUpdatedTimestamp",
+            },
+        }
+        for i in range(0, max(len(arns), 1), _ALARMS_PER_WIDGET)
+    ] + [
         _metric_widget("ALB: requests and 5XX", region, [
             ["AWS/ApplicationELB", "RequestCount", "LoadBalancer", lb],
             ["AWS/ApplicationELB", "HTTPCode_ELB_5XX_Count", "LoadBalancer", lb],

@@ -12,7 +12,7 @@ import pulumi
 import pulumi_aws as aws
 
 from . import iam
-from .alarms import ServiceAlarms, ServiceThresholds
+from .alarms import ServiceAlarms, ServiceThresholds, metric_alarm
 from .alb_function import AlbFunction, AlbFunctionArgs, AlbRoute, VpcPlacement
 from .container_registry import ContainerRegistry, ContainerRegistryArgs
 from .delivery import (
@@ -25,7 +25,7 @@ from .delivery import (
     ServiceImage,
     Stage,
 )
-from .failover import RegionalDns, RegionalDnsArgs
+from .failover import RegionalDns, RegionalDnsArgs, health_check_alarm_spec
 from .fargate_service import FargateService, FargateServiceArgs, Grant, HealthCheck, Scaling
 from .load_balancer import (
     AccessLogSettings,
@@ -292,6 +292,8 @@ class RegionalPlatform(pulumi.ComponentResource):
             partition=aws.get_partition_output(opts=invoke).partition,
         )
         self.context = ctx
+        self._name = name
+        self.health_alarms: dict[str, aws.cloudwatch.MetricAlarm] = {}
         self.network = Network(f"{name}-network", args.network, child)
         lb = args.load_balancer
         self.load_balancer = LoadBalancer(
@@ -454,7 +456,7 @@ class RegionalPlatform(pulumi.ComponentResource):
                 writable_paths=spec.writable_paths,
                 grants=spec.grants,
                 alarms=ServiceAlarms(
-                    alarm_prefix=f"{args.name_prefix}-{spec.name}",
+                    alarm_prefix=f"{args.name_prefix}-svc-{spec.name}",
                     topic_arn=self.notifications_topic_arn,
                     thresholds=spec.alarms,
                 )
@@ -602,7 +604,10 @@ class RegionalPlatform(pulumi.ComponentResource):
             ("replicator", self.replicator, args.replication.timeout_seconds if args.replication else 0),
         ):
             if component is not None:
-                functions.append(WatchedFunction(key, component.function.function_name, timeout))
+                # The replicator pauses near its timeout by design (and resumes): no duration alarm.
+                functions.append(
+                    WatchedFunction(key, component.function.function_name, timeout, duration_alarm=key != "replicator")
+                )
                 queues.append(WatchedQueue(key, component.function.dead_letter_queue_name))
         replication = None
         if self.replicator is not None and args.replication is not None:
@@ -669,6 +674,20 @@ class RegionalPlatform(pulumi.ComponentResource):
             ),
             pulumi.ResourceOptions(parent=self),
         )
+
+    def watch_health_checks(self, checks: Mapping[str, pulumi.Input[str]]) -> None:
+        """Alarm on each region's Route 53 health check, here: Route 53 publishes their metrics in
+        us-east-1 only, so the stack entry calls this on its us-east-1 region (if it has one).
+        Creates ``{name}-dns-health-{region}`` per region, notifying this region's topic."""
+        for region, check_id in sorted(checks.items()):
+            self.health_alarms[region] = metric_alarm(
+                f"{self._name}-dns-health-{region}",
+                health_check_alarm_spec(region),
+                alarm_name=f"{self.args.name_prefix}-dns-health-{region}",
+                dimensions={"HealthCheckId": check_id},
+                topic_arn=self.notifications_topic_arn,
+                opts=pulumi.ResourceOptions(parent=self),
+            )
 
     def routes(self) -> list[dict[str, object]]:
         """The region's route table, from config: what the ALB sends where, in evaluation order."""

@@ -5,15 +5,24 @@ from __future__ import annotations
 from .model import StackConfig
 from .problems import Problem, missing
 
+# The event functions' own names ({name}-{environment}-task-launcher, -repo-replicator) and their
+# alarms' keys: a configured function by that name would collide with them.
+RESERVED_FUNCTION_NAMES = ("task-launcher", "repo-replicator", "replicator")
+
 
 def monitoring_problems(cfg: StackConfig) -> list[Problem]:
     names = [s.name for s in cfg.services]
+    reserved = [
+        Problem(f"functions[{i}].name", "a name other than " + ", ".join(RESERVED_FUNCTION_NAMES) + " (the platform's own functions)", f.name)
+        for i, f in enumerate(cfg.functions)
+        if f.name in RESERVED_FUNCTION_NAMES
+    ]
     problems = [
         Problem(f"monitoring.services.{key}", f"the name of a service ({', '.join(names) or 'none is configured'})", key)
         for key in cfg.monitoring.services
         if key not in names
     ]
-    return problems + _routing_problems(cfg)
+    return reserved + problems + _routing_problems(cfg)
 
 
 def _routing_problems(cfg: StackConfig) -> list[Problem]:
@@ -27,11 +36,22 @@ def _routing_problems(cfg: StackConfig) -> list[Problem]:
         )
     if dns.routing == "latency" and len(cfg.regions) < 2:
         problems.append(Problem("dns.routing", "failover or none with one region: latency routing chooses between regions", "latency"))
-    if cfg.routing != "none" and dns.health_check_path is None and not any(s.mode == "service" for s in cfg.services):
-        problems.append(
-            missing(
-                "dns.healthCheckPath",
-                "a path Route 53 can request on each region's ALB (there is no mode service service to derive it from)",
+    if cfg.routing != "none":
+        if dns.health_check_path is None:
+            problems.append(
+                missing(
+                    "dns.healthCheckPath",
+                    f"the path Route 53 requests on each region's ALB (routing is {cfg.routing}), one a "
+                    "production service answers with 2xx or 3xx, such as /api/auth/health",
+                )
             )
-        )
+        if "0.0.0.0/0" not in cfg.load_balancer.ingress_cidrs:
+            problems.append(
+                Problem(
+                    "loadBalancer.ingressCidrs",
+                    f"0.0.0.0/0 while dns.routing is {cfg.routing}: Route 53's health checkers come from "
+                    "AWS addresses outside these CIDRs, so every check would fail (or set dns.routing: none)",
+                    list(cfg.load_balancer.ingress_cidrs),
+                )
+            )
     return problems

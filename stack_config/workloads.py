@@ -223,8 +223,9 @@ class DnsConfig(_Model):
     )
     health_check_path: HealthPath | None = _field(  # type: ignore[valid-type]
         None,
-        description="What Route 53 requests from each region, over HTTPS on <region>.<domain>. Default: "
-        "the route prefix and health path of the first service with mode service, e.g. /api/auth/health.",
+        description="What Route 53 requests from each region, over HTTPS on <region>.<domain>, e.g. "
+        "/api/auth/health. The ALB forwards it unchanged, so a production service must answer it with "
+        "2xx or 3xx. Required unless routing is none.",
         allowed=HEALTH_PATH_ALLOWED,
     )
     health_check_interval_seconds: Literal[10, 30] = _field(

@@ -124,10 +124,13 @@ def both(*edits: Edit) -> Edit:
 
 
 def section(key: str, **changes: Any) -> Edit:
-    """Update a top-level section (created if absent)."""
+    """Update a top-level section (created if absent); ``_DROP`` removes a key."""
 
     def edit(ns: dict[str, Any]) -> None:
-        ns.setdefault(key, {}).update(changes)
+        entry = ns.setdefault(key, {})
+        entry.update(changes)
+        for k in [k for k, v in entry.items() if v is _DROP]:
+            del entry[k]
 
     return edit
 
@@ -376,7 +379,9 @@ BAD_CONFIGS: list[tuple[str, Edit, str, str]] = [
     ("routing-latency-one-region", both(top(regions=[{"name": "us-east-1", "role": "primary", "vpcCidr": "10.0.0.0/16"}]), replication(enabled=False), section("dns", routing="latency")), "dns.routing", "latency routing chooses between regions"),
     ("health-path-garbage", section("dns", healthCheckPath="health"), "dns.healthCheckPath", "starting with /"),
     ("health-interval-15", section("dns", healthCheckIntervalSeconds=15), "dns.healthCheckIntervalSeconds", "10 or 30"),
-    ("health-path-underivable", both(all_services(mode="on-demand"), pipeline(enabled=False)), "dns.healthCheckPath", "missing"),
+    ("health-path-missing", section("dns", healthCheckPath=_DROP), "dns.healthCheckPath", "routing is failover"),
+    ("routing-behind-restricted-ingress", load_balancer(ingressCidrs=["203.0.113.0/24"]), "loadBalancer.ingressCidrs", "Route 53's health checkers"),
+    ("function-named-like-the-launcher", function(0, name="task-launcher"), "functions[0].name", "the platform's own functions"),
     ("replication-memory-garbage", replication(memoryMb="lots"), "replication.memoryMb", "MB from 128 to 10240"),
 ]
 
@@ -403,7 +408,6 @@ def test_a_stack_without_services_has_no_pipeline_to_check():
     namespace["pipeline"]["notifications"] = {}  # an approval with nobody to ask: moot without a pipeline
     del namespace["taskLauncher"]  # its schedules name services
     del namespace["monitoring"]  # its overrides name services
-    namespace["dns"]["healthCheckPath"] = "/lambda/health"  # no service to derive it from
     cfg = validate(namespace, PROJECT)
     assert cfg.pipeline.stages[3].type == "approval"
     # Nothing to launch and no repositories to replicate: both functions default to off.

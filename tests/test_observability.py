@@ -59,7 +59,7 @@ def test_each_service_has_seed_001s_alarms_with_its_overrides(prod: Graph, regio
         for kind, alarm in alarms.items():
             assert alarm["threshold"] == expected[kind], (name, kind)
             assert alarm["comparisonOperator"] == "GreaterThanThreshold"
-            assert alarm["name"] == f"devops-platform-prod-{name}-{kind}"
+            assert alarm["name"] == f"devops-platform-prod-svc-{name}-{kind}"
             assert alarm["treatMissingData"] == "notBreaching"
     # Seed 001's windows: CPU and memory over 10 minutes, 5XX counted over 5.
     auth = service_alarms(prod, region, "auth")
@@ -90,7 +90,7 @@ def test_failing_deployments_roll_back_on_the_5xx_and_unhealthy_alarms(prod: Gra
             continue
         ecs = prod.named(f"{region}-{name}-service").inputs
         assert ecs["alarms"] == {
-            "alarmNames": [f"devops-platform-prod-{name}-5xx", f"devops-platform-prod-{name}-unhealthy"],
+            "alarmNames": [f"devops-platform-prod-svc-{name}-5xx", f"devops-platform-prod-svc-{name}-unhealthy"],
             "enable": True,
             "rollback": True,
         }
@@ -125,23 +125,31 @@ def test_alb_functions_and_dead_letter_queues_are_alarmed(prod: Graph, region: s
         function = functions.get(f"{prefix}-{suffix}")
         if function is None:
             assert region != "us-east-1" and key == "replicator"
-            assert f"{prefix}-{key}-errors" not in alarms
+            assert f"{prefix}-fn-{key}-errors" not in alarms
             continue
         for kind in ("errors", "throttles"):
-            assert alarms[f"{prefix}-{key}-{kind}"]["threshold"] == 0
-            assert alarms[f"{prefix}-{key}-{kind}"]["dimensions"] == {"FunctionName": function["name"]}
-        # Near the timeout: the longest run above 90% of it, in milliseconds.
-        duration = alarms[f"{prefix}-{key}-duration"]
-        assert (duration["statistic"], duration["threshold"]) == ("Maximum", function["timeout"] * 900)
+            assert alarms[f"{prefix}-fn-{key}-{kind}"]["threshold"] == 0
+            assert alarms[f"{prefix}-fn-{key}-{kind}"]["dimensions"] == {"FunctionName": function["name"]}
+        if key == "replicator":
+            # It stops 30 s before its timeout by design and resumes: a duration alarm would page
+            # on every large push.
+            assert f"{prefix}-fn-{key}-duration" not in alarms
+            continue
+        # Near the timeout: the longest run above functionDurationPercent (90) of it, in ms.
+        duration = alarms[f"{prefix}-fn-{key}-duration"]
+        assert (duration["statistic"], duration["threshold"]) == ("Maximum", function["timeout"] * 1000 * 0.9)
     queues = {r.id.rsplit("/", 1)[-1] for r in prod.of_type("aws:sqs/queue:Queue") if r.region == region}
-    watched = {a["dimensions"]["QueueName"] for n, a in alarms.items() if n.endswith("-dead-letters")}
-    assert watched == queues and len(queues) == (3 if region == "us-east-1" else 2)
+    watched = {a["dimensions"]["QueueName"] for n, a in alarms.items() if n.startswith(f"{prefix}-dlq-")}
+    # Every queue in the region is a dead-letter queue, and each is watched.
+    assert watched == queues and queues
 
 
 def test_replication_lag_is_alarmed_in_the_primary_against_the_rpo(prod: Graph):
     primary, secondary = alarms_in(prod, "us-east-1"), alarms_in(prod, "us-east-2")
     lag = primary["devops-platform-prod-replication-lag-us-east-2"]
     assert (lag["namespace"], lag["metricName"], lag["threshold"]) == ("DevOpsPlatform/Replication", "ReplicationLagSeconds", 60)
+    # One-minute periods: a slow push is reported within about two minutes.
+    assert (lag["statistic"], lag["period"], lag["evaluationPeriods"]) == ("Maximum", 60, 1)
     repo = prod.named("us-east-1-delivery-repository").inputs["repositoryName"]
     assert lag["dimensions"] == {"Repository": repo, "TargetRegion": "us-east-2"}
     # The replicator's own environment says the namespace the alarm reads.
@@ -212,7 +220,7 @@ def test_the_dashboard_is_valid_json_naming_only_resources_that_exist(graphs: di
         assert seen["QueueName"] == existing["QueueName"]
         # The alarm widget lists exactly the region's alarms.
         (alarm_widget,) = [w for w in body["widgets"] if w["type"] == "alarm"]
-        arns = {f"arn:aws:cloudwatch:{region}:{ACCOUNT}:alarm:{n}" for n in alarms_in(graph, region)}
+        arns = {f"arn:aws:cloudwatch:{region}:{ACCOUNT}:alarm:{n}" for n in alarms_in(graph, region) if "-dns-health-" not in n}
         assert set(alarm_widget["properties"]["alarms"]) == arns
 
 
@@ -264,7 +272,9 @@ def test_failover_has_one_primary_and_one_secondary_each_with_its_regions_health
         assert (check.inputs["requestInterval"], check.inputs["failureThreshold"]) == (10, 3)
         (alias,) = rec["aliases"]
         alb = prod.named(f"{region}-traffic-alb")
-        assert alias["evaluateTargetHealth"] is True and alias["name"].startswith(alb.inputs["name"])
+        # The health check is the only signal: the ALB's target health would count staging and
+        # idle on-demand target groups.
+        assert alias["evaluateTargetHealth"] is False and alias["name"].startswith(alb.inputs["name"])
         assert alias["name"].endswith(f".{region}.elb.amazonaws.com")
 
 
@@ -292,3 +302,15 @@ def test_routing_none_keeps_only_the_regional_names(run_program):
     graph = run_program("prod", edit=edit)
     assert not _domain_records(graph) and not graph.of_type(CHECK)
     assert [r for r in graph.of_type(RECORD) if r.name.endswith("-regional-record")]
+
+
+def test_health_checks_are_alarmed_in_us_east_1_where_route_53_reports_them(prod: Graph):
+    alarms = alarms_in(prod, "us-east-1")
+    for region in REGIONS:
+        alarm = alarms[f"devops-platform-prod-dns-health-{region}"]
+        assert alarm["namespace"] == "AWS/Route53" and alarm["metricName"] == "HealthCheckStatus"
+        assert alarm["dimensions"] == {"HealthCheckId": prod.named(f"{region}-dns-health-check").id}
+        assert (alarm["comparisonOperator"], alarm["threshold"], alarm["statistic"]) == ("LessThanThreshold", 1, "Minimum")
+        # A check that stops reporting is as bad as a failing one.
+        assert alarm["treatMissingData"] == "breaching"
+    assert not [n for n in alarms_in(prod, "us-east-2") if "-dns-health-" in n]
