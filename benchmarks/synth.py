@@ -63,6 +63,8 @@ def large_config() -> dict[str, str]:
     ns["services"] = services
     for schedule in ns["taskLauncher"]["schedules"]:
         schedule["service"] = "svc-04"
+    ns["monitoring"]["services"] = {"svc-01": ns["monitoring"]["services"]["pdf"]}
+    ns["dns"]["routing"] = "latency"  # failover takes two regions
     others = {k: v for k, v in base.items() if not k.startswith(f"{PROJECT}:")}
     return {**others, **{f"{PROJECT}:{k}": v if isinstance(v, str) else json.dumps(v) for k, v in ns.items()}}
 
