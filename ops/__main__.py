@@ -1,4 +1,9 @@
-"""Command line: ``python -m ops <verb> ...``."""
+"""Command line: ``python -m ops <verb> ...``.
+
+``synth`` runs offline under mocks. ``preview``, ``up``, ``destroy``, ``refresh`` and ``outputs``
+drive the Pulumi CLI through the Automation API (ops/driver.py, docs/ci.md). ``cost`` hands its
+arguments to ops/cost.py.
+"""
 
 from __future__ import annotations
 
@@ -6,13 +11,17 @@ import argparse
 import sys
 from pathlib import Path
 
-from . import synth
+from . import driver, synth
+
+VERBS = ("synth", *driver.DRIVER_VERBS, "cost")
 
 
-def main(argv: list[str] | None = None) -> int:
+def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m ops",
-        description="Operate devops-platform. Offline verbs need no AWS account and no Pulumi CLI.",
+        description="Operate devops-platform. synth needs no AWS account and no Pulumi CLI; "
+        "preview, up, destroy, refresh and outputs need the Pulumi CLI (exit 0 ok, 1 failed, "
+        "2 refused to start, 3 drift; see docs/ci.md).",
     )
     verbs = parser.add_subparsers(dest="verb", required=True, metavar="VERB")
 
@@ -24,15 +33,35 @@ def main(argv: list[str] | None = None) -> int:
     )
     p.add_argument("stack", help="stack name, e.g. dev or prod (reads Pulumi.<stack>.yaml)")
     p.add_argument("--json", metavar="PATH", type=Path, help="write the resource graph as JSON")
+    p.add_argument("--diagram", metavar="PATH", type=Path, help="write a Mermaid flowchart of the graph")
+    p.add_argument(
+        "--policy",
+        action="store_true",
+        help="check the graph against the policy pack's rules (policy/); exit 4 and list them on violations",
+    )
     p.add_argument(
         "--preview",
         action="store_true",
         help="synthesize as a preview: IDs, ARNs and other computed values stay unknown",
     )
+    driver.add_verbs(verbs)
+    return parser
 
+
+def main(argv: list[str] | None = None, **driver_options: object) -> int:
+    """``driver_options`` (``open_stack``, ``which``, ``work_dir``) reach ``driver.run``; tests use them."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["cost"]:
+        # cost has its own argparse (ops/cost.py): everything after the verb is its to parse.
+        return driver.run_cost(argv[1:])
+    parser = build_parser()
     args = parser.parse_args(argv)
     if args.verb == "synth":
-        return synth.synth(args.stack, json_path=args.json, preview=args.preview)
+        return synth.synth(
+            args.stack, json_path=args.json, diagram_path=args.diagram, preview=args.preview, policy=args.policy
+        )
+    if args.verb in driver.DRIVER_VERBS:
+        return driver.run(args, **driver_options)  # type: ignore[arg-type]
     parser.error(f"unknown verb {args.verb}")  # argparse exits; kept for type checkers
     return 2
 

@@ -21,7 +21,7 @@ from stack_config import ConfigError
 from . import stackfiles
 from .harness import Graph, cause_of_type, run_program
 
-EXIT_OK, EXIT_FAILED, EXIT_CONFIG = 0, 1, 2
+EXIT_OK, EXIT_FAILED, EXIT_CONFIG, EXIT_POLICY = 0, 1, 2, 4
 
 
 def summary(graph: Graph, source: Path) -> str:
@@ -131,7 +131,9 @@ def synth(
     stack: str,
     *,
     json_path: Path | None = None,
+    diagram_path: Path | None = None,
     preview: bool = False,
+    policy: bool = False,
     out: TextIO = sys.stdout,
     err: TextIO = sys.stderr,
 ) -> int:
@@ -166,7 +168,30 @@ def synth(
     if json_path is not None:
         json_path.parent.mkdir(parents=True, exist_ok=True)
         json_path.write_text(json.dumps(graph.to_json(), indent=2, sort_keys=False) + "\n")
+    if diagram_path is not None:
+        from .diagram import mermaid
+
+        diagram_path.parent.mkdir(parents=True, exist_ok=True)
+        diagram_path.write_text(mermaid(graph))
     print(summary(graph, files.path), file=out)
     if json_path is not None:
         print(f"\ngraph: {len(graph.resources)} resources written to {json_path}", file=out)
+    if diagram_path is not None:
+        print(f"diagram: Mermaid flowchart written to {diagram_path}", file=out)
+    if policy:
+        return _policy(graph, files.config.get(f"{files.project}:environment", stack), out)
     return EXIT_OK
+
+
+def _policy(graph: Graph, environment: str, out: TextIO) -> int:
+    """The policy pack's rules over the synthesized graph (policy/): exit 4 on any violation."""
+    from policy.offline import evaluate_graph
+
+    violations = evaluate_graph(graph, environment=environment)
+    if not violations:
+        print("\npolicy: 0 violations (policy/, with its written exceptions)", file=out)
+        return EXIT_OK
+    print(f"\npolicy: {len(violations)} violation{'s' if len(violations) != 1 else ''}:", file=out)
+    for v in sorted(violations, key=lambda v: (v.rule_id, v.urn)):
+        print(f"  {v.rule_id}  {v.urn.rsplit('::', 1)[-1]}: {v.message}", file=out)
+    return EXIT_POLICY

@@ -1,0 +1,180 @@
+"""``python -m ops cost``: the synthesized graph priced per region and in total per month."""
+
+from __future__ import annotations
+
+import io
+import json
+from typing import Any
+
+import pytest
+
+from ops import cost, prices
+from ops.harness import Graph
+from tests.conftest import run_stack
+
+HOURS = prices.HOURS_PER_MONTH
+
+
+def _regions(graph: Graph) -> list[str]:
+    return sorted({r.region for r in graph.custom() if r.region})
+
+
+def _line(est: cost.Estimate, region: str, prefix: str) -> cost.Line:
+    found = est.find(region, prefix)
+    assert len(found) == 1, [line.item for line in est.region_lines(region)]
+    return found[0]
+
+
+def _service(namespace: dict[str, Any], name: str) -> dict[str, Any]:
+    return next(s for s in namespace["services"] if s["name"] == name)
+
+
+@pytest.fixture(scope="module")
+def prod_bigger_users() -> Graph:
+    """prod with the users service at 512 CPU / 1024 MiB instead of 256 / 512 (the conftest's
+    ``run_program(edit=...)``, once for the module)."""
+
+    def edit(ns: dict[str, Any]) -> None:
+        _service(ns, "users").update(cpu=512, memory=1024)
+
+    return run_stack("prod", edit=edit)
+
+
+def test_the_total_is_the_sum_of_the_lines(prod: Graph):
+    est = cost.estimate(prod)
+    assert est.lines and est.total > 0
+    assert est.total == pytest.approx(sum(line.quantity * line.unit_price for line in est.lines))
+    assert est.total == pytest.approx(sum(est.subtotal(r) for r in est.regions()))
+    assert est.regions() == _regions(prod) == ["us-east-1", "us-east-2"]
+    text = cost.render(est, cost.one_alb_per_service(prod, est), prod)
+    assert f"total per month: ${est.total:,.2f}" in text
+    for region in est.regions():
+        assert f"${est.subtotal(region):,.2f}" in text
+
+
+@pytest.mark.parametrize(("stack", "per_region"), [("prod", 2), ("dev", 1)])
+def test_nat_gateways_are_priced_as_the_graph_declares_them(stack: str, per_region: int, request):
+    graph: Graph = request.getfixturevalue(stack)
+    est = cost.estimate(graph)
+    for region in _regions(graph):
+        nats = [r for r in graph.of_type("aws:ec2/natGateway:NatGateway") if r.region == region]
+        assert len(nats) == per_region  # prod natStrategy perAz over 2 AZs, dev single
+        hours = _line(est, region, "NAT gateway hours")
+        assert hours.quantity == per_region * HOURS
+        assert hours.monthly == pytest.approx(per_region * HOURS * prices.NAT_GATEWAY_HOUR)
+        data = _line(est, region, "NAT data processed")
+        assert data.quantity == per_region * cost.Assumptions().nat_gb
+
+
+def test_fargate_hours_follow_cpu_memory_and_desired_count(prod: Graph, prod_bigger_users: Graph):
+    before, after = cost.estimate(prod), cost.estimate(prod_bigger_users)
+    users = [s for s in prod.of_type("aws:ecs/service:Service") if s.inputs["name"] == "users"]
+    desired = users[0].inputs["desiredCount"]
+    assert desired == 2 and len(users) == 2  # one per region
+    for region in _regions(prod):
+        assert _line(before, region, "Fargate vCPU · users (").quantity == 0.25 * desired * HOURS
+        assert _line(after, region, "Fargate vCPU · users (").quantity == 0.5 * desired * HOURS
+        assert _line(before, region, "Fargate memory · users (").quantity == 0.5 * desired * HOURS
+        assert _line(after, region, "Fargate memory · users (").quantity == 1.0 * desired * HOURS
+    # The staging copy (1 task, Spot) follows the service's size; nothing else changes.
+    per_region = (0.25 * prices.FARGATE_VCPU_HOUR["X86_64"] + 0.5 * prices.FARGATE_GB_HOUR["X86_64"]) * HOURS
+    spot = 1 - prices.FARGATE_SPOT_DISCOUNT
+    expected = 2 * per_region * (desired + 1 * spot)
+    assert after.total - before.total == pytest.approx(expected)
+
+
+def test_staging_services_on_fargate_spot_cost_less_than_on_demand(prod: Graph):
+    est = cost.estimate(prod)
+    staging = [s for s in prod.of_type("aws:ecs/service:Service") if s.inputs["name"].endswith("-staging")]
+    assert len(staging) == 8  # auth, pdf, users, fargate-demo in each region
+    for svc in staging:
+        assert svc.inputs["capacityProviderStrategies"][0]["capacityProvider"] == "FARGATE_SPOT"
+        name, region = svc.inputs["name"], svc.region
+        spot = _line(est, region, f"Fargate vCPU · {name} (")
+        on_demand = _line(est, region, f"Fargate vCPU · {name.removesuffix('-staging')} (")
+        assert "Spot" in spot.item and "Spot" not in on_demand.item
+        assert spot.unit_price < on_demand.unit_price
+        assert spot.unit_price == pytest.approx(on_demand.unit_price * (1 - prices.FARGATE_SPOT_DISCOUNT))
+
+
+def test_flags_override_the_assumptions_and_change_the_figure(prod: Graph):
+    default = cost.estimate(prod)
+    args = cost.parser().parse_args(
+        ["prod", "--nat-gb", "500", "--alb-lcu", "3", "--pipeline-runs", "10", "--build-minutes", "12",
+         "--on-demand-hours", "100"]
+    )
+    assume = cost.assumptions_from(args)
+    assert (assume.nat_gb, assume.alb_lcu, assume.pipeline_runs, assume.builds_per_project) == (500, 3, 10, 10)
+    changed = cost.estimate(prod, assume)
+    region = "us-east-1"
+    assert _line(changed, region, "NAT data processed").quantity == 2 * 500
+    assert _line(changed, region, "ALB LCUs").quantity == 3 * HOURS
+    assert _line(changed, region, "CodePipeline V2").quantity == 10 * assume.pipeline_minutes
+    assert _line(changed, region, "CodeBuild devops-platform-prod-build").quantity == 10 * 12
+    assert _line(changed, region, "Fargate vCPU · fa on demand").quantity == 1.0 * 100
+    assert _line(default, region, "Fargate vCPU · fa on demand").monthly == 0
+    # NAT data alone: 2 regions × 2 NATs × 450 GB more.
+    only_nat = cost.estimate(prod, cost.Assumptions(nat_gb=500))
+    assert only_nat.total - default.total == pytest.approx(2 * 2 * 450 * prices.NAT_GATEWAY_GB)
+    text = cost.render(changed, cost.one_alb_per_service(prod, changed), prod)
+    assert "500 GB/month per NAT gateway" in text and "3 LCU per hour" in text
+
+
+def test_one_alb_per_service_costs_n_minus_one_albs_more_per_region(prod: Graph):
+    for lcu in (1.0, 4.0):
+        est = cost.estimate(prod, cost.Assumptions(alb_lcu=lcu))
+        comparison = cost.one_alb_per_service(prod, est)
+        expected = 0.0
+        for region in _regions(prod):
+            groups = [
+                tg for tg in prod.of_type("aws:lb/targetGroup:TargetGroup")
+                if tg.region == region and tg.inputs["targetType"] == "ip" and "-stg-" not in tg.inputs["name"]
+            ]
+            assert len(groups) == 6  # auth, pdf, fa, users, batch, fargate-demo; not staging, not the Lambda
+            row = comparison["regions"][region]
+            assert (row["services"], row["extra_albs"]) == (6, 5)
+            one_alb = HOURS * (prices.ALB_HOUR + lcu * prices.ALB_LCU_HOUR)
+            assert row["extra_monthly"] == pytest.approx(5 * one_alb)
+            expected += 5 * one_alb
+        assert comparison["shared_total"] == pytest.approx(est.total)
+        assert comparison["per_service_total"] - comparison["shared_total"] == pytest.approx(expected)
+        assert comparison["saving"] == pytest.approx(expected)
+
+
+def test_route53_health_checks_are_aws_endpoint_https_fast(prod: Graph, dev: Graph):
+    est = cost.estimate(prod)
+    for region in _regions(prod):
+        checks = [line for line in est.find(region, "Route 53 health check")]
+        assert sum(line.monthly for line in checks) == pytest.approx(0.50 + 1.00 + 1.00)
+        assert "(aws endpoint)" in checks[0].item
+    assert not [line for line in cost.estimate(dev).lines if line.item.startswith("Route 53")]
+
+
+def test_json_output_parses_and_matches(prod: Graph, monkeypatch, tmp_path):
+    monkeypatch.setattr(cost, "run_program", lambda **_: prod)
+    path = tmp_path / "out" / "cost.json"
+    out, err = io.StringIO(), io.StringIO()
+    assert cost.main(["prod", "--json", str(path), "--alb-lcu", "2"], out=out, err=err) == 0, err.getvalue()
+    data = json.loads(path.read_text())
+    est = cost.estimate(prod, cost.Assumptions(alb_lcu=2))
+    assert data["total"] == pytest.approx(est.total)
+    assert data["assumptions"]["alb_lcu"] == 2
+    assert set(data["regions"]) == {"us-east-1", "us-east-2"}
+    for body in data["regions"].values():
+        assert body["subtotal"] == pytest.approx(sum(line["monthly"] for line in body["lines"]))
+    assert data["one_alb_per_service"]["saving"] > 0
+    assert prices.AS_OF in data["prices"]["statement"]
+    assert f"total per month: ${est.total:,.2f}" in out.getvalue()
+
+
+def test_unknown_stack_exits_2():
+    out, err = io.StringIO(), io.StringIO()
+    assert cost.main(["no-such-stack"], out=out, err=err) == 2
+    assert "no Pulumi.no-such-stack.yaml" in err.getvalue() and "prod" in err.getvalue()
+    assert out.getvalue() == ""
+
+
+def test_negative_assumption_exits_2():
+    err = io.StringIO()
+    assert cost.main(["prod", "--nat-gb", "-1"], out=io.StringIO(), err=err) == 2
+    assert "--nat-gb" in err.getvalue()

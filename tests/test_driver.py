@@ -1,0 +1,355 @@
+"""The CI driver (ops/driver.py) against a test double of the Automation API stack, and the workflow.
+
+No test here reaches the Pulumi CLI except ``test_real_preview_of_dev``, which is skipped unless
+``pulumi`` is on PATH (it needs a logged-in backend and AWS credentials too).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from pulumi.automation import OutputValue
+from pulumi.automation._cmd import CommandResult
+from pulumi.automation.errors import CommandError, create_command_error
+
+from ops import driver
+from ops.__main__ import VERBS, main
+
+ROOT = Path(__file__).resolve().parent.parent
+WORKFLOW = ROOT / ".github" / "workflows" / "deploy.yml"
+DOC = ROOT / "docs" / "ci.md"
+PULUMI = "/usr/local/bin/pulumi"
+
+
+class Result:
+    def __init__(self, change_summary: dict[str, int] | None = None, outputs: dict[str, Any] | None = None):
+        self.change_summary = change_summary or {}
+        self.outputs = outputs or {}
+
+
+class FakeStack:
+    """Stands in for ``pulumi.automation.Stack``: records each call and answers or raises as told."""
+
+    def __init__(self, calls: list[tuple], *, result: Result | None = None, error: Exception | None = None,
+                 outputs: dict[str, Any] | None = None):
+        self.calls, self.result, self.error, self._outputs = calls, result or Result(), error, outputs or {}
+
+    def _call(self, method: str, kwargs: dict[str, Any]) -> Result:
+        self.calls.append((method, kwargs))
+        if self.error is not None:
+            raise self.error
+        return self.result
+
+    def preview(self, **kwargs: Any) -> Result:
+        return self._call("preview", kwargs)
+
+    def up(self, **kwargs: Any) -> Result:
+        return self._call("up", kwargs)
+
+    def destroy(self, **kwargs: Any) -> Result:
+        return self._call("destroy", kwargs)
+
+    def refresh(self, **kwargs: Any) -> Result:
+        return self._call("refresh", kwargs)
+
+    def preview_refresh(self, **kwargs: Any) -> Result:
+        return self._call("preview_refresh", kwargs)
+
+    def outputs(self) -> dict[str, Any]:
+        self._call("outputs", {})
+        return self._outputs
+
+
+class Harness:
+    """Runs ``python -m ops`` in-process with the double; ``opened`` records open_stack's arguments."""
+
+    def __init__(self, **stack_options: Any):
+        self.calls: list[tuple] = []
+        self.opened: list[tuple] = []
+        self.stack_options = stack_options
+        self.pulumi_on_path: str | None = PULUMI
+
+    def open_stack(self, stack_name: str, work_dir: Path, *, create: bool) -> FakeStack:
+        self.opened.append((stack_name, work_dir, create))
+        return FakeStack(self.calls, **self.stack_options)
+
+    def __call__(self, *argv: str) -> int:
+        return main(list(argv), open_stack=self.open_stack, which=lambda _: self.pulumi_on_path)
+
+    @property
+    def methods(self) -> list[str]:
+        return [method for method, _ in self.calls]
+
+
+def cli_error(code: int, stderr: str, stdout: str = "") -> CommandError:
+    """The exception the SDK raises for a failed CLI run (built by the SDK's own factory)."""
+    return create_command_error(CommandResult(stdout=stdout, stderr=stderr, code=code))
+
+
+def test_preview_success_streams_output_and_exits_0(capsys):
+    run = Harness(result=Result({"create": 2, "same": 5}))
+    assert run("preview", "--stack", "dev") == 0
+    assert run.opened == [("dev", ROOT, True)]
+    [(method, kwargs)] = run.calls
+    assert method == "preview"
+    assert kwargs["expect_no_changes"] is None and kwargs["policy_packs"] is None
+    kwargs["on_output"]("Previewing update (dev)")
+    kwargs["on_error"]("a warning")
+    out, err = capsys.readouterr()
+    assert "Previewing update (dev)\n" in out and "a warning\n" in err
+    assert "{'create': 2}" in out
+
+
+def test_the_default_open_stack_is_a_local_program_on_the_project(monkeypatch):
+    from pulumi import automation as auto
+
+    seen = []
+    monkeypatch.setattr(auto, "create_or_select_stack", lambda **kw: seen.append(("create_or_select", kw)))
+    monkeypatch.setattr(auto, "select_stack", lambda **kw: seen.append(("select", kw)))
+    driver.open_stack("prod", ROOT, create=True)
+    driver.open_stack("prod", ROOT, create=False)
+    assert seen == [
+        ("create_or_select", {"stack_name": "prod", "work_dir": str(ROOT)}),
+        ("select", {"stack_name": "prod", "work_dir": str(ROOT)}),
+    ]
+    assert (ROOT / "Pulumi.yaml").exists() and (ROOT / "__main__.py").exists()
+
+
+def test_a_command_error_exits_1_with_one_line(capsys):
+    failure = cli_error(255, "error: stack 'dev': regions[0].azCount: got 9\nerror: preview failed")
+    run = Harness(error=failure)
+    assert run("up", "--stack", "dev") == 1
+    assert run.methods == ["up"]
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "Traceback" not in err
+    assert err == "error: pulumi up of stack 'dev' failed (CommandError, exit 255): preview failed\n"
+
+
+def test_a_missing_stack_exits_1(capsys):
+    run = Harness(error=cli_error(255, "error: no stack named 'ghost' found"))
+    assert run("refresh", "--stack", "ghost") == 1
+    assert run.opened == [("ghost", ROOT, False)]
+    assert "StackNotFoundError" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("code", "stderr"),
+    [
+        (255, "error: no changes were expected but changes were proposed"),
+        (7, "error: some newer wording"),
+    ],
+)
+def test_drift_reported_by_the_cli_exits_3(capsys, code, stderr):
+    run = Harness(error=cli_error(code, stderr))
+    assert run("preview", "--stack", "prod", "--expect-no-changes") == 3
+    [(method, kwargs)] = run.calls
+    assert method == "preview" and kwargs["expect_no_changes"] is True
+    assert capsys.readouterr().err.startswith("drift: pulumi preview --expect-no-changes of stack 'prod'")
+
+
+def test_drift_in_the_change_summary_exits_3_and_no_drift_exits_0():
+    assert Harness(result=Result({"update": 1, "same": 40}))("preview", "--stack", "prod", "--expect-no-changes") == 3
+    assert Harness(result=Result({"same": 41}))("preview", "--stack", "prod", "--expect-no-changes") == 0
+
+
+def test_the_drift_exit_code_needs_the_flag():
+    """Without --expect-no-changes the same CLI failure is an ordinary failure, and changes are fine."""
+    assert Harness(error=cli_error(7, "error: x"))("preview", "--stack", "prod") == 1
+    assert Harness(result=Result({"update": 1}))("preview", "--stack", "prod") == 0
+
+
+def test_refresh_drift_check_is_a_dry_run():
+    run = Harness(result=Result({"update": 1, "same": 3}))
+    assert run("refresh", "--stack", "prod", "--expect-no-changes") == 3
+    [(method, kwargs)] = run.calls
+    assert method == "preview_refresh" and kwargs["expect_no_changes"] is True
+    plain = Harness()
+    assert plain("refresh", "--stack", "prod") == 0
+    assert plain.methods == ["refresh"]
+
+
+def test_up_with_expect_no_changes_passes_the_flag_and_maps_drift_to_3():
+    run = Harness(error=cli_error(255, "error: no changes were expected but changes occurred"))
+    assert run("up", "--stack", "dev", "--expect-no-changes") == 3
+    assert run.calls[0][1]["expect_no_changes"] is True
+
+
+def test_policy_pack_reaches_preview_and_up_as_an_absolute_path(tmp_path, monkeypatch):
+    (tmp_path / "policy").mkdir()
+    monkeypatch.chdir(tmp_path)
+    run = Harness()
+    assert run("preview", "--stack", "prod", "--policy-pack", "policy") == 0
+    assert run("up", "--stack", "prod", "--policy-pack", "policy") == 0
+    assert [kw["policy_packs"] for _, kw in run.calls] == [[str(tmp_path / "policy")]] * 2
+
+
+def test_a_missing_policy_pack_is_refused_before_pulumi_runs(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    run = Harness()
+    assert run("preview", "--stack", "prod", "--policy-pack", "policy") == 2
+    assert run.opened == []
+    assert "policy pack directory 'policy' not found" in capsys.readouterr().err
+
+
+def test_missing_cli_exits_2_with_how_to_install(capsys):
+    run = Harness()
+    run.pulumi_on_path = None
+    for verb in ("preview", "up", "refresh", "outputs"):
+        assert run(verb, "--stack", "dev") == 2
+    assert run("destroy", "--stack", "dev", "--yes") == 2
+    assert run.opened == []
+    lines = capsys.readouterr().err.splitlines()
+    assert len(lines) == 5 and all("get.pulumi.com" in line for line in lines)
+
+
+def test_destroy_needs_yes(capsys):
+    run = Harness()
+    assert run("destroy", "--stack", "dev") == 2
+    assert run.opened == []
+    assert "--yes" in capsys.readouterr().err
+    assert run("destroy", "--stack", "dev", "--yes") == 0
+    assert run.opened == [("dev", ROOT, False)] and run.methods == ["destroy"]
+
+
+OUTPUTS = {
+    "primary_region": OutputValue("us-east-1", secret=False),
+    "token": OutputValue("s3cr3t", secret=True),
+}
+
+
+def test_outputs_written_to_json_with_secrets_masked(tmp_path, capsys):
+    path = tmp_path / "out" / "dev.json"
+    run = Harness(outputs=OUTPUTS)
+    assert run("outputs", "--stack", "dev", "--outputs-json", str(path)) == 0
+    assert run.methods == ["outputs"] and run.opened == [("dev", ROOT, False)]
+    assert json.loads(path.read_text()) == {"primary_region": "us-east-1", "token": "[secret]"}
+    assert "s3cr3t" not in path.read_text() + capsys.readouterr().out
+    assert run("outputs", "--stack", "dev", "--outputs-json", str(path), "--show-secrets") == 0
+    assert json.loads(path.read_text())["token"] == "s3cr3t"
+
+
+def test_outputs_verb_prints_json(capsys):
+    assert Harness(outputs=OUTPUTS)("outputs", "--stack", "dev") == 0
+    assert json.loads(capsys.readouterr().out) == {"primary_region": "us-east-1", "token": "[secret]"}
+
+
+def test_up_writes_its_outputs(tmp_path):
+    path = tmp_path / "up.json"
+    run = Harness(result=Result(outputs=OUTPUTS))
+    assert run("up", "--stack", "dev", "--outputs-json", str(path)) == 0
+    assert json.loads(path.read_text()) == {"primary_region": "us-east-1", "token": "[secret]"}
+
+
+def test_help_lists_every_verb(capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main(["--help"])
+    assert exit_.value.code == 0
+    out = capsys.readouterr().out
+    assert VERBS == ("synth", "preview", "up", "destroy", "refresh", "outputs", "cost")
+    for verb in VERBS:
+        assert f"\n    {verb} " in out, verb
+
+
+def test_cost_without_ops_cost_exits_2(monkeypatch, capsys):
+    monkeypatch.setitem(sys.modules, "ops.cost", None)  # import of ops.cost raises ModuleNotFoundError
+    assert main(["cost", "prod"]) == 2
+    assert "ops/cost.py is missing" in capsys.readouterr().err
+
+
+def test_cost_hands_the_rest_of_the_command_line_to_ops_cost(monkeypatch):
+    import types
+
+    seen = []
+    fake = types.ModuleType("ops.cost")
+    fake.main = lambda argv: seen.append(argv) or 5  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "ops.cost", fake)
+    assert main(["cost", "prod", "--json", "x", "--help"]) == 5
+    assert seen == [["prod", "--json", "x", "--help"]]
+
+
+def test_help_from_a_real_process():
+    result = subprocess.run(
+        [sys.executable, "-m", "ops", "--help"], cwd=ROOT, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    assert all(verb in result.stdout for verb in VERBS)
+
+
+@pytest.mark.skipif(shutil.which("pulumi") is None, reason="needs the Pulumi CLI (and a backend and AWS credentials)")
+def test_real_preview_of_dev():
+    result = subprocess.run(
+        [sys.executable, "-m", "ops", "preview", "--stack", "dev"], cwd=ROOT, capture_output=True, text=True, timeout=900
+    )
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-4000:]
+    assert "preview of stack 'dev'" in result.stdout
+
+
+# The workflow and the docs
+
+
+def _workflow() -> dict[str, Any]:
+    data = yaml.safe_load(WORKFLOW.read_text())
+    data["on"] = data.pop(True, data.get("on"))  # YAML 1.1 reads the key `on` as true
+    return data
+
+
+def _runs(job: dict[str, Any]) -> str:
+    return "\n".join(step.get("run", "") for step in job["steps"])
+
+
+def test_workflow_parses_and_has_its_triggers_and_jobs():
+    wf = _workflow()
+    assert {"pull_request", "push", "schedule"} <= set(wf["on"])
+    assert wf["on"]["push"]["branches"] == ["main"]
+    assert wf["permissions"]["id-token"] == "write"
+    jobs = wf["jobs"]
+    assert all(job["runs-on"] == "ubuntu-latest" for job in jobs.values())
+    assert "python3 dev.py test" in _runs(jobs["test"])
+    preview = jobs["preview"]
+    assert set(preview["strategy"]["matrix"]["stack"]) == {"dev", "prod"}
+    assert ".venv/bin/python -m ops preview --stack ${{ matrix.stack }} --policy-pack policy" in _runs(preview)
+    assert ".venv/bin/python -m ops up --stack dev" in _runs(jobs["up-dev"])
+    prod = jobs["up-prod"]
+    assert prod["environment"] in ("production", {"name": "production"}) or prod["environment"]["name"] == "production"
+    assert "up-dev" in ([prod["needs"]] if isinstance(prod["needs"], str) else prod["needs"])
+    assert ".venv/bin/python -m ops up --stack prod" in _runs(prod)
+    drift = jobs["drift"]
+    assert "--expect-no-changes" in _runs(drift) and "schedule" in drift["if"]
+
+
+def _ops_commands() -> list[list[str]]:
+    """The arguments of every ``-m ops`` command in the workflow's steps and the docs' sh blocks."""
+    lines = [line for job in _workflow()["jobs"].values() for line in _runs(job).splitlines()]
+    lines += [line for block in re.findall(r"```sh\n(.*?)```", DOC.read_text(), re.S) for line in block.splitlines()]
+    return [
+        line.split("-m ops ", 1)[1].split("#")[0].replace("${{ matrix.stack }}", "dev").split()
+        for line in lines
+        if "-m ops " in line
+    ]
+
+
+def test_workflow_and_docs_use_only_real_verbs_and_flags():
+    """Every `python -m ops ...` command in the workflow and docs/ci.md parses with the real parser."""
+    from ops.__main__ import build_parser
+
+    parser = build_parser()
+    commands = _ops_commands()
+    assert len(commands) >= 12
+    assert {c[0] for c in commands} == {"preview", "up", "refresh", "outputs", "destroy"}
+    for command in commands:
+        parser.parse_args(command)  # SystemExit (a failure) on an unknown verb or flag
+
+
+def test_docs_state_the_exit_codes():
+    doc = DOC.read_text()
+    for code, meaning in ((0, "succeeded"), (1, "failed"), (2, "refused"), (3, "drift")):
+        assert f"| `{code}` |" in doc and meaning in doc.lower()
+    assert (driver.EXIT_OK, driver.EXIT_FAILED, driver.EXIT_USAGE, driver.EXIT_DRIFT) == (0, 1, 2, 3)
