@@ -641,3 +641,36 @@ def test_the_synth_policy_flag_passes_both_stacks_and_fails_listing_a_violation(
     out = io.StringIO()
     assert synth._policy(dataclasses.replace(prod, resources=mutable), "prod", out) == synth.EXIT_POLICY
     assert "ECR.2" in out.getvalue() and "us-east-1-auth-registry-repository" in out.getvalue()
+
+
+def test_the_pack_runs_with_the_real_crossguard_sdk(monkeypatch):
+    """policy/__main__.py with pulumi-policy itself: each rule becomes a mandatory policy of the
+    right kind, and a policy's own validate reports what the rule finds."""
+    import runpy
+    from types import SimpleNamespace
+
+    import pulumi_policy
+
+    made: dict = {}
+    monkeypatch.setattr(pulumi_policy, "PolicyPack", lambda **kw: made.update(kw))  # no gRPC server
+    runpy.run_path(str(ROOT / "policy" / "__main__.py"), run_name="__main__")
+    policies = {p.name: p for p in made["policies"]}
+    assert sorted(policies) == sorted(r.id for r in rules.RULES)
+    for rule in rules.RULES:
+        kind = pulumi_policy.StackValidationPolicy if rule.stack else pulumi_policy.ResourceValidationPolicy
+        assert isinstance(policies[rule.id], kind), rule.id
+    assert made["enforcement_level"] == pulumi_policy.EnforcementLevel.MANDATORY
+
+    def report(mutability: str) -> list[str]:
+        found: list[str] = []
+        args = SimpleNamespace(
+            resource_type="aws:ecr/repository:Repository",
+            props={"imageTagMutability": mutability, "imageScanningConfiguration": {"scanOnPush": True}},
+            urn="urn:pulumi:prod::devops-platform::aws:ecr/repository:Repository::r",
+            name="r",
+        )
+        policies["ECR.2"].validate(args, lambda message, urn=None: found.append(message))
+        return found
+
+    assert report("IMMUTABLE") == []
+    assert report("MUTABLE") and "ECR.2" in report("MUTABLE")[0]
