@@ -304,7 +304,7 @@ def estimate(graph: Graph, assume: Assumptions | None = None) -> Estimate:
                      prices.CLOUDWATCH_ALARM_MONTH * f))
         tracking = [p for p in of["aws:appautoscaling/policy:Policy"] if p.inputs.get("policyType") == "TargetTrackingScaling"]
         if tracking:
-            add(Line(region, f"CloudWatch alarms target tracking creates (2 × {len(tracking)} policies)",
+            add(Line(region, f"CloudWatch target-tracking alarms (2 per policy × {len(tracking)} policies)",
                      2 * len(tracking), "alarm-month", prices.CLOUDWATCH_ALARM_MONTH * f))
         dashboards = of["aws:cloudwatch/dashboard:Dashboard"]
         if dashboards:

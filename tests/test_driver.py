@@ -6,7 +6,9 @@ No test here reaches the Pulumi CLI except ``test_real_preview_of_dev``, which i
 
 from __future__ import annotations
 
+import inspect
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -16,6 +18,7 @@ from typing import Any
 
 import pytest
 import yaml
+from pulumi import automation
 from pulumi.automation import OutputValue
 from pulumi.automation._cmd import CommandResult
 from pulumi.automation.errors import CommandError, create_command_error
@@ -43,6 +46,8 @@ class FakeStack:
         self.calls, self.result, self.error, self._outputs = calls, result or Result(), error, outputs or {}
 
     def _call(self, method: str, kwargs: dict[str, Any]) -> Result:
+        # The real Stack's signature: a misspelled keyword fails here as it would against the CLI.
+        inspect.signature(getattr(automation.Stack, method)).bind(None, **kwargs)
         self.calls.append((method, kwargs))
         if self.error is not None:
             raise self.error
@@ -283,7 +288,10 @@ def test_help_from_a_real_process():
     assert all(verb in result.stdout for verb in VERBS)
 
 
-@pytest.mark.skipif(shutil.which("pulumi") is None, reason="needs the Pulumi CLI (and a backend and AWS credentials)")
+@pytest.mark.skipif(
+    shutil.which("pulumi") is None or os.environ.get("OPS_REAL_PULUMI") != "1",
+    reason="needs the Pulumi CLI, a backend and AWS credentials, and OPS_REAL_PULUMI=1 (it previews for real)",
+)
 def test_real_preview_of_dev():
     result = subprocess.run(
         [sys.executable, "-m", "ops", "preview", "--stack", "dev"], cwd=ROOT, capture_output=True, text=True, timeout=900
