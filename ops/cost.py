@@ -17,18 +17,14 @@ import argparse
 import dataclasses
 import json
 import sys
-import traceback
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
-import pulumi
-
-from stack_config import ConfigError
-
-from . import prices, stackfiles
-from .harness import Graph, Registration, cause_of_type, run_program
+from . import prices
+from .harness import Graph, Registration
+from .synth import synthesize
 
 EXIT_OK, EXIT_FAILED, EXIT_CONFIG = 0, 1, 2
 HOURS = prices.HOURS_PER_MONTH
@@ -503,30 +499,6 @@ def assumptions_from(args: argparse.Namespace) -> Assumptions:
         endpoint_gb=args.endpoint_gb,
         spot_discount=args.spot_discount,
     )
-
-
-def synthesize(stack: str, err: TextIO) -> Graph | int:
-    """The graph ``python -m ops synth <stack>`` builds, or the exit status it would fail with."""
-    try:
-        files = stackfiles.load(stack)
-    except stackfiles.StackFileError as exc:
-        print(f"error: {exc}", file=err)
-        return EXIT_CONFIG
-    try:
-        return run_program(stack=stack, config=files.config, project=files.project, secret_keys=files.secret_keys)
-    except ConfigError as exc:
-        print(f"error: {files.path.name}: invalid stack config:", file=err)
-        for line in exc.lines():
-            print(f"  {exc.namespace}:{line}", file=err)
-        return EXIT_CONFIG
-    except Exception as exc:
-        clean = cause_of_type(exc, pulumi.RunError)
-        if clean is not None:
-            print(f"error: stack {stack!r}: {clean}", file=err)
-            return EXIT_CONFIG
-        print(f"error: the program failed while synthesizing stack {stack!r}:", file=err)
-        traceback.print_exc(file=err)
-        return EXIT_FAILED
 
 
 def main(argv: list[str], *, out: TextIO | None = None, err: TextIO | None = None) -> int:

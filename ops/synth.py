@@ -127,28 +127,17 @@ def _indent(text: str) -> str:
     return "\n".join("  " + line for line in text.splitlines())
 
 
-def synth(
-    stack: str,
-    *,
-    json_path: Path | None = None,
-    diagram_path: Path | None = None,
-    preview: bool = False,
-    policy: bool = False,
-    out: TextIO = sys.stdout,
-    err: TextIO = sys.stderr,
-) -> int:
+def synthesize(stack: str, err: TextIO, *, preview: bool = False) -> Graph | int:
+    """The graph of ``stack`` under mocks, or the exit status (config or program failure) after
+    printing why to ``err``. Shared by the synth, the cost estimate and the policy check."""
     try:
         files = stackfiles.load(stack)
     except stackfiles.StackFileError as exc:
         print(f"error: {exc}", file=err)
         return EXIT_CONFIG
     try:
-        graph = run_program(
-            stack=stack,
-            config=files.config,
-            project=files.project,
-            secret_keys=files.secret_keys,
-            preview=preview,
+        return run_program(
+            stack=stack, config=files.config, project=files.project, secret_keys=files.secret_keys, preview=preview
         )
     except ConfigError as exc:
         print(f"error: {files.path.name}: invalid stack config:", file=err)
@@ -165,6 +154,22 @@ def synth(
         print(f"error: the program failed while synthesizing stack {stack!r}:", file=err)
         traceback.print_exc(file=err)
         return EXIT_FAILED
+
+
+def synth(
+    stack: str,
+    *,
+    json_path: Path | None = None,
+    diagram_path: Path | None = None,
+    preview: bool = False,
+    policy: bool = False,
+    out: TextIO = sys.stdout,
+    err: TextIO = sys.stderr,
+) -> int:
+    graph = synthesize(stack, err, preview=preview)
+    if isinstance(graph, int):
+        return graph
+    files = stackfiles.load(stack)
     if json_path is not None:
         json_path.parent.mkdir(parents=True, exist_ok=True)
         json_path.write_text(json.dumps(graph.to_json(), indent=2, sort_keys=False) + "\n")
