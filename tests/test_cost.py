@@ -178,3 +178,24 @@ def test_negative_assumption_exits_2():
     err = io.StringIO()
     assert cost.main(["prod", "--nat-gb", "-1"], out=io.StringIO(), err=err) == 2
     assert "--nat-gb" in err.getvalue()
+
+
+def test_interface_endpoints_and_arm64_tasks_are_priced_from_the_graph():
+    """Paths prod does not exercise: interface endpoints per AZ, and ARM64 Fargate prices."""
+
+    def edit(ns: dict[str, Any]) -> None:
+        ns["network"]["interfaceEndpoints"] = ["ecr.api", "logs"]
+        for svc in ns["services"]:
+            svc["architecture"] = "ARM64"
+        ns["pipeline"]["staging"]["spot"] = False  # Fargate Spot takes X86_64 only
+
+    graph = run_stack("prod", edit=edit)
+    est = cost.estimate(graph)
+    for region in _regions(graph):
+        (endpoints,) = est.find(region, "interface VPC endpoints")
+        # Two endpoints, each in the region's two private subnets.
+        assert endpoints.quantity == 2 * 2 * cost.HOURS
+        assert endpoints.unit_price == pytest.approx(prices.INTERFACE_ENDPOINT_AZ_HOUR)
+        fargate = [line for line in est.find(region, "Fargate vCPU") if "ARM64" in line.item]
+        assert fargate and all(line.unit_price == pytest.approx(prices.FARGATE_VCPU_HOUR["ARM64"]) for line in fargate)
+        assert not [line for line in est.find(region, "Fargate vCPU") if "x86" in line.item]
