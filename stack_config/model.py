@@ -6,9 +6,8 @@ than silently taking effect.
 
 Each field's ``allowed`` text is what a config error prints after "allowed:", and each
 ``description`` feeds the config reference in the README (``python -m stack_config.reference``).
-The traffic and compute sections live in ``workloads``; later issues add theirs (pipeline,
-alarms) as further optional fields of ``StackConfig``; unknown keys stay errors until a section
-exists.
+The traffic and compute sections live in ``workloads``, the others in ``pipeline``, ``events``
+and ``monitoring``, each an optional field of ``StackConfig``; an unknown key is an error.
 """
 
 from __future__ import annotations
