@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import pulumi
@@ -87,7 +87,7 @@ class MonitoringArgs:
     topic_arn: pulumi.Input[str]
     load_balancer_arn_suffix: pulumi.Input[str]
     load_balancer_5xx_count: int = 10
-    services: Mapping[str, FargateService] = None  # type: ignore[assignment]
+    services: Mapping[str, FargateService] = field(default_factory=dict)
     functions: Sequence[WatchedFunction] = ()
     queues: Sequence[WatchedQueue] = ()
     function_duration_percent: int = 90
@@ -97,8 +97,6 @@ class MonitoringArgs:
     dashboard_name: str | None = None
 
     def __post_init__(self) -> None:
-        if self.services is None:
-            object.__setattr__(self, "services", {})
         for keys in ([f.key for f in self.functions], [q.key for q in self.queues]):
             if len(set(keys)) != len(keys):
                 raise ValueError(f"keys must be unique: {keys}")

@@ -593,8 +593,7 @@ class RegionalPlatform(pulumi.ComponentResource):
     def _monitoring(self, name: str, spec: MonitoringSpec) -> Monitoring:
         args = self.args
         functions = [
-            WatchedFunction(key, fn.function_name, f.timeout_seconds)
-            for key, fn, f in ((f.name, self.functions[f.name], f) for f in args.functions)
+            WatchedFunction(f.name, self.functions[f.name].function_name, f.timeout_seconds) for f in args.functions
         ]
         queues = []
         if self.delivery is not None:

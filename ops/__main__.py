@@ -29,7 +29,8 @@ def build_parser() -> argparse.ArgumentParser:
         "synth",
         help="run the program offline under mocks and summarize what it declares",
         description="Run __main__.py offline under Pulumi mocks with Pulumi.<stack>.yaml as its "
-        "config. Exit 0: synthesized; 2: invalid config; 1: the program failed.",
+        "config. Exit 0: synthesized; 2: invalid config; 1: the program failed; 4: policy "
+        "violations (--policy).",
     )
     p.add_argument("stack", help="stack name, e.g. dev or prod (reads Pulumi.<stack>.yaml)")
     p.add_argument("--json", metavar="PATH", type=Path, help="write the resource graph as JSON")

@@ -24,9 +24,8 @@ from typing import Any, TextIO
 
 from . import prices
 from .harness import Graph, Registration
-from .synth import synthesize
+from .synth import EXIT_CONFIG, EXIT_OK, synthesize
 
-EXIT_OK, EXIT_FAILED, EXIT_CONFIG = 0, 1, 2
 HOURS = prices.HOURS_PER_MONTH
 
 # Resource types whose cost is usage only (requests, GB stored or transferred): zero at idle here.
@@ -513,9 +512,10 @@ def main(argv: list[str], *, out: TextIO | None = None, err: TextIO | None = Non
         print("error: assumptions must be >= 0 (and --spot-discount within 0-1): "
               + ", ".join("--" + b.replace("_", "-") for b in bad or ["spot_discount"]), file=err)
         return EXIT_CONFIG
-    graph = synthesize(args.stack, err)
-    if isinstance(graph, int):
-        return graph
+    result = synthesize(args.stack, err)
+    if isinstance(result, int):
+        return result
+    _, graph = result
     est = estimate(graph, assumptions_from(args))
     comparison = one_alb_per_service(graph, est)
     if args.json is not None:

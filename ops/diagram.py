@@ -509,11 +509,15 @@ def embed(document: str, diagram: str, stack: str = "prod") -> str:
 
 def main() -> int:
     """``python -m ops.diagram``: synthesize prod and rewrite the diagram the documents embed."""
-    from . import stackfiles
-    from .harness import PROJECT_ROOT, run_program
+    import sys
 
-    files = stackfiles.load("prod")
-    graph = run_program(stack="prod", config=files.config, project=files.project, secret_keys=files.secret_keys)
+    from .harness import PROJECT_ROOT
+    from .synth import synthesize
+
+    result = synthesize("prod", sys.stderr)
+    if isinstance(result, int):
+        return result
+    _, graph = result
     diagram = mermaid(graph)
     for name in EMBEDDED_IN:
         path = PROJECT_ROOT / name

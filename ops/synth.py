@@ -127,16 +127,17 @@ def _indent(text: str) -> str:
     return "\n".join("  " + line for line in text.splitlines())
 
 
-def synthesize(stack: str, err: TextIO, *, preview: bool = False) -> Graph | int:
-    """The graph of ``stack`` under mocks, or the exit status (config or program failure) after
-    printing why to ``err``. Shared by the synth, the cost estimate and the policy check."""
+def synthesize(stack: str, err: TextIO, *, preview: bool = False) -> tuple[stackfiles.StackFiles, Graph] | int:
+    """The stack files and the graph of ``stack`` under mocks, or the exit status (config or
+    program failure) after printing why to ``err``. Shared by the synth, the cost estimate, the
+    policy check and the diagram refresh."""
     try:
         files = stackfiles.load(stack)
     except stackfiles.StackFileError as exc:
         print(f"error: {exc}", file=err)
         return EXIT_CONFIG
     try:
-        return run_program(
+        return files, run_program(
             stack=stack, config=files.config, project=files.project, secret_keys=files.secret_keys, preview=preview
         )
     except ConfigError as exc:
@@ -166,10 +167,10 @@ def synth(
     out: TextIO = sys.stdout,
     err: TextIO = sys.stderr,
 ) -> int:
-    graph = synthesize(stack, err, preview=preview)
-    if isinstance(graph, int):
-        return graph
-    files = stackfiles.load(stack)
+    result = synthesize(stack, err, preview=preview)
+    if isinstance(result, int):
+        return result
+    files, graph = result
     if json_path is not None:
         json_path.parent.mkdir(parents=True, exist_ok=True)
         json_path.write_text(json.dumps(graph.to_json(), indent=2, sort_keys=False) + "\n")

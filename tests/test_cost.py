@@ -151,7 +151,7 @@ def test_route53_health_checks_are_aws_endpoint_https_fast(prod: Graph, dev: Gra
 
 
 def test_json_output_parses_and_matches(prod: Graph, monkeypatch, tmp_path):
-    monkeypatch.setattr(cost, "synthesize", lambda *_a, **_k: prod)
+    monkeypatch.setattr(cost, "synthesize", lambda *_a, **_k: (None, prod))
     path = tmp_path / "out" / "cost.json"
     out, err = io.StringIO(), io.StringIO()
     assert cost.main(["prod", "--json", str(path), "--alb-lcu", "2"], out=out, err=err) == 0, err.getvalue()
