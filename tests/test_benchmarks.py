@@ -2,21 +2,16 @@
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from pathlib import Path
 
+from functions.loading import load_module
 from stack_config.load import validate
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
 def test_the_large_benchmark_config_is_a_valid_stack():
-    spec = importlib.util.spec_from_file_location("benchmarks_synth", ROOT / "benchmarks" / "synth.py")
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["benchmarks_synth"] = module
-    spec.loader.exec_module(module)
+    module = load_module("benchmarks_synth", ROOT / "benchmarks" / "synth.py")
     prefix = "devops-platform:"
     raw = {k.removeprefix(prefix): v for k, v in module.large_config().items() if k.startswith(prefix)}
     cfg = validate(raw, "devops-platform")

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -15,6 +13,7 @@ from components.event_function import bounded_name
 from components.python_function import package
 from components.repo_replicator import CODE_PATH as REPLICATOR_CODE
 from components.task_launcher import CODE_PATH as LAUNCHER_CODE
+from functions.loading import load_module
 from ops.harness import Graph
 from tests.conftest import namespace_of, under
 from tests.test_delivery import matches
@@ -53,12 +52,7 @@ def pattern(graph: Graph, name: str) -> dict[str, Any]:
 
 
 def handler_module(code: Path, name: str) -> ModuleType:
-    spec = importlib.util.spec_from_file_location(name, code / "handler.py")
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module  # dataclasses look their module up there
-    spec.loader.exec_module(module)
-    return module
+    return load_module(name, code / "handler.py")
 
 
 def service_map(graph: Graph, region: str) -> dict[str, Any]:

@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
 
-_spec = importlib.util.spec_from_file_location("demo_handler", Path(__file__).parent.parent / "handler.py")
-assert _spec and _spec.loader
-handler_module = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(handler_module)
+from functions.loading import load_module
+
+handler_module = load_module("demo_handler", Path(__file__).parent.parent / "handler.py")
 
 CONTEXT = SimpleNamespace(aws_request_id="req-1")
 

@@ -3,27 +3,15 @@ botocore's model, errors are the modelled ones, and CreateCommit keeps CodeCommi
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError, ParamValidationError
 
+from functions.loading import load_module
 
-def _load(name: str, path: Path) -> ModuleType:
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, path)
-        assert spec and spec.loader
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
-
-
-fakes = _load("repo_replicator_fake_codecommit", Path(__file__).parent / "fake_codecommit.py")
+fakes = load_module("repo_replicator_fake_codecommit", Path(__file__).parent / "fake_codecommit.py")
 REGION = "us-east-2"
 MIB = 1024 * 1024
 

@@ -7,14 +7,12 @@ had), never a part of a change."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from types import ModuleType, SimpleNamespace
+from types import SimpleNamespace
 from typing import Any
 
 import boto3
@@ -23,23 +21,14 @@ from botocore.awsrequest import AWSResponse
 from botocore.exceptions import ClientError
 from botocore.stub import Stubber
 
+from functions.loading import load_module
+
 _HERE = Path(__file__).parent
 
 
-def _load(name: str, path: Path) -> ModuleType:
-    # Registered in sys.modules so that every test file shares one copy (and dataclasses work).
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, path)
-        assert spec and spec.loader
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
-
-
-handler = _load("repo_replicator_handler", _HERE.parent / "handler.py")
+handler = load_module("repo_replicator_handler", _HERE.parent / "handler.py")
 _REAL_FACTORY = handler.client_factory
-fakes = _load("repo_replicator_fake_codecommit", _HERE / "fake_codecommit.py")
+fakes = load_module("repo_replicator_fake_codecommit", _HERE / "fake_codecommit.py")
 
 PRIMARY, SECONDARY, THIRD = "us-east-1", "us-east-2", "eu-west-1"
 REPO, REPLICA = "devops-platform", "devops-platform-prod"

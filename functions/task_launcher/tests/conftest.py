@@ -10,24 +10,12 @@ from typing import Any
 
 import pytest
 
+from functions.loading import load_module
+
 _HERE = Path(__file__).resolve().parent
 
 
-def _support() -> ModuleType:
-    import importlib.util
-    import sys
-
-    name = "task_launcher_test_support"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, _HERE / "support.py")
-        assert spec and spec.loader
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
-
-
-support = _support()
+support = load_module("task_launcher_test_support", _HERE / "support.py")
 
 
 @pytest.fixture

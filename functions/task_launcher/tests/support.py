@@ -11,9 +11,7 @@ botocore event hooks on the handler's own (cached) clients; every call still goe
 from __future__ import annotations
 
 import copy
-import importlib.util
 import json
-import sys
 import urllib.request
 import uuid
 from collections.abc import Callable
@@ -25,6 +23,8 @@ from typing import Any
 import boto3
 from botocore.awsrequest import AWSResponse
 
+from functions.loading import load_module
+
 HANDLER = Path(__file__).resolve().parent.parent / "handler.py"
 ACCOUNT = "123456789012"
 REGION = "us-east-1"
@@ -33,18 +33,7 @@ STARTED_BY = "devops-platform-test-launcher"
 SERVICES = {"fa": 2531, "batch": 8080}  # on-demand service -> container port
 
 
-def load(name: str, path: Path) -> ModuleType:
-    """The module at ``path``, loaded once under ``name`` (pytest runs with --import-mode=importlib)."""
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, path)
-        assert spec and spec.loader
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module  # before exec: dataclasses look their module up
-        spec.loader.exec_module(module)
-    return sys.modules[name]
-
-
-HANDLER_MODULE = load("task_launcher_handler", HANDLER)
+HANDLER_MODULE = load_module("task_launcher_handler", HANDLER)
 
 
 class Context:

@@ -4,9 +4,7 @@ what moto does not model (PENDING, health checks, clientToken idempotency)."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
 import time
 from pathlib import Path
 from types import ModuleType
@@ -14,18 +12,10 @@ from typing import Any
 
 import pytest
 
+from functions.loading import load_module
 
-def _support() -> ModuleType:
-    name = "task_launcher_test_support"  # conftest.py loads it first; same module either way
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, Path(__file__).with_name("support.py"))
-        assert spec and spec.loader
-        sys.modules[name] = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(sys.modules[name])
-    return sys.modules[name]
-
-
-support = _support()
+# conftest.py loads it first; the same module either way.
+support = load_module("task_launcher_test_support", Path(__file__).with_name("support.py"))
 Context = support.Context
 start_event, stop_event, stopped_event = support.start_event, support.stop_event, support.stopped_event
 STARTED_BY = support.STARTED_BY
