@@ -78,6 +78,13 @@ def _struct(message: Any) -> dict[str, Any]:
     return plain(json_format.MessageToDict(message)) if message is not None else {}
 
 
+def _alias(alias: Any) -> Any:
+    """An alias as JSON: its URN, or its spec (name, type, parent ...) with the keys that are set."""
+    if alias.HasField("urn"):
+        return alias.urn
+    return plain(json_format.MessageToDict(alias.spec))
+
+
 def cause_of_type(exc: BaseException, kind: type[BaseException]) -> BaseException | None:
     """The first exception of ``kind`` in ``exc``'s chain. The SDK wraps an error raised inside
     an apply in its own errors, so the program's error is further down."""
@@ -103,7 +110,39 @@ class Registration:
     inputs: dict[str, Any]
     region: str | None
     dependencies: tuple[str, ...] = ()
+    property_dependencies: dict[str, tuple[str, ...]] = field(default_factory=dict)
     ignore_changes: tuple[str, ...] = ()
+    protect: bool | None = None
+    retain_on_delete: bool | None = None
+    delete_before_replace: bool | None = None
+    replace_on_changes: tuple[str, ...] = ()
+    aliases: tuple[Any, ...] = ()
+
+    @property
+    def depends_on(self) -> tuple[str, ...]:
+        """The dependencies no input carries: what ``depends_on`` added (a ``depends_on`` target
+        that an input also references is already a property dependency, and is not repeated)."""
+        carried = {urn for urns in self.property_dependencies.values() for urn in urns}
+        return tuple(sorted(set(self.dependencies) - carried))
+
+    def options(self) -> dict[str, Any]:
+        """The resource options the engine uses to order and protect it, only those that are set."""
+        options: dict[str, Any] = {}
+        if self.depends_on:
+            options["dependsOn"] = list(self.depends_on)
+        if self.ignore_changes:
+            options["ignoreChanges"] = list(self.ignore_changes)
+        if self.protect is not None:
+            options["protect"] = self.protect
+        if self.retain_on_delete is not None:
+            options["retainOnDelete"] = self.retain_on_delete
+        if self.delete_before_replace is not None:
+            options["deleteBeforeReplace"] = self.delete_before_replace
+        if self.replace_on_changes:
+            options["replaceOnChanges"] = list(self.replace_on_changes)
+        if self.aliases:
+            options["aliases"] = list(self.aliases)
+        return options
 
 
 class RecordingMonitor(pulumi_mocks.MockMonitor):
@@ -151,8 +190,16 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
                 provider=request.provider or None,
                 inputs=inputs,
                 region=region,
-                dependencies=tuple(request.dependencies),
+                dependencies=tuple(sorted(set(request.dependencies))),
+                property_dependencies={
+                    key: tuple(sorted(set(deps.urns))) for key, deps in sorted(request.propertyDependencies.items())
+                },
                 ignore_changes=tuple(request.ignoreChanges),
+                protect=request.protect if request.HasField("protect") else None,
+                retain_on_delete=request.retainOnDelete if request.HasField("retainOnDelete") else None,
+                delete_before_replace=request.deleteBeforeReplace if request.deleteBeforeReplaceDefined else None,
+                replace_on_changes=tuple(request.replaceOnChanges),
+                aliases=tuple(_alias(a) for a in request.aliases) + tuple(request.aliasURNs),
             )
         )
         return response
@@ -200,7 +247,8 @@ class Graph:
         return {r.urn: r for r in self.resources}
 
     def to_json(self) -> dict[str, Any]:
-        """The ``--json`` contract: stack, project, resources[urn,type,name,parent,region,custom,inputs], outputs."""
+        """The ``--json`` contract: stack, project, resources[urn,type,name,parent,region,custom,
+        inputs,dependencies,options?], outputs (README: the graph contract)."""
         return {
             "stack": self.stack,
             "project": self.project,
@@ -213,6 +261,8 @@ class Graph:
                     "region": r.region,
                     "custom": r.custom,
                     "inputs": r.inputs,
+                    "dependencies": list(r.dependencies),
+                    **({"options": options} if (options := r.options()) else {}),
                 }
                 for r in sorted(self.resources, key=lambda r: r.urn)
             ],

@@ -13,7 +13,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 GRAPH_KEYS = ["stack", "project", "resources", "outputs"]
-RESOURCE_KEYS = ["urn", "type", "name", "parent", "region", "custom", "inputs"]
+RESOURCE_KEYS = ["urn", "type", "name", "parent", "region", "custom", "inputs", "dependencies"]
+OPTION_KEYS = {"dependsOn", "ignoreChanges", "protect", "retainOnDelete", "deleteBeforeReplace", "replaceOnChanges", "aliases"}
 
 
 def synth(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
@@ -46,7 +47,12 @@ def test_json_graph_keeps_its_contract(prod_json):
     assert (graph["stack"], graph["project"]) == ("prod", "devops-platform")
     urns = {r["urn"] for r in graph["resources"]}
     for r in graph["resources"]:
-        assert list(r) == RESOURCE_KEYS
+        # `options` comes last, and only where an option is set.
+        assert list(r) in (RESOURCE_KEYS, [*RESOURCE_KEYS, "options"])
+        assert r.get("options", True) != {} and set(r.get("options", {})) <= OPTION_KEYS
+        assert r["dependencies"] == sorted(set(r["dependencies"]))
+        assert set(r["dependencies"]) <= urns
+        assert set(r.get("options", {}).get("dependsOn", [])) <= set(r["dependencies"])
         assert r["parent"] is None or r["parent"] in urns
         assert isinstance(r["custom"], bool) and isinstance(r["inputs"], dict)
         assert r["region"] is None if not r["custom"] else r["region"] in ("us-east-1", "us-east-2")
@@ -54,6 +60,34 @@ def test_json_graph_keeps_its_contract(prod_json):
     assert vpc["type"] == "aws:ec2/vpc:Vpc"
     assert vpc["inputs"]["cidrBlock"] == "10.0.0.0/16"  # camelCase, as the engine receives them
     assert graph["outputs"]["regions"]["us-east-1"]["vpc_id"].startswith("vpc-")
+
+
+def _named(graph: dict, name: str) -> dict:
+    (found,) = [r for r in graph["resources"] if r["name"] == name]
+    return found
+
+
+@pytest.mark.slow
+def test_json_graph_records_the_orderings_and_ownership_the_engine_needs(prod_json):
+    _, graph = prod_json
+    for region in ("us-east-1", "us-east-2"):
+        service = _named(graph, f"{region}-auth-service")
+        rule = _named(graph, f"{region}-auth-rule")
+        # ECS refuses a target group that no listener rule references yet: an explicit wait.
+        assert service["options"]["dependsOn"] == [rule["urn"]]
+        assert rule["urn"] in service["dependencies"]
+        # Application Auto Scaling owns the count after creation.
+        assert service["options"]["ignoreChanges"] == ["desiredCount"]
+        # ELB checks its invoke permission when the Lambda target is registered.
+        attachment = _named(graph, f"{region}-lambda-demo-attachment")
+        permission = _named(graph, f"{region}-lambda-demo-alb-permission")
+        assert attachment["options"]["dependsOn"] == [permission["urn"]]
+        # Inputs are dependencies too: the rule waits for its target group.
+        assert _named(graph, f"{region}-auth-tg")["urn"] in rule["dependencies"]
+    # Staging copies keep no ignored count: they do not autoscale.
+    assert "ignoreChanges" not in _named(graph, "us-east-1-auth-staging-service").get("options", {})
+    # Nothing is protected or retained by default.
+    assert not [r["name"] for r in graph["resources"] if "protect" in r.get("options", {})]
 
 
 @pytest.mark.slow
