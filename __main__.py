@@ -19,13 +19,13 @@ for warning in (
         pulumi.log.warn(warning)
 
 # Secondaries first: the primary's replicator writes to their repositories.
-regions = {}
+regions: dict[str, RegionalPlatform] = {}
 for region in sorted(cfg.regions, key=lambda r: r.role == "primary"):
     provider = wiring.region_provider(cfg, region, project, stack)
-    replication = wiring.replication_spec(cfg, regions) if region.role == "primary" else None
+    replicas = [t for r in regions.values() if (t := r.replica_target()) is not None]
     regions[region.name] = RegionalPlatform(
         region.name,
-        wiring.regional_args(cfg, region, project, replication),
+        wiring.regional_args(cfg, region, project, replicas),
         pulumi.ResourceOptions(providers=[provider]),
     )
 

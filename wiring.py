@@ -1,34 +1,43 @@
-"""Turns the validated stack config into component inputs and providers.
+"""Turns the validated stack config into each component's settings, and builds the providers.
 
 Kept apart from ``__main__.py`` so that the tests build exactly what the program builds.
+
+Each component module owns its settings type (``ServiceSettings`` beside ``FargateService`` ...).
+:func:`from_model` fills one from the config model's fields of the same name, so a new setting
+is written in the model, the settings type and the component that uses it, and nowhere else;
+only what is derived (names, resolved priorities, merged environments) is spelled out here.
 """
 
 from __future__ import annotations
 
-import pulumi_aws as aws
+import dataclasses
+import types
+import typing
+from collections.abc import Iterable, Sequence
+from typing import Any, TypeVar
 
-from components.alarms import ServiceThresholds
-from components.delivery import BuildSettings, CodeCommitSource, ConnectionSource, Stage
-from components.fargate_service import Grant, HealthCheck, Scaling
-from components.load_balancer import AccessLogSettings, AcmSettings, RegionalRecord, StagingListener
-from components.network import FlowLogSettings, NetworkArgs
-from components.region import (
-    DnsSpec,
-    FunctionSpec,
-    LauncherSpec,
-    LoadBalancerSpec,
-    MonitoringSpec,
-    NotificationsSpec,
-    PipelineSpec,
-    RegionalPlatform,
-    RegionalPlatformArgs,
-    RegistrySpec,
-    ReplicationSpec,
-    ServiceSpec,
-    StagingSpec,
+import pulumi_aws as aws
+from pydantic import BaseModel
+
+from components.alarms import ServiceAlarms, ServiceThresholds
+from components.alb_function import FunctionSettings
+from components.container_registry import RegistrySettings
+from components.delivery import BuildSettings, CodeCommitSource, ConnectionSource, DeliverySettings, Stage
+from components.failover import DnsSettings
+from components.fargate_service import ServiceSettings, StagingCopy
+from components.load_balancer import (
+    AccessLogSettings,
+    AcmSettings,
+    LoadBalancerSettings,
+    RegionalRecord,
+    StagingListener,
 )
-from components.repo_replicator import ReplicaTarget
-from components.task_launcher import Schedule
+from components.monitoring import MonitoringSettings
+from components.network import FlowLogSettings, NetworkArgs
+from components.notifications import NotificationsSettings
+from components.region import RegionalPlatformArgs
+from components.repo_replicator import ReplicaTarget, ReplicatorSettings
+from components.task_launcher import LauncherSettings
 from stack_config import RegionConfig, StackConfig, routes
 from stack_config.aws_regions import elb_log_delivery
 from stack_config.events import REPLICATION_METRIC_NAMESPACE
@@ -36,6 +45,8 @@ from stack_config.pipeline import build_batches
 from stack_config.pipeline_checks import STAGING_SUFFIX
 from stack_config.workload_checks import FUNCTIONS_DIR
 from stack_config.workloads import FunctionConfig, ServiceConfig
+
+T = TypeVar("T")
 
 MANAGED_BY = "pulumi/devops-platform"
 
@@ -79,74 +90,120 @@ def region_provider(cfg: StackConfig, region: RegionConfig, project: str, stack:
     )
 
 
+# --- settings from the model ---------------------------------------------------------------------
+
+
+def from_model(cls: type[T], model: BaseModel | None, /, *, keep_defaults: Iterable[str] = (), **derived: Any) -> T:
+    """The settings dataclass ``cls`` from a config model.
+
+    Each field takes, in order: its value in ``derived``; the model's field of the same name
+    (a nested model becomes the nested settings type, a list a tuple); or, for the fields named
+    in ``keep_defaults``, its default. Any other field is an error, so a field that the model
+    lacks (or renamed) can never fall back to its default unnoticed.
+    """
+    names = [f.name for f in dataclasses.fields(cls)]  # type: ignore[arg-type]
+    stray = (set(derived) | set(keep_defaults)) - set(names)
+    if stray:
+        raise TypeError(f"{cls.__name__} has no field {', '.join(sorted(stray))}")
+    hints = typing.get_type_hints(cls)
+    in_model = type(model).model_fields if model is not None else {}
+    values: dict[str, Any] = {}
+    for name in names:
+        if name in derived:
+            values[name] = derived[name]
+        elif name in in_model:
+            values[name] = _settings_value(hints[name], getattr(model, name))
+        elif name not in keep_defaults:
+            source = type(model).__name__ if model is not None else "no model"
+            raise TypeError(f"{cls.__name__}.{name} is not in {source}: derive it, or keep its default")
+    return cls(**values)
+
+
+def _settings_value(annotation: Any, value: Any) -> Any:
+    if isinstance(value, BaseModel):
+        return from_model(_dataclass_in(annotation), value)
+    if isinstance(value, list):
+        (element,) = typing.get_args(_without_none(annotation)) or (Any,)
+        return tuple(_settings_value(element, v) for v in value)
+    if isinstance(value, dict):
+        return dict(value)
+    return value
+
+
+def _without_none(annotation: Any) -> Any:
+    if typing.get_origin(annotation) in (typing.Union, types.UnionType):
+        members = [a for a in typing.get_args(annotation) if a is not type(None)]
+        if len(members) == 1:
+            return members[0]
+    return annotation
+
+
+def _dataclass_in(annotation: Any) -> type:
+    found = _without_none(annotation)
+    if not dataclasses.is_dataclass(found):
+        raise TypeError(f"a config object needs a settings dataclass, not {annotation}")
+    return found  # type: ignore[return-value]
+
+
+# --- a region ----------------------------------------------------------------------------------------
+
+
 def regional_args(
-    cfg: StackConfig, region: RegionConfig, project: str, replication: ReplicationSpec | None = None
+    cfg: StackConfig, region: RegionConfig, project: str, replica_targets: Sequence[ReplicaTarget] = ()
 ) -> RegionalPlatformArgs:
-    """A region's inputs; ``replication`` goes to the primary only (see :func:`replication_spec`)."""
-    plan = region.subnet_plan()
-    flow = cfg.network.flow_logs
-    registry = cfg.container_registry
+    """A region's settings. ``replica_targets``, the secondaries' repositories, reach the primary's
+    replicator (``__main__.py`` builds the secondaries first)."""
     return RegionalPlatformArgs(
         region=region.name,
         role=region.role,
         name_prefix=name_prefix(cfg),
-        load_balancer=load_balancer_spec(cfg, region),
-        services=[service_spec(cfg, region, s, project) for s in cfg.services],
-        functions=[function_spec(cfg, region, f, project) for f in cfg.functions],
-        registry=RegistrySpec(
-            keep_tagged_images=registry.keep_tagged_images,
-            expire_untagged_after_days=registry.expire_untagged_after_days,
-            force_delete=registry.force_delete,
-        ),
-        log_retention_days=cfg.logs.retention_days,
-        notifications=notifications_spec(cfg, region),
-        pipeline=pipeline_spec(cfg),
-        task_launcher=launcher_spec(cfg),
-        replication=replication if region.role == "primary" else None,
-        monitoring=monitoring_spec(cfg),
-        dns=dns_spec(cfg, region),
-        network=NetworkArgs(
-            name_prefix=name_prefix(cfg),
-            vpc_cidr=region.vpc_cidr,
-            public_subnet_cidrs=plan.public,
-            private_subnet_cidrs=plan.private,
-            nat_strategy=cfg.network.nat_strategy,
-            flow_logs=(
-                FlowLogSettings(retention_days=flow.retention_days, traffic_type=flow.traffic_type)
-                if flow.enabled
-                else None
-            ),
-            interface_endpoints=tuple(cfg.network.interface_endpoints),
-            gateway_endpoints=tuple(cfg.network.gateway_endpoints),
-        ),
+        network=network_args(cfg, region),
+        load_balancer=load_balancer_settings(cfg, region),
+        notifications=notifications_settings(cfg),
+        existing_topic_arn=cfg.pipeline.notifications.topic_arns.get(region.name),
+        services=[service_settings(cfg, region, s, project) for s in cfg.services],
+        functions=[function_settings(cfg, region, f, project) for f in cfg.functions],
+        registry=from_model(RegistrySettings, cfg.container_registry),
+        pipeline=delivery_settings(cfg),
+        task_launcher=launcher_settings(cfg),
+        replication=replicator_settings(cfg) if region.role == "primary" else None,
+        replica_targets=tuple(replica_targets) if region.role == "primary" else (),
+        monitoring=monitoring_settings(cfg, region),
+        dns=dns_settings(cfg, region),
     )
 
 
-def flow_logs_disabled_warning(cfg: StackConfig) -> str | None:
-    if cfg.network.flow_logs.enabled:
-        return None
-    return "network.flowLogs.enabled is false: no VPC flow logs (Security Hub EC2.6 fails)"
+def network_args(cfg: StackConfig, region: RegionConfig) -> NetworkArgs:
+    plan = region.subnet_plan()
+    flow = cfg.network.flow_logs
+    return from_model(
+        NetworkArgs,
+        cfg.network,
+        name_prefix=name_prefix(cfg),
+        vpc_cidr=region.vpc_cidr,
+        public_subnet_cidrs=plan.public,
+        private_subnet_cidrs=plan.private,
+        flow_logs=from_model(FlowLogSettings, flow) if flow.enabled else None,
+    )
 
 
-
-
-def load_balancer_spec(cfg: StackConfig, region: RegionConfig) -> LoadBalancerSpec:
+def load_balancer_settings(cfg: StackConfig, region: RegionConfig) -> LoadBalancerSettings:
     lb = cfg.load_balancer
     certificate_arn = lb.certificate_arns.get(region.name)
     acm = None
     if certificate_arn is None and cfg.dns is not None:
-        # The regional name lets clients (and later health checks) reach one region directly.
+        # The regional name lets clients (and the health checks) reach one region directly.
         acm = AcmSettings(
             domain=cfg.dns.domain,
             hosted_zone_id=cfg.dns.hosted_zone_id,
             alternative_names=(f"{region.name}.{cfg.dns.domain}",),
         )
-    return LoadBalancerSpec(
+    staging = cfg.pipeline.staging
+    return from_model(
+        LoadBalancerSettings,
+        lb,
+        name_prefix=name_prefix(cfg),
         load_balancer_name=routes.load_balancer_name(cfg.name, cfg.environment),
-        ingress_cidrs=tuple(lb.ingress_cidrs),
-        deletion_protection=lb.deletion_protection,
-        idle_timeout_seconds=lb.idle_timeout_seconds,
-        ssl_policy=lb.ssl_policy,
         certificate_arn=certificate_arn,
         acm=acm,
         access_logs=AccessLogSettings(
@@ -157,176 +214,48 @@ def load_balancer_spec(cfg: StackConfig, region: RegionConfig) -> LoadBalancerSp
         regional_record=RegionalRecord(name=f"{region.name}.{cfg.dns.domain}", hosted_zone_id=cfg.dns.hosted_zone_id)
         if cfg.dns is not None
         else None,
-        staging=StagingListener(
-            port=cfg.pipeline.staging.listener_port, ingress_cidrs=tuple(cfg.pipeline.staging.ingress_cidrs or ())
-        )
+        staging=StagingListener(port=staging.listener_port, ingress_cidrs=tuple(staging.ingress_cidrs or ()))
         if cfg.has_staging
         else None,
     )
 
 
-def notifications_spec(cfg: StackConfig, region: RegionConfig) -> NotificationsSpec:
-    n = cfg.pipeline.notifications
-    return NotificationsSpec(
+def notifications_settings(cfg: StackConfig) -> NotificationsSettings:
+    return NotificationsSettings(
         topic_name=f"{name_prefix(cfg)}-notifications",
         # One topic per region: approvals, failed runs and alarms reach the same people.
-        emails=tuple({e.lower(): e for e in [*n.emails, *cfg.monitoring.emails]}.values()),
-        existing_topic_arn=n.topic_arns.get(region.name),
+        emails=tuple({e.lower(): e for e in [*cfg.pipeline.notifications.emails, *cfg.monitoring.emails]}.values()),
     )
 
 
-def pipeline_spec(cfg: StackConfig) -> PipelineSpec | None:
-    if not cfg.has_pipeline:
-        return None
-    p = cfg.pipeline
-    services = [(s.name, s.mode) for s in cfg.services]
-    src = p.source
-    source: CodeCommitSource | ConnectionSource
-    if src.type == "connection":
-        assert src.connection_arn and src.full_repository_id  # validated
-        source = ConnectionSource(src.connection_arn, src.full_repository_id, src.branch)
-    else:
-        source = CodeCommitSource(src.repository_name or name_prefix(cfg), src.branch)
-    return PipelineSpec(
-        source=source,
-        stages=tuple(
-            Stage(
-                name=st.name,
-                type=st.type,
-                target=st.target or "production",
-                services=tuple(p.deploy_services(st, services)) if st.type == "deploy" else (),
-                action_name=st.action_name,
-            )
-            for st in p.stages
-        ),
-        build=BuildSettings(
-            batches=tuple(tuple(b) for b in build_batches(services)),
-            compute_type=p.build.compute_type,
-            timeout_minutes=p.build.timeout_minutes,
-            architecture=cfg.services[0].architecture,
-        ),
-        staging=StagingSpec(desired_count=p.staging.desired_count, spot=p.staging.spot) if cfg.has_staging else None,
-        deploy_timeout_minutes=p.deploy_timeout_minutes,
-        artifact_expire_after_days=p.artifacts.expire_after_days,
-        artifact_force_destroy=p.artifacts.force_destroy,
-    )
-
-
-def launcher_spec(cfg: StackConfig) -> LauncherSpec | None:
-    if not cfg.has_task_launcher:
-        return None
-    tl = cfg.task_launcher
-    return LauncherSpec(
-        function_name=f"{name_prefix(cfg)}-task-launcher",
-        started_by=f"{name_prefix(cfg)}-task-launcher",
-        schedules=tuple(
-            Schedule(name=s.name, service=s.service, expression=s.expression, action=s.action, count=s.count)
-            for s in tl.schedules
-        ),
-        max_count=tl.max_count,
-        timeout_seconds=tl.timeout_seconds,
-        memory_mb=tl.memory_mb,
-    )
-
-
-def replication_spec(cfg: StackConfig, built: dict[str, RegionalPlatform]) -> ReplicationSpec | None:
-    """The primary region's replicator, fed from the secondaries' repository resources (so the
-    secondaries are built first)."""
-    if not cfg.has_replication:
-        return None
-    targets = []
-    for region in cfg.regions:
-        delivery = built[region.name].delivery if region.role == "secondary" else None
-        if delivery is not None and delivery.repository_arn is not None:
-            targets.append(ReplicaTarget(region.name, delivery.repository_name, delivery.repository_arn))  # type: ignore[arg-type]
-    return ReplicationSpec(
-        function_name=f"{name_prefix(cfg)}-repo-replicator",
-        targets=tuple(targets),
-        metric_namespace=REPLICATION_METRIC_NAMESPACE,
-        timeout_seconds=cfg.replication.timeout_seconds,
-        memory_mb=cfg.replication.memory_mb,
-    )
-
-
-def monitoring_spec(cfg: StackConfig) -> MonitoringSpec | None:
-    m = cfg.monitoring
-    if not m.enabled:
-        return None
-    return MonitoringSpec(
-        load_balancer_5xx_count=m.load_balancer_5xx_count,
-        function_duration_percent=m.function_duration_percent,
-        replication_lag_seconds=m.replication_lag_seconds,
-        dashboard=m.dashboard,
-    )
-
-
-def dns_spec(cfg: StackConfig, region: RegionConfig) -> DnsSpec | None:
-    if cfg.dns is None or cfg.routing == "none":
-        return None
-    role = None
-    if cfg.routing == "failover":
-        role = "PRIMARY" if region.role == "primary" else "SECONDARY"
-    return DnsSpec(
-        domain=cfg.dns.domain,
-        hosted_zone_id=cfg.dns.hosted_zone_id,
-        check_path=cfg.dns.health_check_path or "/",  # validated: set whenever routing is on
-        routing=cfg.routing,  # type: ignore[arg-type]
-        failover_role=role,  # type: ignore[arg-type]
-        interval_seconds=cfg.dns.health_check_interval_seconds,
-        failure_threshold=cfg.dns.failure_threshold,
-    )
-
-
-def service_spec(cfg: StackConfig, region: RegionConfig, svc: ServiceConfig, project: str) -> ServiceSpec:
+def service_settings(cfg: StackConfig, region: RegionConfig, svc: ServiceConfig, project: str) -> ServiceSettings:
     prefix = name_prefix(cfg)
-    hc, scaling = svc.health_check, svc.autoscaling
-    return ServiceSpec(
-        name=svc.name,
+    staged = cfg.has_staging and svc.mode == "service"
+    return from_model(
+        ServiceSettings,
+        svc,
+        # What a staging copy changes; the config never sets it.
+        keep_defaults=("ecs_service_name", "capacity_provider", "autoscale"),
         family=f"{prefix}-{svc.name}",
         repository_name=f"{prefix}/{svc.name}",
         target_group_name=_service_target_group(cfg, region, svc, project, svc.name),
         priority=routes.priority_of(svc.name, svc.paths, svc.priority),
-        paths=tuple(svc.paths),
-        port=svc.port,
-        bootstrap_image=svc.bootstrap_image,
         log_group_name=f"/ecs/{prefix}/{svc.name}",
-        cpu=svc.cpu,
-        memory=svc.memory,
-        architecture=svc.architecture,
-        mode=svc.mode,
-        desired_count=svc.desired_count,
-        scaling=Scaling(
-            min_capacity=scaling.min_capacity,
-            max_capacity=scaling.max_capacity,
-            cpu_target=scaling.cpu_target,
-            memory_target=scaling.memory_target,
-            requests_per_target=scaling.requests_per_target,
-            scale_out_cooldown_seconds=scaling.scale_out_cooldown_seconds,
-            scale_in_cooldown_seconds=scaling.scale_in_cooldown_seconds,
-        ),
-        health_check=HealthCheck(
-            path=hc.path,
-            matcher=hc.matcher,
-            interval_seconds=hc.interval_seconds,
-            timeout_seconds=hc.timeout_seconds,
-            healthy_threshold=hc.healthy_threshold,
-            unhealthy_threshold=hc.unhealthy_threshold,
-            grace_period_seconds=hc.grace_period_seconds,
-            container_command=hc.container_command[0] if hc.container_command else None,
-        ),
-        environment={
-            **svc.environment,
-            "AWS_REGION": region.name,
-            "ENVIRONMENT": cfg.environment,
-            "PORT": str(svc.port),
-        },
-        secrets=dict(svc.secrets),
-        writable_paths=tuple(svc.writable_paths),
-        grants=tuple(Grant(actions=tuple(g.actions), resources=tuple(g.resources)) for g in svc.task_policy),
-        staging_target_group_name=_service_target_group(cfg, region, svc, project, svc.name + STAGING_SUFFIX)
-        if cfg.has_staging and svc.mode == "service"
+        log_retention_days=cfg.logs.retention_days,
+        environment={**svc.environment, "AWS_REGION": region.name, "ENVIRONMENT": cfg.environment, "PORT": str(svc.port)},
+        alarms=ServiceAlarms(
+            alarm_prefix=f"{prefix}-svc-{svc.name}",
+            thresholds=from_model(ServiceThresholds, cfg.monitoring.thresholds(svc.name)),
+        )
+        if cfg.monitoring.enabled
         else None,
-        alarms=ServiceThresholds(**cfg.monitoring.thresholds(svc.name).model_dump()) if cfg.monitoring.enabled else None,
+        staging=from_model(
+            StagingCopy,
+            cfg.pipeline.staging,
+            target_group_name=_service_target_group(cfg, region, svc, project, svc.name + STAGING_SUFFIX),
+        )
+        if staged
+        else None,
     )
 
 
@@ -343,24 +272,17 @@ def _service_target_group(cfg: StackConfig, region: RegionConfig, svc: ServiceCo
     )
 
 
-def function_spec(cfg: StackConfig, region: RegionConfig, fn: FunctionConfig, project: str) -> FunctionSpec:
-    prefix = name_prefix(cfg)
+def function_settings(cfg: StackConfig, region: RegionConfig, fn: FunctionConfig, project: str) -> FunctionSettings:
     routed = bool(fn.paths)
-    sns = "none" if fn.sns is None else ("existing" if fn.sns.topic_arn else "create")
-    return FunctionSpec(
-        name=fn.name,
-        function_name=f"{prefix}-{fn.name}",
+    return from_model(
+        FunctionSettings,
+        fn,
+        function_name=f"{name_prefix(cfg)}-{fn.name}",
         code_path=FUNCTIONS_DIR / (fn.source or fn.name.replace("-", "_")),
-        handler=fn.handler,
-        runtime=fn.runtime,
-        memory_mb=fn.memory_mb,
-        timeout_seconds=fn.timeout_seconds,
-        reserved_concurrency=fn.reserved_concurrency,
-        provisioned_concurrency=fn.provisioned_concurrency,
         # AWS_REGION is set by Lambda itself (and reserved).
         environment={**fn.environment, "ENVIRONMENT": cfg.environment},
+        log_retention_days=cfg.logs.retention_days,
         priority=routes.priority_of(fn.name, fn.paths, fn.priority) if routed else None,
-        paths=tuple(fn.paths),
         target_group_name=routes.target_group_name(
             fn.name,
             project=project,
@@ -373,9 +295,114 @@ def function_spec(cfg: StackConfig, region: RegionConfig, fn: FunctionConfig, pr
         )
         if routed
         else None,
-        vpc=fn.vpc,
-        sns=sns,  # type: ignore[arg-type]
-        sns_topic_arn=fn.sns.topic_arn if fn.sns else None,
+    )
+
+
+def delivery_settings(cfg: StackConfig) -> DeliverySettings | None:
+    if not cfg.has_pipeline:
+        return None
+    p = cfg.pipeline
+    services = [(s.name, s.mode) for s in cfg.services]
+    src = p.source
+    source: CodeCommitSource | ConnectionSource
+    if src.type == "connection":
+        assert src.connection_arn and src.full_repository_id  # validated
+        source = ConnectionSource(src.connection_arn, src.full_repository_id, src.branch)
+    else:
+        source = CodeCommitSource(src.repository_name or name_prefix(cfg), src.branch)
+    return from_model(
+        DeliverySettings,
+        p,
+        name_prefix=name_prefix(cfg),
+        source=source,
+        stages=tuple(
+            from_model(
+                Stage,
+                st,
+                target=st.target or "production",
+                services=tuple(p.deploy_services(st, services)) if st.type == "deploy" else (),
+            )
+            for st in p.stages
+        ),
+        build=from_model(
+            BuildSettings,
+            p.build,
+            batches=tuple(tuple(b) for b in build_batches(services)),
+            architecture=cfg.services[0].architecture,
+        ),
+        log_retention_days=cfg.logs.retention_days,
+    )
+
+
+def launcher_settings(cfg: StackConfig) -> LauncherSettings | None:
+    if not cfg.has_task_launcher:
+        return None
+    prefix = name_prefix(cfg)
+    return from_model(
+        LauncherSettings,
+        cfg.task_launcher,
+        function_name=f"{prefix}-task-launcher",
+        started_by=f"{prefix}-task-launcher",
+        log_retention_days=cfg.logs.retention_days,
+    )
+
+
+def replicator_settings(cfg: StackConfig) -> ReplicatorSettings | None:
+    if not cfg.has_replication:
+        return None
+    return from_model(
+        ReplicatorSettings,
+        cfg.replication,
+        function_name=f"{name_prefix(cfg)}-repo-replicator",
+        metric_namespace=REPLICATION_METRIC_NAMESPACE,
+        log_retention_days=cfg.logs.retention_days,
+    )
+
+
+def monitoring_settings(cfg: StackConfig, region: RegionConfig) -> MonitoringSettings | None:
+    m = cfg.monitoring
+    if not m.enabled:
+        return None
+    return from_model(
+        MonitoringSettings,
+        m,
+        alarm_prefix=name_prefix(cfg),
+        dashboard_name=f"{name_prefix(cfg)}-{region.name}" if m.dashboard else None,
+    )
+
+
+def dns_settings(cfg: StackConfig, region: RegionConfig) -> DnsSettings | None:
+    if cfg.dns is None or cfg.routing == "none":
+        return None
+    role = None
+    if cfg.routing == "failover":
+        role = "PRIMARY" if region.role == "primary" else "SECONDARY"
+    return from_model(
+        DnsSettings,
+        cfg.dns,
+        region=region.name,
+        check_fqdn=f"{region.name}.{cfg.dns.domain}",
+        check_path=cfg.dns.health_check_path or "/",  # validated: set whenever routing is on
+        routing=cfg.routing,
+        failover_role=role,
+    )
+
+
+# --- warnings ------------------------------------------------------------------------------------
+
+
+def flow_logs_disabled_warning(cfg: StackConfig) -> str | None:
+    if cfg.network.flow_logs.enabled:
+        return None
+    return "network.flowLogs.enabled is false: no VPC flow logs (Security Hub EC2.6 fails)"
+
+
+def plain_http_warning(cfg: StackConfig) -> str | None:
+    if cfg.load_balancer.certificate_arns or cfg.dns is not None:
+        return None
+    return (
+        "the ALBs serve plain HTTP: no loadBalancer.certificateArns and no dns "
+        "(Security Hub ELB.1 fails; fine for dev, not for production)"
     )
 
 
@@ -397,13 +424,4 @@ def existing_topic_warning(cfg: StackConfig) -> str | None:
         "pipeline.notifications.topicArns names existing topics: monitoring.emails are not subscribed "
         "to them, and their policy (and KMS key, if any) must admit cloudwatch.amazonaws.com or alarms "
         "cannot notify"
-    )
-
-
-def plain_http_warning(cfg: StackConfig) -> str | None:
-    if cfg.load_balancer.certificate_arns or cfg.dns is not None:
-        return None
-    return (
-        "the ALBs serve plain HTTP: no loadBalancer.certificateArns and no dns "
-        "(Security Hub ELB.1 fails; fine for dev, not for production)"
     )

@@ -52,16 +52,14 @@ class ServiceThresholds:
 
 @dataclass(frozen=True)
 class ServiceAlarms:
-    """Inputs for a service's alarms.
+    """A service's alarms.
 
     Attributes:
         alarm_prefix: Alarm names are ``{alarm_prefix}-{kind}``, e.g. ``devops-platform-prod-svc-auth-cpu``.
-        topic_arn: Where alarm and OK notifications go.
         thresholds: Default seed 001's.
     """
 
     alarm_prefix: str
-    topic_arn: pulumi.Input[str]
     thresholds: ServiceThresholds = ServiceThresholds()
 
 

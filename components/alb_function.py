@@ -14,25 +14,68 @@ from .python_function import execution_role, log_group, python_function
 
 
 @dataclass(frozen=True)
-class AlbRoute:
-    """Where the function sits on the ALB.
+class SnsSubscription:
+    """Subscribe the function to an SNS topic.
 
     Attributes:
-        listener_arn: The listener the rule attaches to.
-        priority: The rule's priority.
-        paths: 1 to 5 path patterns.
-        target_group_name: Physical name of the lambda-type target group (at most 32 characters).
+        topic_arn: An existing topic, or None (default) to create an encrypted topic for it.
     """
 
-    listener_arn: pulumi.Input[str]
-    priority: int
-    paths: Sequence[str]
-    target_group_name: str
+    topic_arn: str | None = None
+
+
+@dataclass(frozen=True)
+class FunctionSettings:
+    """A function's settings: plain data, from the validated stack config (``functions[]``).
+
+    Attributes:
+        name: The function's name in the config (``lambda-demo``).
+        function_name: Physical name, for example ``devops-platform-prod-lambda-demo``.
+        code_path: The directory packaged as the function's archive (``functions/<source>``).
+        handler: Default ``handler.handler``.
+        runtime: A supported Python runtime. Default ``python3.13``.
+        memory_mb / timeout_seconds: Default 256 / 30.
+        reserved_concurrency: Reserved executions, or None (default) for the shared pool.
+        provisioned_concurrency: Pre-initialized executions on a ``live`` alias (which the ALB
+            and SNS then invoke), or None (default) for none.
+        environment: Environment variables.
+        log_retention_days: Default 365.
+        paths: Path patterns that put the function behind the ALB (1 to 5), or none (default).
+        priority / target_group_name: The listener rule's priority and the lambda target
+            group's physical name (at most 32 characters); required with ``paths``.
+        vpc: Run in the VPC's private subnets. Default False.
+        sns: Subscribe to a topic, or None (default).
+    """
+
+    name: str
+    function_name: str
+    code_path: Path
+    handler: str = "handler.handler"
+    runtime: str = "python3.13"
+    memory_mb: int = 256
+    timeout_seconds: int = 30
+    reserved_concurrency: int | None = None
+    provisioned_concurrency: int | None = None
+    environment: Mapping[str, str] = field(default_factory=dict)
+    log_retention_days: int = 365
+    paths: Sequence[str] = ()
+    priority: int | None = None
+    target_group_name: str | None = None
+    vpc: bool = False
+    sns: SnsSubscription | None = None
+
+    def __post_init__(self) -> None:
+        if not self.code_path.is_dir():
+            raise ValueError(f"code_path {self.code_path} is not a directory")
+        if len(self.paths) > 5:
+            raise ValueError("a listener rule takes 1 to 5 path patterns")
+        if bool(self.paths) != (self.priority is not None) or bool(self.paths) != (self.target_group_name is not None):
+            raise ValueError("paths, priority and target_group_name go together")
 
 
 @dataclass(frozen=True)
 class VpcPlacement:
-    """Run the function in the VPC.
+    """Where a function with ``vpc`` runs.
 
     Attributes:
         vpc_id / subnet_ids: The VPC and its private subnets.
@@ -46,48 +89,23 @@ class VpcPlacement:
 
 @dataclass(frozen=True)
 class AlbFunctionArgs:
-    """Inputs of :class:`AlbFunction`.
+    """Inputs of :class:`AlbFunction`: its settings, and where it is placed.
 
     Attributes:
-        function_name: Physical name, for example ``devops-platform-prod-demo``.
-        code_path: The directory packaged as the function's archive (``functions/<source>``).
-        handler: Default ``handler.handler``.
-        runtime: A supported Python runtime. Default ``python3.13``.
-        memory_mb / timeout_seconds: Default 256 / 30.
-        reserved_concurrency: Reserved executions, or None (default) for the shared pool.
-        provisioned_concurrency: Pre-initialized executions on a ``live`` alias (which the ALB
-            and SNS then invoke), or None (default) for none.
-        environment: Environment variables.
-        log_retention_days: Default 365.
-        route: Put the function behind the ALB, or None (default).
-        vpc: Run in the VPC, or None (default).
-        sns_topic_arn: Subscribe to this topic, or None (default).
-        create_sns_topic: Create an encrypted topic for the function and subscribe to it.
-            Mutually exclusive with ``sns_topic_arn``. Default False.
+        settings: What the function is (:class:`FunctionSettings`).
+        listener_arn: The listener its rule attaches to (required with ``settings.paths``).
+        vpc: Its VPC placement (required with ``settings.vpc``).
     """
 
-    function_name: str
-    code_path: Path
-    handler: str = "handler.handler"
-    runtime: str = "python3.13"
-    memory_mb: int = 256
-    timeout_seconds: int = 30
-    reserved_concurrency: int | None = None
-    provisioned_concurrency: int | None = None
-    environment: Mapping[str, str] = field(default_factory=dict)
-    log_retention_days: int = 365
-    route: AlbRoute | None = None
+    settings: FunctionSettings
+    listener_arn: pulumi.Input[str] | None = None
     vpc: VpcPlacement | None = None
-    sns_topic_arn: pulumi.Input[str] | None = None
-    create_sns_topic: bool = False
 
     def __post_init__(self) -> None:
-        if not self.code_path.is_dir():
-            raise ValueError(f"code_path {self.code_path} is not a directory")
-        if self.sns_topic_arn is not None and self.create_sns_topic:
-            raise ValueError("give sns_topic_arn or create_sns_topic, not both")
-        if self.route is not None and not 1 <= len(self.route.paths) <= 5:
-            raise ValueError("a listener rule takes 1 to 5 path patterns")
+        if bool(self.settings.paths) != (self.listener_arn is not None):
+            raise ValueError("listener_arn is required with paths, and only with them")
+        if self.settings.vpc != (self.vpc is not None):
+            raise ValueError("vpc placement is required with settings.vpc, and only with it")
 
 
 class AlbFunction(pulumi.ComponentResource):
@@ -112,8 +130,9 @@ class AlbFunction(pulumi.ComponentResource):
     def __init__(self, name: str, args: AlbFunctionArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("devops-platform:compute:AlbFunction", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
+        self.settings = settings = args.settings
 
-        logs = log_group(name, args, child)
+        logs = log_group(name, settings, child)
         statements: list[dict[str, object]] = []
         security_group = None
         if args.vpc is not None:
@@ -134,13 +153,13 @@ class AlbFunction(pulumi.ComponentResource):
                 }
             )
             security_group = self._security_group(name, args)
-        execution = execution_role(name, args, logs, statements, child)
+        execution = execution_role(name, settings, logs, statements, child)
         function = python_function(
             name,
-            args,
+            settings,
             execution,
             self,
-            publish=args.provisioned_concurrency is not None,
+            publish=settings.provisioned_concurrency is not None,
             vpc_config=aws.lambda_.FunctionVpcConfigArgs(
                 subnet_ids=args.vpc.subnet_ids, security_group_ids=[security_group.id]
             )
@@ -150,7 +169,7 @@ class AlbFunction(pulumi.ComponentResource):
 
         invoke_arn: pulumi.Output[str] = function.arn
         qualifier: str | None = None
-        if args.provisioned_concurrency is not None:
+        if settings.provisioned_concurrency is not None:
             alias = aws.lambda_.Alias(
                 f"{name}-alias", name="live", function_name=function.name, function_version=function.version, opts=child
             )
@@ -158,17 +177,17 @@ class AlbFunction(pulumi.ComponentResource):
                 f"{name}-provisioned",
                 function_name=function.name,
                 qualifier=alias.name,
-                provisioned_concurrent_executions=args.provisioned_concurrency,
+                provisioned_concurrent_executions=settings.provisioned_concurrency,
                 opts=child,
             )
             invoke_arn, qualifier = alias.arn, "live"
 
         self.target_group_arn: pulumi.Output[str | None] = pulumi.Output.from_input(None)
-        if args.route is not None:
-            self._route(name, args.route, function, invoke_arn, qualifier)
+        if args.listener_arn is not None:
+            self._route(name, settings, args.listener_arn, function, invoke_arn, qualifier)
         self.sns_topic_arn: pulumi.Output[str | None] = pulumi.Output.from_input(None)
-        if args.sns_topic_arn is not None or args.create_sns_topic:
-            self._subscribe(name, args, function, invoke_arn, qualifier)
+        if settings.sns is not None:
+            self._subscribe(name, settings.sns, function, invoke_arn, qualifier)
 
         self.function_name = function.name
         self.function_arn = function.arn
@@ -188,8 +207,8 @@ class AlbFunction(pulumi.ComponentResource):
         sg = aws.ec2.SecurityGroup(
             f"{name}-sg",
             vpc_id=args.vpc.vpc_id,
-            description=f"{args.function_name}: from the ALB only",
-            tags={"Name": args.function_name},
+            description=f"{args.settings.function_name}: from the ALB only",
+            tags={"Name": args.settings.function_name},
             opts=child,
         )
         # The ALB invokes a Lambda target through the Lambda API, not over this network path; the
@@ -207,14 +226,15 @@ class AlbFunction(pulumi.ComponentResource):
     def _route(
         self,
         name: str,
-        route: AlbRoute,
+        settings: FunctionSettings,
+        listener_arn: pulumi.Input[str],
         function: aws.lambda_.Function,
         invoke_arn: pulumi.Input[str],
         qualifier: str | None,
     ) -> None:
         child = pulumi.ResourceOptions(parent=self)
         target_group = aws.lb.TargetGroup(
-            f"{name}-tg", name=route.target_group_name, target_type="lambda", opts=child
+            f"{name}-tg", name=settings.target_group_name, target_type="lambda", opts=child
         )
         permission = aws.lambda_.Permission(
             f"{name}-alb-permission",
@@ -234,9 +254,9 @@ class AlbFunction(pulumi.ComponentResource):
         )
         path_rule(
             name,
-            listener_arn=route.listener_arn,
-            priority=route.priority,
-            paths=route.paths,
+            listener_arn=listener_arn,
+            priority=settings.priority,  # type: ignore[arg-type]  # FunctionSettings: set with paths
+            paths=settings.paths,
             target_group_arn=target_group.arn,
             opts=child,
         )
@@ -245,13 +265,13 @@ class AlbFunction(pulumi.ComponentResource):
     def _subscribe(
         self,
         name: str,
-        args: AlbFunctionArgs,
+        sns: SnsSubscription,
         function: aws.lambda_.Function,
         invoke_arn: pulumi.Input[str],
         qualifier: str | None,
     ) -> None:
         child = pulumi.ResourceOptions(parent=self)
-        topic_arn = args.sns_topic_arn
+        topic_arn: pulumi.Input[str] | None = sns.topic_arn
         if topic_arn is None:
             topic = aws.sns.Topic(
                 f"{name}-topic",

@@ -10,19 +10,16 @@ import pulumi_aws as aws
 
 
 @dataclass(frozen=True)
-class ContainerRegistryArgs:
-    """Inputs of :class:`ContainerRegistry`.
+class RegistrySettings:
+    """What every repository of the stack shares: plain data, from ``containerRegistry``.
 
     Attributes:
-        repository_name: The repository's name, for example ``devops-platform-prod/auth``. It is
-            what the pipeline pushes to, so it comes from the validated config, not auto-naming.
         keep_tagged_images: How many tagged images to keep; older ones expire. Default 30.
         expire_untagged_after_days: Days before an untagged image expires. Default 7.
         force_delete: Let ``pulumi destroy`` delete a repository that still holds images.
             Default False, so a destroy cannot silently discard released images.
     """
 
-    repository_name: str
     keep_tagged_images: int = 30
     expire_untagged_after_days: int = 7
     force_delete: bool = False
@@ -30,6 +27,20 @@ class ContainerRegistryArgs:
     def __post_init__(self) -> None:
         if self.keep_tagged_images < 1 or self.expire_untagged_after_days < 1:
             raise ValueError("keep_tagged_images and expire_untagged_after_days must be at least 1")
+
+
+@dataclass(frozen=True)
+class ContainerRegistryArgs:
+    """Inputs of :class:`ContainerRegistry`.
+
+    Attributes:
+        repository_name: The repository's name, for example ``devops-platform-prod/auth``. It is
+            what the pipeline pushes to, so it comes from the validated config, not auto-naming.
+        settings: Default :class:`RegistrySettings`.
+    """
+
+    repository_name: str
+    settings: RegistrySettings = RegistrySettings()
 
 
 def lifecycle_policy(keep_tagged: int, untagged_days: int) -> str:
@@ -86,13 +97,13 @@ class ContainerRegistry(pulumi.ComponentResource):
             image_tag_mutability="IMMUTABLE",
             image_scanning_configuration=aws.ecr.RepositoryImageScanningConfigurationArgs(scan_on_push=True),
             encryption_configurations=[aws.ecr.RepositoryEncryptionConfigurationArgs(encryption_type="AES256")],
-            force_delete=args.force_delete,
+            force_delete=args.settings.force_delete,
             opts=child,
         )
         aws.ecr.LifecyclePolicy(
             f"{name}-lifecycle",
             repository=repo.name,
-            policy=lifecycle_policy(args.keep_tagged_images, args.expire_untagged_after_days),
+            policy=lifecycle_policy(args.settings.keep_tagged_images, args.settings.expire_untagged_after_days),
             opts=child,
         )
         self.repository_arn = repo.arn

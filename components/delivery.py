@@ -58,41 +58,39 @@ class ConnectionSource:
 
 
 @dataclass(frozen=True)
-class ServiceImage:
-    """A service the build makes an image of.
-
-    Attributes:
-        name: The service (its directory in the source tree and its container's name).
-        repository_url / repository_arn: Its ECR repository in this region.
-        mode: ``service`` (deployed by ECS deploy actions) or ``on-demand`` (a new task
-            definition revision at release).
-        family: Task definition family (used for on-demand services).
-        task_role_arn / execution_role_arn: Roles its task definition names; a deploy passes them.
-    """
-
-    name: str
-    repository_url: pulumi.Input[str]
-    repository_arn: pulumi.Input[str]
-    mode: Literal["service", "on-demand"]
-    family: str
-    task_role_arn: pulumi.Input[str]
-    execution_role_arn: pulumi.Input[str]
-
-
-@dataclass(frozen=True)
 class DeployTarget:
-    """One ECS service a deploy action updates.
+    """A service's ECS service and the task definition family a deploy revises.
 
     Attributes:
-        service_name: The ECS service.
-        family: Its task definition family (the deploy registers revisions of it).
-        task_role_arn / execution_role_arn: Roles the deploy passes to ECS.
+        service_name: The ECS service (mode ``service``).
+        family: Its task definition family (a deploy, or the release of an on-demand service,
+            registers revisions of it).
+        task_role_arn / execution_role_arn: Roles its task definition names; a deploy passes them.
     """
 
     service_name: str
     family: str
     task_role_arn: pulumi.Input[str]
     execution_role_arn: pulumi.Input[str]
+
+
+@dataclass(frozen=True)
+class ServiceImage:
+    """A service the build makes an image of.
+
+    Attributes:
+        name: The service (its directory in the source tree and its container's name).
+        mode: ``service`` (deployed by ECS deploy actions) or ``on-demand`` (a new task
+            definition revision at release).
+        repository_url / repository_arn: Its ECR repository in this region.
+        target: Its production service and task definition.
+    """
+
+    name: str
+    mode: Literal["service", "on-demand"]
+    repository_url: pulumi.Input[str]
+    repository_arn: pulumi.Input[str]
+    target: DeployTarget
 
 
 @dataclass(frozen=True)
@@ -133,15 +131,52 @@ class BuildSettings:
 
 
 @dataclass(frozen=True)
-class DeliveryArgs:
-    """Inputs of :class:`Delivery`.
+class ArtifactSettings:
+    """The artifact bucket.
 
     Attributes:
-        context: Account, partition and region.
+        expire_after_days: Days before an artifact (and a noncurrent version) is deleted. Default 30.
+        force_destroy: Let ``pulumi destroy`` empty the bucket. Default False.
+    """
+
+    expire_after_days: int = 30
+    force_destroy: bool = False
+
+
+@dataclass(frozen=True)
+class DeliverySettings:
+    """The pipeline's settings: plain data, from the validated stack config (``pipeline``).
+
+    Attributes:
         name_prefix: ``{name}-{environment}``: the pipeline's name and the prefix of the others.
         source: Where the code comes from.
         stages: The stages, in order (validated by the stack config).
         build: Build settings.
+        deploy_timeout_minutes: How long an ECS deploy action waits. Default 30.
+        artifacts: Default :class:`ArtifactSettings`.
+        log_retention_days: Build log retention. Default 365.
+    """
+
+    name_prefix: str
+    source: CodeCommitSource | ConnectionSource
+    stages: Sequence[Stage]
+    build: BuildSettings
+    deploy_timeout_minutes: int = 30
+    artifacts: ArtifactSettings = ArtifactSettings()
+    log_retention_days: int = 365
+
+    @property
+    def pipeline_name(self) -> str:
+        return self.name_prefix
+
+
+@dataclass(frozen=True)
+class DeliveryArgs:
+    """Inputs of :class:`Delivery`: its settings, and what it deploys where.
+
+    Attributes:
+        settings: What the pipeline is (:class:`DeliverySettings`).
+        context: Account, partition and region.
         images: Every service the build makes an image of.
         cluster_name: The region's ECS cluster.
         production / staging: Deploy targets by service name. Default none for staging.
@@ -149,17 +184,10 @@ class DeliveryArgs:
         notification_topic_arn: Approval requests and failed runs go here.
         notification_key_arn: The topic's KMS key, or None if the topic is not the stack's own.
         staging_url: The staging listener's URL, for the approval message. Default None.
-        log_retention_days: Build log retention. Default 365.
-        artifact_expire_after_days: Default 30.
-        artifact_force_destroy: Let ``pulumi destroy`` empty the artifact bucket. Default False.
-        deploy_timeout_minutes: How long an ECS deploy action waits. Default 30.
     """
 
+    settings: DeliverySettings
     context: iam.AwsContext
-    name_prefix: str
-    source: CodeCommitSource | ConnectionSource
-    stages: Sequence[Stage]
-    build: BuildSettings
     images: Sequence[ServiceImage]
     cluster_name: pulumi.Input[str]
     production: Mapping[str, DeployTarget]
@@ -168,14 +196,6 @@ class DeliveryArgs:
     notification_key_arn: pulumi.Input[str] | None = None
     staging: Mapping[str, DeployTarget] = field(default_factory=dict)
     staging_url: pulumi.Input[str] | None = None
-    log_retention_days: int = 365
-    artifact_expire_after_days: int = 30
-    artifact_force_destroy: bool = False
-    deploy_timeout_minutes: int = 30
-
-    @property
-    def pipeline_name(self) -> str:
-        return self.name_prefix
 
     def targets(self, stage: Stage) -> Mapping[str, DeployTarget]:
         return self.staging if stage.target == "staging" else self.production
@@ -211,37 +231,37 @@ class Delivery(pulumi.ComponentResource):
 
         key = aws.kms.Key(
             f"{name}-artifacts-key",
-            description=f"Encrypts the {args.pipeline_name} pipeline's artifacts and builds",
+            description=f"Encrypts the {args.settings.pipeline_name} pipeline's artifacts and builds",
             enable_key_rotation=True,
             deletion_window_in_days=30,
             opts=self._child,
         )
         aws.kms.Alias(
-            f"{name}-artifacts-key-alias", name=f"alias/{args.name_prefix}-artifacts", target_key_id=key.key_id, opts=self._child
+            f"{name}-artifacts-key-alias", name=f"alias/{args.settings.name_prefix}-artifacts", target_key_id=key.key_id, opts=self._child
         )
         bucket = self._artifact_bucket(key)
         self._key, self._bucket = key, bucket
 
         repository = None
-        if isinstance(args.source, CodeCommitSource):
+        if isinstance(args.settings.source, CodeCommitSource):
             repository = aws.codecommit.Repository(
                 f"{name}-repository",
-                repository_name=args.source.repository_name,
-                description=f"{args.name_prefix} application source; its {args.source.branch} branch is deployed",
+                repository_name=args.settings.source.repository_name,
+                description=f"{args.settings.name_prefix} application source; its {args.settings.source.branch} branch is deployed",
                 opts=self._child,
             )
         self._repository = repository
 
         images = {i.name: i for i in args.images}
         self._images = images
-        builds = [self._build_project(k, [images[s] for s in batch]) for k, batch in enumerate(args.build.batches)]
-        has_release = any(s.type == "deploy" and s.target == "production" for s in args.stages)
+        builds = [self._build_project(k, [images[s] for s in batch]) for k, batch in enumerate(args.settings.build.batches)]
+        has_release = any(s.type == "deploy" and s.target == "production" for s in args.settings.stages)
         release = self._release_project(images) if has_release else None
 
         role = aws.iam.Role(
             f"{name}-pipeline-role",
             assume_role_policy=iam.service_trust("codepipeline.amazonaws.com", ctx),
-            description=f"CodePipeline runs {args.pipeline_name}",
+            description=f"CodePipeline runs {args.settings.pipeline_name}",
             opts=self._child,
         )
         policy = aws.iam.RolePolicy(
@@ -252,7 +272,7 @@ class Delivery(pulumi.ComponentResource):
         )
         pipeline = aws.codepipeline.Pipeline(
             f"{name}-pipeline",
-            name=args.pipeline_name,
+            name=args.settings.pipeline_name,
             pipeline_type="V2",
             execution_mode="SUPERSEDED",
             role_arn=role.arn,
@@ -263,7 +283,7 @@ class Delivery(pulumi.ComponentResource):
                     encryption_key=aws.codepipeline.PipelineArtifactStoreEncryptionKeyArgs(id=key.arn, type="KMS"),
                 )
             ],
-            stages=[self._stage(stage, builds, release) for stage in args.stages],
+            stages=[self._stage(stage, builds, release) for stage in args.settings.stages],
             triggers=self._connection_triggers(),
             # CodePipeline checks the role's permissions when it starts the first run on creation.
             opts=pulumi.ResourceOptions(parent=self, depends_on=[policy]),
@@ -284,7 +304,7 @@ class Delivery(pulumi.ComponentResource):
         self.outputs: dict[str, pulumi.Input[object]] = {
             "pipeline_name": pipeline.name,
             "pipeline_arn": pipeline.arn,
-            "pipeline_stages": [s.name for s in args.stages],
+            "pipeline_stages": [s.name for s in args.settings.stages],
             "artifact_bucket_name": bucket.bucket,
             "artifact_key_arn": key.arn,
             "repository_name": repository.repository_name if repository else None,
@@ -299,8 +319,8 @@ class Delivery(pulumi.ComponentResource):
         name, args, child = self._name, self._args, self._child
         bucket = aws.s3.Bucket(
             f"{name}-artifacts",
-            force_destroy=args.artifact_force_destroy,
-            tags={"Name": f"{args.name_prefix}-pipeline-artifacts"},
+            force_destroy=args.settings.artifacts.force_destroy,
+            tags={"Name": f"{args.settings.name_prefix}-pipeline-artifacts"},
             opts=child,
         )
         block = private_bucket_controls(f"{name}-artifacts", bucket, child)
@@ -324,7 +344,7 @@ class Delivery(pulumi.ComponentResource):
             ],
             opts=child,
         )
-        days = args.artifact_expire_after_days
+        days = args.settings.artifacts.expire_after_days
         aws.s3.BucketLifecycleConfiguration(
             f"{name}-artifacts-lifecycle",
             bucket=bucket.id,
@@ -381,8 +401,8 @@ class Delivery(pulumi.ComponentResource):
     def _log_group(self, role: str) -> aws.cloudwatch.LogGroup:
         return aws.cloudwatch.LogGroup(
             f"{self._name}-{role}-logs",
-            name=f"/aws/codebuild/{self._args.name_prefix}-{role}",
-            retention_in_days=self._args.log_retention_days,
+            name=f"/aws/codebuild/{self._args.settings.name_prefix}-{role}",
+            retention_in_days=self._args.settings.log_retention_days,
             opts=self._child,
         )
 
@@ -391,7 +411,7 @@ class Delivery(pulumi.ComponentResource):
         iam_role = aws.iam.Role(
             f"{self._name}-{role}-role",
             assume_role_policy=iam.service_trust("codebuild.amazonaws.com", ctx),
-            description=f"CodeBuild {role} of {self._args.pipeline_name}",
+            description=f"CodeBuild {role} of {self._args.settings.pipeline_name}",
             opts=self._child,
         )
         aws.iam.RolePolicy(
@@ -417,19 +437,19 @@ class Delivery(pulumi.ComponentResource):
         self, logical: str, physical: str, role: aws.iam.Role, logs: aws.cloudwatch.LogGroup, spec: pulumi.Input[str], *, privileged: bool
     ) -> aws.codebuild.Project:
         args = self._args
-        env_type, image = BUILD_IMAGES[args.build.architecture]
+        env_type, image = BUILD_IMAGES[args.settings.build.architecture]
         return aws.codebuild.Project(
             logical,
             name=physical,
             service_role=role.arn,
             encryption_key=self._key.arn,
-            build_timeout=args.build.timeout_minutes,
+            build_timeout=args.settings.build.timeout_minutes,
             source=aws.codebuild.ProjectSourceArgs(type="CODEPIPELINE", buildspec=spec),
             artifacts=aws.codebuild.ProjectArtifactsArgs(type="CODEPIPELINE"),
             environment=aws.codebuild.ProjectEnvironmentArgs(
                 type=env_type,
                 image=image,
-                compute_type=args.build.compute_type,
+                compute_type=args.settings.build.compute_type,
                 image_pull_credentials_type="CODEBUILD",
                 # Exception (README): docker builds need the Docker daemon, which needs privileged
                 # mode (Security Hub CodeBuild.5). Only the image build runs privileged.
@@ -484,12 +504,12 @@ class Delivery(pulumi.ComponentResource):
             )
         )
         return self._project(
-            f"{name}-build{suffix}", f"{args.name_prefix}-build{suffix}", self._build_role, self._build_logs, spec, privileged=True
+            f"{name}-build{suffix}", f"{args.settings.name_prefix}-build{suffix}", self._build_role, self._build_logs, spec, privileged=True
         )
 
     def _release_project(self, images: Mapping[str, ServiceImage]) -> aws.codebuild.Project:
         args, ctx = self._args, self._args.context
-        production = next(s for s in args.stages if s.type == "deploy" and s.target == "production")
+        production = next(s for s in args.settings.stages if s.type == "deploy" and s.target == "production")
         deployed = [images[s] for s in production.services]
         on_demand = [i for i in args.images if i.mode == "on-demand"]
         statements: list[dict[str, object]] = [
@@ -509,7 +529,7 @@ class Delivery(pulumi.ComponentResource):
                     "Action": ["ecs:DescribeTaskDefinition", "ecs:RegisterTaskDefinition"],
                     "Resource": "*",
                 },
-                _pass_roles([r for i in on_demand for r in (i.task_role_arn, i.execution_role_arn)]),
+                _pass_roles([r for i in on_demand for r in (i.target.task_role_arn, i.target.execution_role_arn)]),
             ]
         logs = self._log_group("release")
         role = self._codebuild_role("release", logs, statements)
@@ -519,12 +539,12 @@ class Delivery(pulumi.ComponentResource):
                 args.image_parameter_path,
                 {i.name: url for i, url in zip(deployed, values[: len(deployed)], strict=True)},
                 [
-                    OnDemandImage(i.name, i.family, url)
+                    OnDemandImage(i.name, i.target.family, url)
                     for i, url in zip(on_demand, values[len(deployed) :], strict=True)
                 ],
             )
         )
-        return self._project(f"{self._name}-release", f"{args.name_prefix}-release", role, logs, spec, privileged=False)
+        return self._project(f"{self._name}-release", f"{args.settings.name_prefix}-release", role, logs, spec, privileged=False)
 
     # --- the pipeline -------------------------------------------------------------------------
 
@@ -536,7 +556,7 @@ class Delivery(pulumi.ComponentResource):
     ) -> list[dict[str, object]]:
         args, ctx = self._args, self._args.context
         statements = self._artifact_statements(write=True)
-        if isinstance(args.source, CodeCommitSource):
+        if isinstance(args.settings.source, CodeCommitSource):
             assert self._repository is not None
             statements.append(
                 {
@@ -559,7 +579,7 @@ class Delivery(pulumi.ComponentResource):
                     "Sid": "UseConnection",
                     "Effect": "Allow",
                     "Action": ["codeconnections:UseConnection", "codestar-connections:UseConnection"],
-                    "Resource": args.source.connection_arn,
+                    "Resource": args.settings.source.connection_arn,
                 }
             )
         projects = [*builds, *([release] if release else [])]
@@ -571,7 +591,7 @@ class Delivery(pulumi.ComponentResource):
                 "Resource": [p.arn for p in projects],
             }
         )
-        targets = [t for stage in args.stages if stage.type == "deploy" for t in _pick(args.targets(stage), stage.services)]
+        targets = [t for stage in args.settings.stages if stage.type == "deploy" for t in _pick(args.targets(stage), stage.services)]
         if targets:
             statements += [
                 {
@@ -615,7 +635,7 @@ class Delivery(pulumi.ComponentResource):
                 },
                 _pass_roles([r for t in targets for r in (t.task_role_arn, t.execution_role_arn)]),
             ]
-        if any(s.type == "approval" for s in args.stages):
+        if any(s.type == "approval" for s in args.settings.stages):
             statements.append(
                 {"Sid": "RequestApproval", "Effect": "Allow", "Action": "sns:Publish", "Resource": args.notification_topic_arn}
             )
@@ -650,10 +670,10 @@ class Delivery(pulumi.ComponentResource):
                     configuration={"ProjectName": project.name},
                     run_order=1,
                 )
-                for k, (batch, project) in enumerate(zip(args.build.batches, builds, strict=True))
+                for k, (batch, project) in enumerate(zip(args.settings.build.batches, builds, strict=True))
             ]
         elif stage.type == "approval":
-            message = f"{args.pipeline_name} in {args.context.region}: staging runs the new build. Review it, then approve to deploy production."
+            message = f"{args.settings.pipeline_name} in {args.context.region}: staging runs the new build. Review it, then approve to deploy production."
             configuration: dict[str, pulumi.Input[str]] = {
                 "NotificationArn": args.notification_topic_arn,
                 "CustomData": message,
@@ -685,7 +705,7 @@ class Delivery(pulumi.ComponentResource):
                         "ClusterName": args.cluster_name,
                         "ServiceName": targets[service].service_name,
                         "FileName": IMAGE_DEFINITIONS,
-                        "DeploymentTimeout": str(args.deploy_timeout_minutes),
+                        "DeploymentTimeout": str(args.settings.deploy_timeout_minutes),
                     },
                     # Every service in parallel.
                     run_order=1,
@@ -709,7 +729,7 @@ class Delivery(pulumi.ComponentResource):
         return aws.codepipeline.PipelineStageArgs(name=stage.name, actions=actions)
 
     def _source_action(self, action: str) -> aws.codepipeline.PipelineStageActionArgs:
-        source = self._args.source
+        source = self._args.settings.source
         if isinstance(source, CodeCommitSource):
             assert self._repository is not None
             return aws.codepipeline.PipelineStageActionArgs(
@@ -746,10 +766,10 @@ class Delivery(pulumi.ComponentResource):
         )
 
     def _connection_triggers(self) -> list[aws.codepipeline.PipelineTriggerArgs] | None:
-        source = self._args.source
+        source = self._args.settings.source
         if not isinstance(source, ConnectionSource):
             return None
-        action = next(s.action_name or "Source" for s in self._args.stages if s.type == "source")
+        action = next(s.action_name or "Source" for s in self._args.settings.stages if s.type == "source")
         return [
             aws.codepipeline.PipelineTriggerArgs(
                 provider_type="CodeStarSourceConnection",
@@ -773,17 +793,17 @@ class Delivery(pulumi.ComponentResource):
         dead_letters: aws.sqs.Queue,
     ) -> aws.cloudwatch.EventRule:
         name, args, child = self._name, self._args, self._child
-        assert isinstance(args.source, CodeCommitSource)
+        assert isinstance(args.settings.source, CodeCommitSource)
         rule = aws.cloudwatch.EventRule(
             f"{name}-trigger",
-            description=f"Pushes to {args.source.branch} start {args.pipeline_name}",
-            event_pattern=pulumi.Output.json_dumps(trigger_pattern(repository.arn, args.source.branch)),
+            description=f"Pushes to {args.settings.source.branch} start {args.settings.pipeline_name}",
+            event_pattern=pulumi.Output.json_dumps(trigger_pattern(repository.arn, args.settings.source.branch)),
             opts=child,
         )
         role = aws.iam.Role(
             f"{name}-trigger-role",
             assume_role_policy=iam.service_trust("events.amazonaws.com", args.context),
-            description=f"EventBridge starts {args.pipeline_name}",
+            description=f"EventBridge starts {args.settings.pipeline_name}",
             opts=child,
         )
         aws.iam.RolePolicy(
@@ -809,8 +829,8 @@ class Delivery(pulumi.ComponentResource):
         name, args, child = self._name, self._args, self._child
         rule = aws.cloudwatch.EventRule(
             f"{name}-failed",
-            description=f"Failed runs of {args.pipeline_name}",
-            event_pattern=pulumi.Output.json_dumps(failure_pattern(args.pipeline_name)),
+            description=f"Failed runs of {args.settings.pipeline_name}",
+            event_pattern=pulumi.Output.json_dumps(failure_pattern(args.settings.pipeline_name)),
             # The pattern names the pipeline; wait for it so no event is missed on creation.
             opts=pulumi.ResourceOptions(parent=self, depends_on=[pipeline]),
         )

@@ -13,8 +13,9 @@ from .alarms import AlarmSpec
 
 
 @dataclass(frozen=True)
-class RegionalDnsArgs:
-    """Inputs of :class:`RegionalDns`.
+class DnsSettings:
+    """The region's part of the domain's routing: plain data, from the validated stack config
+    (``dns``).
 
     Attributes:
         region: The region; it identifies the record among the domain's others.
@@ -23,10 +24,10 @@ class RegionalDnsArgs:
             and resolving to this region's ALB only).
         check_path: The path requested over HTTPS; a connection within 4 s and then a 2xx or 3xx
             status within 2 s passes.
-        load_balancer_dns_name / load_balancer_zone_id: The ALB the record aliases.
         routing: ``failover`` or ``latency``.
         failover_role: ``PRIMARY`` or ``SECONDARY`` (failover only).
-        interval_seconds: 10 (default) or 30 between checks from each checker location.
+        health_check_interval_seconds: 10 (default) or 30 between checks from each checker
+            location.
         failure_threshold: Failed checks in a row before the region counts as down. Default 3.
     """
 
@@ -35,11 +36,9 @@ class RegionalDnsArgs:
     hosted_zone_id: str
     check_fqdn: str
     check_path: str
-    load_balancer_dns_name: pulumi.Input[str]
-    load_balancer_zone_id: pulumi.Input[str]
     routing: Literal["failover", "latency"]
     failover_role: Literal["PRIMARY", "SECONDARY"] | None = None
-    interval_seconds: Literal[10, 30] = 10
+    health_check_interval_seconds: Literal[10, 30] = 10
     failure_threshold: int = 3
 
     def __post_init__(self) -> None:
@@ -49,13 +48,27 @@ class RegionalDnsArgs:
             raise ValueError("failure_threshold is 1 to 10")
 
 
+@dataclass(frozen=True)
+class RegionalDnsArgs:
+    """Inputs of :class:`RegionalDns`.
+
+    Attributes:
+        settings: The region's routing (:class:`DnsSettings`).
+        load_balancer_dns_name / load_balancer_zone_id: The ALB the record aliases.
+    """
+
+    settings: DnsSettings
+    load_balancer_dns_name: pulumi.Input[str]
+    load_balancer_zone_id: pulumi.Input[str]
+
+
 class RegionalDns(pulumi.ComponentResource):
     """The region's health check and its record for the domain.
 
     Creates, with ``name`` as the prefix:
 
     - ``{name}-health-check``: HTTPS (with SNI) to ``check_fqdn`` on 443, every
-      ``interval_seconds`` from Route 53's checker regions;
+      ``health_check_interval_seconds`` from Route 53's checker regions;
     - ``{name}-record``: an A alias of ``domain`` to the ALB, with ``set_identifier`` the region,
       the health check as its only health signal, and a failover (``failover_role``) or latency
       (``region``) routing policy.
@@ -67,22 +80,22 @@ class RegionalDns(pulumi.ComponentResource):
         check = aws.route53.HealthCheck(
             f"{name}-health-check",
             type="HTTPS",
-            fqdn=args.check_fqdn,
+            fqdn=args.settings.check_fqdn,
             port=443,
-            resource_path=args.check_path,
+            resource_path=args.settings.check_path,
             enable_sni=True,
-            request_interval=args.interval_seconds,
-            failure_threshold=args.failure_threshold,
-            measure_latency=args.routing == "latency",
-            tags={"Name": f"{args.domain} via {args.region}"},
+            request_interval=args.settings.health_check_interval_seconds,
+            failure_threshold=args.settings.failure_threshold,
+            measure_latency=args.settings.routing == "latency",
+            tags={"Name": f"{args.settings.domain} via {args.settings.region}"},
             opts=child,
         )
         record = aws.route53.Record(
             f"{name}-record",
-            zone_id=args.hosted_zone_id,
-            name=args.domain,
+            zone_id=args.settings.hosted_zone_id,
+            name=args.settings.domain,
             type="A",
-            set_identifier=args.region,
+            set_identifier=args.settings.region,
             health_check_id=check.id,
             aliases=[
                 aws.route53.RecordAliasArgs(
@@ -94,11 +107,11 @@ class RegionalDns(pulumi.ComponentResource):
                     evaluate_target_health=False,
                 )
             ],
-            failover_routing_policies=[aws.route53.RecordFailoverRoutingPolicyArgs(type=args.failover_role)]
-            if args.failover_role
+            failover_routing_policies=[aws.route53.RecordFailoverRoutingPolicyArgs(type=args.settings.failover_role)]
+            if args.settings.failover_role
             else None,
-            latency_routing_policies=[aws.route53.RecordLatencyRoutingPolicyArgs(region=args.region)]
-            if args.routing == "latency"
+            latency_routing_policies=[aws.route53.RecordLatencyRoutingPolicyArgs(region=args.settings.region)]
+            if args.settings.routing == "latency"
             else None,
             opts=child,
         )
@@ -106,8 +119,8 @@ class RegionalDns(pulumi.ComponentResource):
         self.outputs: dict[str, pulumi.Input[object]] = {
             "health_check_id": check.id,
             "record_fqdn": record.fqdn,
-            "routing": args.routing,
-            "failover_role": args.failover_role,
+            "routing": args.settings.routing,
+            "failover_role": args.settings.failover_role,
         }
         self.register_outputs(self.outputs)
 

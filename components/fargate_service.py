@@ -15,6 +15,7 @@ that. The split:
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
@@ -37,8 +38,9 @@ class HealthCheck:
         interval_seconds / timeout_seconds: Default 30 / 5.
         healthy_threshold / unhealthy_threshold: Default 3 / 3.
         grace_period_seconds: ALB health checks ECS ignores after a task starts. Default 60.
-        container_command: A CMD-SHELL command for an ECS container health check, or None
-            (default) for none; the image must contain what it runs.
+        container_command: The command of an ECS container health check in its CMD-SHELL form
+            (one shell command string), or None (default) for none; the image must contain
+            what it runs.
     """
 
     path: str = "/health"
@@ -48,11 +50,11 @@ class HealthCheck:
     healthy_threshold: int = 3
     unhealthy_threshold: int = 3
     grace_period_seconds: int = 60
-    container_command: str | None = None
+    container_command: Sequence[str] | None = None
 
 
 @dataclass(frozen=True)
-class Scaling:
+class Autoscaling:
     """Target-tracking autoscaling of the task count.
 
     Attributes:
@@ -81,48 +83,142 @@ class Grant:
 
 
 @dataclass(frozen=True)
-class FargateServiceArgs:
-    """Inputs of :class:`FargateService`.
+class StagingCopy:
+    """What a service's staging copy changes (see :meth:`ServiceSettings.staging_copy`).
 
     Attributes:
-        service_name: The service's name (``auth``); names the ECS service and container.
+        target_group_name: The copy's own target group (at most 32 characters).
+        desired_count: Tasks the copy keeps; it does not autoscale. Default 1.
+        spot: Run the copy on Fargate Spot (interruptible, cheaper). Default True.
+    """
+
+    target_group_name: str
+    desired_count: int = 1
+    spot: bool = True
+
+
+@dataclass(frozen=True)
+class ServiceSettings:
+    """A service's settings: plain data, from the validated stack config (``services[]``).
+
+    Attributes:
+        name: The service's name (``auth``); names the container, and the ECS service unless
+            ``ecs_service_name`` is set.
         family: Task definition family, for example ``devops-platform-prod-auth``.
-        context: Account, partition and region.
-        cluster_arn / cluster_name: The region's ECS cluster.
-        vpc_id / private_subnet_ids: Where tasks run. Tasks never get a public IP.
-        load_balancer_security_group_id: The ALB's group, the only source admitted to the port.
-        listener_arn: The listener the path rule attaches to.
-        load_balancer_arn_suffix: For the requests-per-target scaling metric.
+        repository_name: Its ECR repository (the region creates it; the pipeline pushes there).
         target_group_name: Physical target group name (at most 32 characters).
-        priority / paths: The listener rule.
+        priority / paths: The listener rule (1 to 5 path patterns).
         port: Container port; also in ``$PORT``.
-        image: The image to run (see the module docstring).
-        repository_arn: The service's ECR repository; the execution role may pull from it only.
-        log_group_name / log_retention_days: Where the container logs go, and for how long.
+        log_group_name: Where the container logs go.
+        bootstrap_image: What runs until the pipeline publishes an image (module docstring).
+        log_retention_days: Default 365.
         cpu / memory: Fargate size (validated by the stack config). Default 256 / 512.
         architecture: ``X86_64`` (default) or ``ARM64``.
         mode: ``service`` (default) or ``on-demand``: no ECS service or scaling; the task
             launcher starts tasks and registers them in the target group.
         desired_count: Tasks at creation. Default 2.
-        scaling: Autoscaling. Default :class:`Scaling`.
+        autoscaling: Default :class:`Autoscaling`.
         health_check: Default :class:`HealthCheck`.
-        environment: Container environment (the caller adds AWS_REGION, ENVIRONMENT, PORT).
+        environment: Container environment (the wiring adds AWS_REGION, ENVIRONMENT, PORT).
         secrets: Variable name to SSM parameter or Secrets Manager ARN.
         writable_paths: Scratch volumes on a read-only root filesystem. Default ``("/tmp",)``.
-        grants: Task-role statements. Default none: the task role has no permissions.
-        ecs_service_name: The ECS service's name, when it must differ from ``service_name``
-            (which still names the container, so one imagedefinitions file fits every copy).
-            Default ``service_name``.
-        capacity_provider: ``FARGATE`` (default) or ``FARGATE_SPOT`` (interruptible; the
-            cluster must have the provider).
-        autoscale: Attach the scaling target and policies (mode ``service``). Default True;
-            False keeps ``desired_count`` tasks.
+        task_policy: Task-role statements. Default none: the task role has no permissions.
         alarms: The service's alarms (:class:`~components.alarms.ServiceAlarms`), or None
             (default) for none.
+        staging: The service's staging copy, or None (default) for none.
+
+    A copy of a service differs in these, which the config never sets:
+
+        ecs_service_name: The ECS service's name, when it differs from ``name`` (which still
+            names the container, so one imagedefinitions file fits every copy). Default ``name``.
+        capacity_provider: ``FARGATE`` (default) or ``FARGATE_SPOT`` (the cluster must have it).
+        autoscale: Attach the scaling target and policies (mode ``service``). Default True;
+            False keeps ``desired_count`` tasks.
     """
 
-    service_name: str
+    name: str
     family: str
+    repository_name: str
+    target_group_name: str
+    priority: int
+    paths: Sequence[str]
+    port: int
+    log_group_name: str
+    bootstrap_image: str
+    log_retention_days: int = 365
+    cpu: int = 256
+    memory: int = 512
+    architecture: Literal["X86_64", "ARM64"] = "X86_64"
+    mode: Literal["service", "on-demand"] = "service"
+    desired_count: int = 2
+    autoscaling: Autoscaling = field(default_factory=Autoscaling)
+    health_check: HealthCheck = field(default_factory=HealthCheck)
+    environment: Mapping[str, str] = field(default_factory=dict)
+    secrets: Mapping[str, str] = field(default_factory=dict)
+    writable_paths: Sequence[str] = ("/tmp",)
+    task_policy: Sequence[Grant] = ()
+    alarms: ServiceAlarms | None = None
+    staging: StagingCopy | None = None
+    ecs_service_name: str | None = None
+    capacity_provider: Literal["FARGATE", "FARGATE_SPOT"] = "FARGATE"
+    autoscale: bool = True
+
+    @property
+    def ecs_name(self) -> str:
+        """The ECS service's name."""
+        return self.ecs_service_name or self.name
+
+    def __post_init__(self) -> None:
+        if not 1 <= len(self.paths) <= 5:
+            raise ValueError("a listener rule takes 1 to 5 path patterns")
+        if len(self.target_group_name) > 32:
+            raise ValueError("a target group name has at most 32 characters")
+        if self.mode == "service" and self.autoscale and not (
+            self.autoscaling.min_capacity <= self.desired_count <= self.autoscaling.max_capacity
+        ):
+            raise ValueError("min_capacity <= desired_count <= max_capacity")
+        if self.staging is not None and self.mode != "service":
+            raise ValueError("only a mode service service has a staging copy")
+
+    def staging_copy(self) -> ServiceSettings:
+        """The staging copy: these settings, but its own ECS service, family, target group and
+        log group, ``staging.desired_count`` tasks without autoscaling, on Spot if asked, and no
+        alarms (staging runs unapproved builds: its failures are the pipeline's to report)."""
+        copy = self.staging
+        if copy is None:
+            raise ValueError(f"{self.name} has no staging copy")
+        return dataclasses.replace(
+            self,
+            ecs_service_name=f"{self.name}-staging",
+            family=f"{self.family}-staging",
+            target_group_name=copy.target_group_name,
+            log_group_name=f"{self.log_group_name}-staging",
+            desired_count=copy.desired_count,
+            capacity_provider="FARGATE_SPOT" if copy.spot else "FARGATE",
+            autoscale=False,
+            alarms=None,
+            staging=None,
+        )
+
+
+@dataclass(frozen=True)
+class FargateServiceArgs:
+    """Inputs of :class:`FargateService`: its settings, and where it is placed.
+
+    Attributes:
+        settings: What the service is (:class:`ServiceSettings`).
+        context: Account, partition and region.
+        cluster_arn / cluster_name: The region's ECS cluster.
+        vpc_id / private_subnet_ids: Where tasks run. Tasks never get a public IP.
+        load_balancer_security_group_id: The ALB's group, the only source admitted to the port.
+        listener_arn: The listener the path rule attaches to.
+        load_balancer_arn_suffix: For the requests-per-target scaling metric and the alarms.
+        image: The image to run (see the module docstring).
+        repository_arn: The service's ECR repository; the execution role may pull from it only.
+        alarm_topic_arn: Where the alarms notify (required with ``settings.alarms``).
+    """
+
+    settings: ServiceSettings
     context: iam.AwsContext
     cluster_arn: pulumi.Input[str]
     cluster_name: pulumi.Input[str]
@@ -131,44 +227,13 @@ class FargateServiceArgs:
     load_balancer_security_group_id: pulumi.Input[str]
     listener_arn: pulumi.Input[str]
     load_balancer_arn_suffix: pulumi.Input[str]
-    target_group_name: str
-    priority: int
-    paths: Sequence[str]
-    port: int
     image: pulumi.Input[str]
     repository_arn: pulumi.Input[str]
-    log_group_name: str
-    log_retention_days: int = 365
-    cpu: int = 256
-    memory: int = 512
-    architecture: Literal["X86_64", "ARM64"] = "X86_64"
-    mode: Literal["service", "on-demand"] = "service"
-    desired_count: int = 2
-    scaling: Scaling = field(default_factory=Scaling)
-    health_check: HealthCheck = field(default_factory=HealthCheck)
-    environment: Mapping[str, str] = field(default_factory=dict)
-    secrets: Mapping[str, str] = field(default_factory=dict)
-    writable_paths: Sequence[str] = ("/tmp",)
-    grants: Sequence[Grant] = ()
-    ecs_service_name: str | None = None
-    capacity_provider: Literal["FARGATE", "FARGATE_SPOT"] = "FARGATE"
-    autoscale: bool = True
-    alarms: ServiceAlarms | None = None
-
-    @property
-    def ecs_name(self) -> str:
-        """The ECS service's name."""
-        return self.ecs_service_name or self.service_name
+    alarm_topic_arn: pulumi.Input[str] | None = None
 
     def __post_init__(self) -> None:
-        if not 1 <= len(self.paths) <= 5:
-            raise ValueError("a listener rule takes 1 to 5 path patterns")
-        if len(self.target_group_name) > 32:
-            raise ValueError("a target group name has at most 32 characters")
-        if self.mode == "service" and self.autoscale and not (
-            self.scaling.min_capacity <= self.desired_count <= self.scaling.max_capacity
-        ):
-            raise ValueError("min_capacity <= desired_count <= max_capacity")
+        if self.settings.alarms is not None and self.alarm_topic_arn is None:
+            raise ValueError("alarms need alarm_topic_arn")
 
 
 class FargateService(pulumi.ComponentResource):
@@ -179,7 +244,7 @@ class FargateService(pulumi.ComponentResource):
     - ``{name}-logs``: the container log group, with retention.
     - ``{name}-execution-role`` / ``-execution-policy``: pulls from this service's repository,
       writes to its log group, and reads exactly its configured secrets.
-    - ``{name}-task-role`` (and ``-task-policy`` if ``grants``): what the app may call; nothing
+    - ``{name}-task-role`` (and ``-task-policy`` if ``task_policy``): what the app may call; nothing
       by default.
     - ``{name}-task``: the task definition: read-only root filesystem with scratch volumes,
       awslogs, no privileged mode, secrets only through ``secrets``.
@@ -199,17 +264,18 @@ class FargateService(pulumi.ComponentResource):
     def __init__(self, name: str, args: FargateServiceArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("devops-platform:compute:FargateService", name, None, opts)
         self.args = args
+        self.settings = settings = args.settings
         child = pulumi.ResourceOptions(parent=self)
         ctx = args.context
 
         logs = aws.cloudwatch.LogGroup(
-            f"{name}-logs", name=args.log_group_name, retention_in_days=args.log_retention_days, opts=child
+            f"{name}-logs", name=settings.log_group_name, retention_in_days=settings.log_retention_days, opts=child
         )
 
         execution_role = aws.iam.Role(
             f"{name}-execution-role",
             assume_role_policy=iam.service_trust("ecs-tasks.amazonaws.com", ctx),
-            description=f"ECS pulls the image and writes logs for {args.family}",
+            description=f"ECS pulls the image and writes logs for {settings.family}",
             opts=child,
         )
         aws.iam.RolePolicy(
@@ -222,17 +288,17 @@ class FargateService(pulumi.ComponentResource):
         task_role = aws.iam.Role(
             f"{name}-task-role",
             assume_role_policy=iam.service_trust("ecs-tasks.amazonaws.com", ctx, task_source),
-            description=f"What the {args.service_name} app may call (nothing unless the config grants it)",
+            description=f"What the {settings.name} app may call (nothing unless the config grants it)",
             opts=child,
         )
-        if args.grants:
+        if settings.task_policy:
             aws.iam.RolePolicy(
                 f"{name}-task-policy",
                 role=task_role.id,
                 policy=iam.document(
                     [
                         {"Effect": "Allow", "Action": list(g.actions), "Resource": list(g.resources)}
-                        for g in args.grants
+                        for g in settings.task_policy
                     ]
                 ),
                 opts=child,
@@ -240,26 +306,26 @@ class FargateService(pulumi.ComponentResource):
 
         task = aws.ecs.TaskDefinition(
             f"{name}-task",
-            family=args.family,
-            cpu=str(args.cpu),
-            memory=str(args.memory),
+            family=settings.family,
+            cpu=str(settings.cpu),
+            memory=str(settings.memory),
             network_mode="awsvpc",
             requires_compatibilities=["FARGATE"],
             runtime_platform=aws.ecs.TaskDefinitionRuntimePlatformArgs(
-                operating_system_family="LINUX", cpu_architecture=args.architecture
+                operating_system_family="LINUX", cpu_architecture=settings.architecture
             ),
             execution_role_arn=execution_role.arn,
             task_role_arn=task_role.arn,
-            volumes=[aws.ecs.TaskDefinitionVolumeArgs(name=_volume(p)) for p in args.writable_paths],
+            volumes=[aws.ecs.TaskDefinitionVolumeArgs(name=_volume(p)) for p in settings.writable_paths],
             container_definitions=pulumi.Output.json_dumps([_container(args, logs.name)]),
             opts=child,
         )
 
-        hc = args.health_check
+        hc = settings.health_check
         target_group = aws.lb.TargetGroup(
             f"{name}-tg",
-            name=args.target_group_name,
-            port=args.port,
+            name=settings.target_group_name,
+            port=settings.port,
             protocol="HTTP",
             target_type="ip",
             vpc_id=args.vpc_id,
@@ -282,15 +348,15 @@ class FargateService(pulumi.ComponentResource):
         sg = aws.ec2.SecurityGroup(
             f"{name}-sg",
             vpc_id=args.vpc_id,
-            description=f"{args.family} tasks: {args.port} from the ALB only",
-            tags={"Name": f"{args.family}-tasks"},
+            description=f"{settings.family} tasks: {settings.port} from the ALB only",
+            tags={"Name": f"{settings.family}-tasks"},
             opts=child,
         )
         alb_only_rules(
             name,
             security_group_id=sg.id,
             load_balancer_security_group_id=args.load_balancer_security_group_id,
-            port=args.port,
+            port=settings.port,
             egress_description="HTTPS out: AWS APIs and image pulls (through NAT or endpoints)",
             opts=child,
         )
@@ -299,27 +365,27 @@ class FargateService(pulumi.ComponentResource):
             security_group_id=args.load_balancer_security_group_id,
             referenced_security_group_id=sg.id,
             ip_protocol="tcp",
-            from_port=args.port,
-            to_port=args.port,
-            description=f"to {args.service_name} tasks",
+            from_port=settings.port,
+            to_port=settings.port,
+            description=f"to {settings.name} tasks",
             opts=child,
         )
 
         rule = path_rule(
             name,
             listener_arn=args.listener_arn,
-            priority=args.priority,
-            paths=args.paths,
+            priority=settings.priority,
+            paths=settings.paths,
             target_group_arn=target_group.arn,
             opts=child,
         )
 
         self.alarms: dict[str, aws.cloudwatch.MetricAlarm] = {}
-        if args.alarms is not None:
-            self._alarms(name, args, args.alarms, target_group)
+        if settings.alarms is not None:
+            self._alarms(name, args, settings.alarms, target_group)
 
         self.service_name: pulumi.Output[str | None] = pulumi.Output.from_input(None)
-        if args.mode == "service":
+        if settings.mode == "service":
             self._service(name, args, task, target_group, sg, rule)
 
         self.task_definition_arn = task.arn
@@ -331,7 +397,7 @@ class FargateService(pulumi.ComponentResource):
         self.execution_role_arn = execution_role.arn
         self.log_group_name = logs.name
         self.outputs: dict[str, pulumi.Input[object]] = {
-            "mode": args.mode,
+            "mode": settings.mode,
             "service_name": self.service_name,
             "task_definition_family": self.task_definition_family,
             "task_definition_arn": self.task_definition_arn,
@@ -340,7 +406,7 @@ class FargateService(pulumi.ComponentResource):
             "task_role_arn": self.task_role_arn,
             "execution_role_arn": self.execution_role_arn,
             "log_group_name": self.log_group_name,
-            "container_port": args.port,
+            "container_port": settings.port,
             "alarm_names": {k: a.name for k, a in self.alarms.items()},
         }
         self.register_outputs(self.outputs)
@@ -349,14 +415,15 @@ class FargateService(pulumi.ComponentResource):
         self, name: str, args: FargateServiceArgs, alarms: ServiceAlarms, target_group: aws.lb.TargetGroup
     ) -> None:
         on_target_group = {"TargetGroup": target_group.arn_suffix, "LoadBalancer": args.load_balancer_arn_suffix}
-        on_service = {"ClusterName": args.cluster_name, "ServiceName": args.ecs_name}
-        for spec in service_alarm_specs(alarms.thresholds, args.mode):
+        on_service = {"ClusterName": args.cluster_name, "ServiceName": self.settings.ecs_name}
+        assert args.alarm_topic_arn is not None  # FargateServiceArgs checks it
+        for spec in service_alarm_specs(alarms.thresholds, self.settings.mode):
             self.alarms[spec.kind] = metric_alarm(
                 f"{name}-alarm-{spec.kind}",
                 spec,
                 alarm_name=f"{alarms.alarm_prefix}-{spec.kind}",
                 dimensions=on_service if spec.namespace == "AWS/ECS" else on_target_group,
-                topic_arn=alarms.topic_arn,
+                topic_arn=args.alarm_topic_arn,
                 opts=pulumi.ResourceOptions(parent=self),
             )
 
@@ -369,17 +436,18 @@ class FargateService(pulumi.ComponentResource):
         sg: aws.ec2.SecurityGroup,
         rule: aws.lb.ListenerRule,
     ) -> None:
+        settings = self.settings
         service = aws.ecs.Service(
             f"{name}-service",
-            name=args.ecs_name,
+            name=settings.ecs_name,
             cluster=args.cluster_arn,
             task_definition=task.arn,
-            desired_count=args.desired_count,
+            desired_count=settings.desired_count,
             # A capacity provider strategy and a launch type are mutually exclusive.
-            launch_type="FARGATE" if args.capacity_provider == "FARGATE" else None,
+            launch_type="FARGATE" if settings.capacity_provider == "FARGATE" else None,
             capacity_provider_strategies=(
-                [aws.ecs.ServiceCapacityProviderStrategyArgs(capacity_provider=args.capacity_provider, weight=1)]
-                if args.capacity_provider != "FARGATE"
+                [aws.ecs.ServiceCapacityProviderStrategyArgs(capacity_provider=settings.capacity_provider, weight=1)]
+                if settings.capacity_provider != "FARGATE"
                 else None
             ),
             platform_version="LATEST",
@@ -389,8 +457,8 @@ class FargateService(pulumi.ComponentResource):
             load_balancers=[
                 aws.ecs.ServiceLoadBalancerArgs(
                     target_group_arn=target_group.arn,
-                    container_name=args.service_name,
-                    container_port=args.port,
+                    container_name=settings.name,
+                    container_port=settings.port,
                 )
             ],
             deployment_circuit_breaker=aws.ecs.ServiceDeploymentCircuitBreakerArgs(enable=True, rollback=True),
@@ -403,7 +471,7 @@ class FargateService(pulumi.ComponentResource):
             else None,
             deployment_minimum_healthy_percent=100,
             deployment_maximum_percent=200,
-            health_check_grace_period_seconds=args.health_check.grace_period_seconds,
+            health_check_grace_period_seconds=settings.health_check.grace_period_seconds,
             propagate_tags="SERVICE",
             enable_ecs_managed_tags=True,
             wait_for_steady_state=False,
@@ -412,13 +480,13 @@ class FargateService(pulumi.ComponentResource):
                 # ECS refuses a target group that no listener rule references yet.
                 depends_on=[rule],
                 # Autoscaling owns the count after creation (module docstring).
-                ignore_changes=["desiredCount"] if args.autoscale else [],
+                ignore_changes=["desiredCount"] if settings.autoscale else [],
             ),
         )
         self.service_name = service.name
-        if not args.autoscale:
+        if not settings.autoscale:
             return
-        scaling = args.scaling
+        scaling = settings.autoscaling
         target = aws.appautoscaling.Target(
             f"{name}-scaling-target",
             service_namespace="ecs",
@@ -460,41 +528,43 @@ def _volume(path: str) -> str:
 
 
 def _container(args: FargateServiceArgs, log_group: pulumi.Input[str]) -> dict[str, object]:
+    settings = args.settings
     container: dict[str, object] = {
-        "name": args.service_name,
+        "name": settings.name,
         "image": args.image,
         "essential": True,
-        "portMappings": [{"containerPort": args.port, "protocol": "tcp", "name": f"{args.service_name}-http"}],
+        "portMappings": [{"containerPort": settings.port, "protocol": "tcp", "name": f"{settings.name}-http"}],
         "readonlyRootFilesystem": True,
         "privileged": False,
-        "environment": [{"name": k, "value": v} for k, v in sorted(args.environment.items())],
-        "secrets": [{"name": k, "valueFrom": v} for k, v in sorted(args.secrets.items())],
+        "environment": [{"name": k, "value": v} for k, v in sorted(settings.environment.items())],
+        "secrets": [{"name": k, "valueFrom": v} for k, v in sorted(settings.secrets.items())],
         "mountPoints": [
-            {"sourceVolume": _volume(p), "containerPath": p, "readOnly": False} for p in args.writable_paths
+            {"sourceVolume": _volume(p), "containerPath": p, "readOnly": False} for p in settings.writable_paths
         ],
         "logConfiguration": {
             "logDriver": "awslogs",
             "options": {
                 "awslogs-group": log_group,
                 "awslogs-region": args.context.region,
-                "awslogs-stream-prefix": args.service_name,
+                "awslogs-stream-prefix": settings.name,
             },
         },
         # Reaps zombie processes and forwards signals when the app is not PID 1-aware.
         "linuxParameters": {"initProcessEnabled": True},
     }
-    if args.health_check.container_command:
+    if settings.health_check.container_command:
         container["healthCheck"] = {
-            "command": ["CMD-SHELL", args.health_check.container_command],
-            "interval": args.health_check.interval_seconds,
-            "timeout": args.health_check.timeout_seconds,
-            "retries": args.health_check.unhealthy_threshold,
-            "startPeriod": min(args.health_check.grace_period_seconds, 300),
+            "command": ["CMD-SHELL", *settings.health_check.container_command],
+            "interval": settings.health_check.interval_seconds,
+            "timeout": settings.health_check.timeout_seconds,
+            "retries": settings.health_check.unhealthy_threshold,
+            "startPeriod": min(settings.health_check.grace_period_seconds, 300),
         }
     return container
 
 
 def _execution_statements(args: FargateServiceArgs, log_group_arn: pulumi.Output[str]) -> list[dict[str, object]]:
+    settings = args.settings
     statements: list[dict[str, object]] = [
         {
             "Sid": "PullServiceImage",
@@ -516,9 +586,9 @@ def _execution_statements(args: FargateServiceArgs, log_group_arn: pulumi.Output
             "Resource": pulumi.Output.concat(log_group_arn, ":log-stream:*"),
         },
     ]
-    ssm = sorted({v for v in args.secrets.values() if ":ssm:" in v})
+    ssm = sorted({v for v in settings.secrets.values() if ":ssm:" in v})
     secrets = sorted(
-        {arn for v in args.secrets.values() if ":secretsmanager:" in v for arn in _secret_arns(v)}
+        {arn for v in settings.secrets.values() if ":secretsmanager:" in v for arn in _secret_arns(v)}
     )
     if ssm:
         statements.append({"Sid": "ReadParameters", "Effect": "Allow", "Action": "ssm:GetParameters", "Resource": ssm})

@@ -75,16 +75,13 @@ class StagingListener:
 
 
 @dataclass(frozen=True)
-class LoadBalancerArgs:
-    """Inputs of :class:`LoadBalancer`.
+class LoadBalancerSettings:
+    """The ALB's settings: plain data, from the validated stack config (``loadBalancer``, ``dns``).
 
     Attributes:
         name_prefix: Prefix of Name tags, for example ``devops-platform-prod``.
         load_balancer_name: The ALB's physical name (at most 32 characters, validated by the
             stack config).
-        context: Account, partition and region, for the log bucket's policy.
-        vpc_id: The VPC.
-        public_subnet_ids: Subnets the ALB spans (one per AZ).
         ingress_cidrs: Client CIDRs admitted on 80 and 443. Default the internet.
         deletion_protection: Refuse deletion until turned off (Security Hub ELB.6). Default True.
         idle_timeout_seconds: Default 60.
@@ -99,9 +96,6 @@ class LoadBalancerArgs:
 
     name_prefix: str
     load_balancer_name: str
-    context: iam.AwsContext
-    vpc_id: pulumi.Input[str]
-    public_subnet_ids: pulumi.Input[Sequence[pulumi.Input[str]]]
     ingress_cidrs: Sequence[str] = ("0.0.0.0/0",)
     deletion_protection: bool = True
     idle_timeout_seconds: int = 60
@@ -125,6 +119,23 @@ class LoadBalancerArgs:
     @property
     def https(self) -> bool:
         return bool(self.certificate_arn or self.acm)
+
+
+@dataclass(frozen=True)
+class LoadBalancerArgs:
+    """Inputs of :class:`LoadBalancer`: its settings, and where it is placed.
+
+    Attributes:
+        settings: What the ALB is (:class:`LoadBalancerSettings`).
+        context: Account, partition and region, for the log bucket's policy.
+        vpc_id: The VPC.
+        public_subnet_ids: Subnets the ALB spans (one per AZ).
+    """
+
+    settings: LoadBalancerSettings
+    context: iam.AwsContext
+    vpc_id: pulumi.Input[str]
+    public_subnet_ids: pulumi.Input[Sequence[pulumi.Input[str]]]
 
 
 class LoadBalancer(pulumi.ComponentResource):
@@ -160,20 +171,21 @@ class LoadBalancer(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: LoadBalancerArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("devops-platform:traffic:LoadBalancer", name, None, opts)
+        settings = args.settings
         child = pulumi.ResourceOptions(parent=self)
-        self.https = args.https
-        ports = (80, 443) if args.https else (80,)
+        self.https = settings.https
+        ports = (80, 443) if settings.https else (80,)
 
         sg = aws.ec2.SecurityGroup(
             f"{name}-sg",
             vpc_id=args.vpc_id,
-            description=f"{args.name_prefix} ALB: clients in on {' and '.join(map(str, ports))}",
-            tags={"Name": f"{args.name_prefix}-alb"},
+            description=f"{settings.name_prefix} ALB: clients in on {' and '.join(map(str, ports))}",
+            tags={"Name": f"{settings.name_prefix}-alb"},
             opts=child,
         )
-        admitted = [(port, cidr) for port in ports for cidr in args.ingress_cidrs]
-        if args.staging:
-            admitted += [(args.staging.port, cidr) for cidr in args.staging.ingress_cidrs or args.ingress_cidrs]
+        admitted = [(port, cidr) for port in ports for cidr in settings.ingress_cidrs]
+        if settings.staging:
+            admitted += [(settings.staging.port, cidr) for cidr in settings.staging.ingress_cidrs or settings.ingress_cidrs]
         for port, cidr in admitted:
             aws.vpc.SecurityGroupIngressRule(
                 f"{name}-ingress-{port}-{cidr.replace('.', '-').replace('/', '-')}",
@@ -182,31 +194,31 @@ class LoadBalancer(pulumi.ComponentResource):
                 from_port=port,
                 to_port=port,
                 cidr_ipv4=cidr,
-                description="staging clients" if args.staging and port == args.staging.port else f"clients on {port}",
+                description="staging clients" if settings.staging and port == settings.staging.port else f"clients on {port}",
                 opts=child,
             )
 
-        log_policy = self._access_log_bucket(name, args) if args.access_logs else None
+        log_policy = self._access_log_bucket(name, args) if settings.access_logs else None
         self.access_log_bucket_name = log_policy[0].bucket if log_policy else pulumi.Output.from_input(None)
 
         alb = aws.lb.LoadBalancer(
             f"{name}-alb",
-            name=args.load_balancer_name,
+            name=settings.load_balancer_name,
             load_balancer_type="application",
             internal=False,
             security_groups=[sg.id],
             subnets=args.public_subnet_ids,
             drop_invalid_header_fields=True,
             desync_mitigation_mode="defensive",
-            enable_deletion_protection=args.deletion_protection,
-            idle_timeout=args.idle_timeout_seconds,
+            enable_deletion_protection=settings.deletion_protection,
+            idle_timeout=settings.idle_timeout_seconds,
             enable_http2=True,
             access_logs=(
                 aws.lb.LoadBalancerAccessLogsArgs(bucket=log_policy[0].bucket, enabled=True)
                 if log_policy
                 else None
             ),
-            tags={"Name": f"{args.name_prefix}-alb"},
+            tags={"Name": f"{settings.name_prefix}-alb"},
             # ELB checks that it may write to the bucket when logging is turned on.
             opts=pulumi.ResourceOptions(parent=self, depends_on=[log_policy[1]] if log_policy else []),
         )
@@ -217,14 +229,14 @@ class LoadBalancer(pulumi.ComponentResource):
                 content_type="application/json", message_body=NOT_FOUND_BODY, status_code="404"
             ),
         )
-        if args.https:
-            certificate_arn = args.certificate_arn or self._certificate(name, args)
+        if settings.https:
+            certificate_arn = settings.certificate_arn or self._certificate(name, args)
             serving = aws.lb.Listener(
                 f"{name}-https",
                 load_balancer_arn=alb.arn,
                 port=443,
                 protocol="HTTPS",
-                ssl_policy=args.ssl_policy,
+                ssl_policy=settings.ssl_policy,
                 certificate_arn=certificate_arn,
                 default_actions=[not_found],
                 opts=child,
@@ -255,32 +267,32 @@ class LoadBalancer(pulumi.ComponentResource):
             )
 
         host = alb.dns_name
-        if args.regional_record:
+        if settings.regional_record:
             record = aws.route53.Record(
                 f"{name}-regional-record",
-                zone_id=args.regional_record.hosted_zone_id,
-                name=args.regional_record.name,
+                zone_id=settings.regional_record.hosted_zone_id,
+                name=settings.regional_record.name,
                 type="A",
                 aliases=[aws.route53.RecordAliasArgs(name=alb.dns_name, zone_id=alb.zone_id, evaluate_target_health=True)],
                 opts=child,
             )
             host = record.fqdn
-        scheme = "https" if args.https else "http"
+        scheme = "https" if settings.https else "http"
         self.staging_listener_arn: pulumi.Output[str | None] = pulumi.Output.from_input(None)
         self.staging_url: pulumi.Output[str | None] = pulumi.Output.from_input(None)
-        if args.staging:
+        if settings.staging:
             staging = aws.lb.Listener(
                 f"{name}-staging",
                 load_balancer_arn=alb.arn,
-                port=args.staging.port,
-                protocol="HTTPS" if args.https else "HTTP",
-                ssl_policy=args.ssl_policy if args.https else None,
-                certificate_arn=serving.certificate_arn if args.https else None,
+                port=settings.staging.port,
+                protocol="HTTPS" if settings.https else "HTTP",
+                ssl_policy=settings.ssl_policy if settings.https else None,
+                certificate_arn=serving.certificate_arn if settings.https else None,
                 default_actions=[not_found],
                 opts=child,
             )
             self.staging_listener_arn = staging.arn
-            self.staging_url = pulumi.Output.concat(f"{scheme}://", host, f":{args.staging.port}/")
+            self.staging_url = pulumi.Output.concat(f"{scheme}://", host, f":{settings.staging.port}/")
         self.url = pulumi.Output.concat(f"{scheme}://", host, "/")
 
         self.load_balancer_arn = alb.arn
@@ -295,7 +307,7 @@ class LoadBalancer(pulumi.ComponentResource):
             "load_balancer_zone_id": self.load_balancer_zone_id,
             "load_balancer_security_group_id": self.security_group_id,
             "load_balancer_listener_arn": self.listener_arn,
-            "load_balancer_protocol": "HTTPS" if args.https else "HTTP",
+            "load_balancer_protocol": "HTTPS" if settings.https else "HTTP",
             "access_log_bucket_name": self.access_log_bucket_name,
             "load_balancer_url": self.url,
             "staging_listener_arn": self.staging_listener_arn,
@@ -304,10 +316,11 @@ class LoadBalancer(pulumi.ComponentResource):
         self.register_outputs(self.outputs)
 
     def _access_log_bucket(self, name: str, args: LoadBalancerArgs) -> tuple[aws.s3.Bucket, aws.s3.BucketPolicy]:
-        assert args.access_logs is not None
+        settings = args.settings
+        assert settings.access_logs is not None
         child = pulumi.ResourceOptions(parent=self)
         ctx = args.context
-        bucket = aws.s3.Bucket(f"{name}-access-logs", force_destroy=False, tags={"Name": f"{args.name_prefix}-alb-logs"}, opts=child)
+        bucket = aws.s3.Bucket(f"{name}-access-logs", force_destroy=False, tags={"Name": f"{settings.name_prefix}-alb-logs"}, opts=child)
         block = private_bucket_controls(f"{name}-access-logs", bucket, child)
         aws.s3.BucketServerSideEncryptionConfiguration(
             f"{name}-access-logs-encryption",
@@ -331,7 +344,7 @@ class LoadBalancer(pulumi.ComponentResource):
                     status="Enabled",
                     filter=aws.s3.BucketLifecycleConfigurationRuleFilterArgs(prefix=""),
                     expiration=aws.s3.BucketLifecycleConfigurationRuleExpirationArgs(
-                        days=args.access_logs.expire_after_days
+                        days=settings.access_logs.expire_after_days
                     ),
                     abort_incomplete_multipart_upload=aws.s3.BucketLifecycleConfigurationRuleAbortIncompleteMultipartUploadArgs(
                         days_after_initiation=1
@@ -340,7 +353,7 @@ class LoadBalancer(pulumi.ComponentResource):
             ],
             opts=child,
         )
-        if args.access_logs.delivery == "elb-account":
+        if settings.access_logs.delivery == "elb-account":
             elb = aws.elb.get_service_account_output(opts=pulumi.InvokeOutputOptions(parent=self))
             writer: dict[str, object] = {"AWS": elb.arn}
         else:
@@ -366,16 +379,17 @@ class LoadBalancer(pulumi.ComponentResource):
         return bucket, policy
 
     def _certificate(self, name: str, args: LoadBalancerArgs) -> pulumi.Output[str]:
-        assert args.acm is not None
+        settings = args.settings
+        assert settings.acm is not None
         child = pulumi.ResourceOptions(parent=self)
-        names = [args.acm.domain, *args.acm.alternative_names]
+        names = [settings.acm.domain, *settings.acm.alternative_names]
         cert = aws.acm.Certificate(
             f"{name}-certificate",
-            domain_name=args.acm.domain,
-            subject_alternative_names=list(args.acm.alternative_names),
+            domain_name=settings.acm.domain,
+            subject_alternative_names=list(settings.acm.alternative_names),
             validation_method="DNS",
             key_algorithm="EC_prime256v1",
-            tags={"Name": f"{args.name_prefix}-alb"},
+            tags={"Name": f"{settings.name_prefix}-alb"},
             opts=child,
         )
         fqdns = []
@@ -383,7 +397,7 @@ class LoadBalancer(pulumi.ComponentResource):
             option = cert.domain_validation_options.apply(_option_for(domain))
             record = aws.route53.Record(
                 f"{name}-certificate-record-{n}",
-                zone_id=args.acm.hosted_zone_id,
+                zone_id=settings.acm.hosted_zone_id,
                 name=option.resource_record_name,
                 type=option.resource_record_type,
                 records=[option.resource_record_value],

@@ -52,56 +52,69 @@ class WatchedReplication:
         namespace / metric: Where ``ReplicationLagSeconds`` is published.
         repository: The source repository (the metric's ``Repository`` dimension).
         target_regions: One alarm per secondary (``TargetRegion``).
-        threshold_seconds: Alarm above this.
     """
 
     namespace: str
     metric: str
     repository: pulumi.Input[str]
     target_regions: Sequence[str]
-    threshold_seconds: int
+
+
+@dataclass(frozen=True)
+class MonitoringSettings:
+    """The region's alarm settings: plain data, from the validated stack config (``monitoring``).
+
+    Attributes:
+        alarm_prefix: Alarm names start with it (``devops-platform-prod``).
+        load_balancer_5xx_count: ALB 5XX in 5 minutes above which it alarms. Default 10.
+        function_duration_percent: Alarm when a run takes more than this share of the timeout.
+            Default 90.
+        replication_lag_seconds: Alarm when a push takes longer to reach a secondary. Default 60.
+        dashboard_name: The dashboard's name, or None (default) for no dashboard.
+    """
+
+    alarm_prefix: str
+    load_balancer_5xx_count: int = 10
+    function_duration_percent: int = 90
+    replication_lag_seconds: int = 60
+    dashboard_name: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.dashboard_name is not None and len(self.dashboard_name) > 255:
+            raise ValueError("a dashboard name has at most 255 characters")
 
 
 @dataclass(frozen=True)
 class MonitoringArgs:
-    """Inputs of :class:`Monitoring`.
+    """Inputs of :class:`Monitoring`: its settings, and what it watches.
 
     Attributes:
+        settings: Thresholds and names (:class:`MonitoringSettings`).
         region: Where the dashboard's widgets read their metrics.
-        alarm_prefix: Alarm names start with it (``devops-platform-prod``).
         topic_arn: Where every alarm notifies.
         load_balancer_arn_suffix: The ALB (its own 5XX alarm, and the dashboard).
-        load_balancer_5xx_count: ALB 5XX in 5 minutes above which it alarms. Default 10.
         services: The region's production services, whose alarms they created themselves.
         functions / queues: Default none.
-        function_duration_percent: Alarm when a run takes more than this share of the timeout.
-            Default 90.
         replication: The replicator's lag (primary region only), or None (default).
         build_projects: CodeBuild project names for the dashboard's pipeline row. Default none.
         pipeline_name: Shown on the dashboard, or None (default).
-        dashboard_name: The dashboard's name, or None (default) for no dashboard.
     """
 
+    settings: MonitoringSettings
     region: str
-    alarm_prefix: str
     topic_arn: pulumi.Input[str]
     load_balancer_arn_suffix: pulumi.Input[str]
-    load_balancer_5xx_count: int = 10
     services: Mapping[str, FargateService] = field(default_factory=dict)
     functions: Sequence[WatchedFunction] = ()
     queues: Sequence[WatchedQueue] = ()
-    function_duration_percent: int = 90
     replication: WatchedReplication | None = None
     build_projects: Sequence[pulumi.Input[str]] = ()
     pipeline_name: str | None = None
-    dashboard_name: str | None = None
 
     def __post_init__(self) -> None:
         for keys in ([f.key for f in self.functions], [q.key for q in self.queues]):
             if len(set(keys)) != len(keys):
                 raise ValueError(f"keys must be unique: {keys}")
-        if self.dashboard_name is not None and len(self.dashboard_name) > 255:
-            raise ValueError("a dashboard name has at most 255 characters")
 
 
 def function_specs(fn: WatchedFunction, duration_percent: int) -> list[AlarmSpec]:
@@ -129,10 +142,10 @@ def load_balancer_spec(count: int) -> AlarmSpec:
                      "AWS/ApplicationELB", "HTTPCode_ELB_5XX_Count", "Sum", 300, 1, count)  # fmt: skip
 
 
-def replication_spec(watch: WatchedReplication) -> AlarmSpec:
+def replication_spec(watch: WatchedReplication, threshold_seconds: int) -> AlarmSpec:
     # One-minute periods: the alarm should say so within about two minutes of a slow push.
-    return AlarmSpec("replication-lag", f"A push took more than {watch.threshold_seconds} s to reach a secondary (RPO)",
-                     watch.namespace, watch.metric, "Maximum", 60, 1, watch.threshold_seconds)  # fmt: skip
+    return AlarmSpec("replication-lag", f"A push took more than {threshold_seconds} s to reach a secondary (RPO)",
+                     watch.namespace, watch.metric, "Maximum", 60, 1, threshold_seconds)  # fmt: skip
 
 
 class Monitoring(pulumi.ComponentResource):
@@ -159,16 +172,16 @@ class Monitoring(pulumi.ComponentResource):
             self.alarms[key] = metric_alarm(
                 f"{name}-{key}",
                 spec,
-                alarm_name=f"{args.alarm_prefix}-{key}",
+                alarm_name=f"{args.settings.alarm_prefix}-{key}",
                 dimensions=dimensions,
                 topic_arn=args.topic_arn,
                 opts=child,
             )
 
-        alarm("alb-5xx", load_balancer_spec(args.load_balancer_5xx_count), {"LoadBalancer": args.load_balancer_arn_suffix})
+        alarm("alb-5xx", load_balancer_spec(args.settings.load_balancer_5xx_count), {"LoadBalancer": args.load_balancer_arn_suffix})
         # Prefixed by kind, so a service, function or queue key never names another's alarm.
         for fn in args.functions:
-            for spec in function_specs(fn, args.function_duration_percent):
+            for spec in function_specs(fn, args.settings.function_duration_percent):
                 alarm(f"fn-{fn.key}-{spec.kind}", spec, {"FunctionName": fn.function_name})
         for queue in args.queues:
             alarm(f"dlq-{queue.key}", QUEUE_SPEC, {"QueueName": queue.queue_name})
@@ -177,16 +190,16 @@ class Monitoring(pulumi.ComponentResource):
             for target in watch.target_regions:
                 alarm(
                     f"replication-lag-{target}",
-                    replication_spec(watch),
+                    replication_spec(watch, args.settings.replication_lag_seconds),
                     {"Repository": watch.repository, "TargetRegion": target},
                 )
 
         service_alarms = [a for svc in args.services.values() for a in svc.alarms.values()]
         self.dashboard_name: pulumi.Output[str | None] = pulumi.Output.from_input(None)
-        if args.dashboard_name is not None:
+        if args.settings.dashboard_name is not None:
             dashboard = aws.cloudwatch.Dashboard(
                 f"{name}-dashboard",
-                dashboard_name=args.dashboard_name,
+                dashboard_name=args.settings.dashboard_name,
                 dashboard_body=pulumi.Output.json_dumps(
                     dashboard_body(args, [a.arn for a in [*service_alarms, *self.alarms.values()]])
                 ),
@@ -227,12 +240,12 @@ def _metric_widget(
 
 
 def _service_row(args: MonitoringArgs, name: str, svc: FargateService) -> list[dict[str, Any]]:
-    region, a = args.region, svc.args
+    region = args.region
     tg = {"TargetGroup": svc.target_group_arn_suffix, "LoadBalancer": args.load_balancer_arn_suffix}
-    mode: Literal["service", "on-demand"] = a.mode
+    mode: Literal["service", "on-demand"] = svc.settings.mode
     widgets = []
     if mode == "service":
-        ecs = ["ClusterName", a.cluster_name, "ServiceName", a.ecs_name]
+        ecs = ["ClusterName", svc.args.cluster_name, "ServiceName", svc.settings.ecs_name]
         widgets += [
             _metric_widget(f"{name}: CPU and memory (%)", region,
                            [["AWS/ECS", "CPUUtilization", *ecs], ["AWS/ECS", "MemoryUtilization", *ecs]],

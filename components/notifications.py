@@ -17,18 +17,29 @@ PUBLISHING_SERVICES = ("cloudwatch.amazonaws.com", "codestar-notifications.amazo
 
 
 @dataclass(frozen=True)
-class NotificationsArgs:
-    """Inputs of :class:`Notifications`.
+class NotificationsSettings:
+    """The topic's settings: plain data, from the validated stack config.
 
     Attributes:
-        context: Account, partition and region.
         topic_name: The topic's physical name, for example ``devops-platform-prod-notifications``.
         emails: Addresses to subscribe; each gets a confirmation email from AWS. Default none.
     """
 
-    context: iam.AwsContext
     topic_name: str
     emails: Sequence[str] = ()
+
+
+@dataclass(frozen=True)
+class NotificationsArgs:
+    """Inputs of :class:`Notifications`.
+
+    Attributes:
+        settings: What the topic is (:class:`NotificationsSettings`).
+        context: Account, partition and region.
+    """
+
+    settings: NotificationsSettings
+    context: iam.AwsContext
 
 
 class Notifications(pulumi.ComponentResource):
@@ -55,7 +66,7 @@ class Notifications(pulumi.ComponentResource):
         this_account = {"StringEquals": {"aws:SourceAccount": ctx.account_id}}
         key = aws.kms.Key(
             f"{name}-key",
-            description=f"Encrypts the {args.topic_name} topic",
+            description=f"Encrypts the {args.settings.topic_name} topic",
             enable_key_rotation=True,
             deletion_window_in_days=30,
             policy=iam.document(
@@ -83,8 +94,8 @@ class Notifications(pulumi.ComponentResource):
             ),
             opts=child,
         )
-        aws.kms.Alias(f"{name}-key-alias", name=f"alias/{args.topic_name}", target_key_id=key.key_id, opts=child)
-        topic = aws.sns.Topic(f"{name}-topic", name=args.topic_name, kms_master_key_id=key.arn, opts=child)
+        aws.kms.Alias(f"{name}-key-alias", name=f"alias/{args.settings.topic_name}", target_key_id=key.key_id, opts=child)
+        topic = aws.sns.Topic(f"{name}-topic", name=args.settings.topic_name, kms_master_key_id=key.arn, opts=child)
         aws.sns.TopicPolicy(
             f"{name}-topic-policy",
             arn=topic.arn,
@@ -121,7 +132,7 @@ class Notifications(pulumi.ComponentResource):
             ),
             opts=child,
         )
-        for address in args.emails:
+        for address in args.settings.emails:
             aws.sns.TopicSubscription(f"{name}-email-{address}", topic=topic.arn, protocol="email", endpoint=address, opts=child)
 
         self.topic_arn = topic.arn

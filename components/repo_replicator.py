@@ -50,29 +50,40 @@ class ReplicaTarget:
 
 
 @dataclass(frozen=True)
-class RepoReplicatorArgs:
-    """Inputs of :class:`RepoReplicator`.
+class ReplicatorSettings:
+    """The replicator's settings: plain data, from the validated stack config (``replication``).
 
     Attributes:
-        context: The primary region's account, partition and region.
         function_name: Physical name, ``{prefix}-repo-replicator``.
-        source_repository_name / source_repository_arn: The primary region's repository.
-        targets: The secondary regions' repositories (at least one).
         metric_namespace: Where ``ReplicationLagSeconds`` is published (the only namespace the
             role may write to).
         timeout_seconds / memory_mb: Default 300 / 512.
         log_retention_days: Default 365.
     """
 
-    context: iam.AwsContext
     function_name: str
-    source_repository_name: pulumi.Input[str]
-    source_repository_arn: pulumi.Input[str]
-    targets: Sequence[ReplicaTarget]
     metric_namespace: str
     timeout_seconds: int = 300
     memory_mb: int = 512
     log_retention_days: int = 365
+
+
+@dataclass(frozen=True)
+class RepoReplicatorArgs:
+    """Inputs of :class:`RepoReplicator`: its settings, and the repositories it connects.
+
+    Attributes:
+        settings: What the replicator is (:class:`ReplicatorSettings`).
+        context: The primary region's account, partition and region.
+        source_repository_name / source_repository_arn: The primary region's repository.
+        targets: The secondary regions' repositories (at least one).
+    """
+
+    settings: ReplicatorSettings
+    context: iam.AwsContext
+    source_repository_name: pulumi.Input[str]
+    source_repository_arn: pulumi.Input[str]
+    targets: Sequence[ReplicaTarget]
 
     def __post_init__(self) -> None:
         if not self.targets:
@@ -100,7 +111,7 @@ class RepoReplicator(pulumi.ComponentResource):
         self.function = EventFunction(
             f"{name}-function",
             EventFunctionArgs(
-                function_name=args.function_name,
+                function_name=args.settings.function_name,
                 code_path=CODE_PATH,
                 description="Replicates the primary CodeCommit repository to the secondary regions",
                 rules=[
@@ -114,13 +125,13 @@ class RepoReplicator(pulumi.ComponentResource):
                 environment={
                     "SOURCE_REPOSITORY": args.source_repository_name,
                     "TARGETS": targets_json(args.targets),
-                    "METRIC_NAMESPACE": args.metric_namespace,
+                    "METRIC_NAMESPACE": args.settings.metric_namespace,
                 },
-                memory_mb=args.memory_mb,
-                timeout_seconds=args.timeout_seconds,
+                memory_mb=args.settings.memory_mb,
+                timeout_seconds=args.settings.timeout_seconds,
                 reserved_concurrency=1,
                 async_retries=2,
-                log_retention_days=args.log_retention_days,
+                log_retention_days=args.settings.log_retention_days,
             ),
             pulumi.ResourceOptions(parent=self),
         )
@@ -129,7 +140,7 @@ class RepoReplicator(pulumi.ComponentResource):
             **self.function.outputs,
             "source_repository_name": args.source_repository_name,
             "target_regions": [t.region for t in args.targets],
-            "metric_namespace": args.metric_namespace,
+            "metric_namespace": args.settings.metric_namespace,
         }
         self.register_outputs(self.outputs)
 
@@ -165,7 +176,7 @@ def statements(args: RepoReplicatorArgs) -> list[dict[str, object]]:
             "Effect": "Allow",
             "Action": "cloudwatch:PutMetricData",
             "Resource": "*",
-            "Condition": {"StringEquals": {"cloudwatch:namespace": args.metric_namespace}},
+            "Condition": {"StringEquals": {"cloudwatch:namespace": args.settings.metric_namespace}},
         },
     ]
 

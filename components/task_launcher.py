@@ -65,28 +65,21 @@ class Schedule:
 
 
 @dataclass(frozen=True)
-class TaskLauncherArgs:
-    """Inputs of :class:`TaskLauncher`.
+class LauncherSettings:
+    """The launcher's settings: plain data, from the validated stack config (``taskLauncher``).
 
     Attributes:
-        context: Account, partition and region (for ARNs in the policy).
         function_name: Physical name, ``{prefix}-task-launcher``.
         started_by: ECS ``startedBy`` on every task it starts (at most 128 characters); the
             task-stopped rule matches on it, so only the launcher's own tasks are handled.
-        cluster_name / cluster_arn: The region's cluster.
-        services: The on-demand services by name (at least one).
         schedules: Default none.
         max_count: Largest ``count`` one event may ask for. Default 5.
         timeout_seconds / memory_mb: Default 300 / 256.
         log_retention_days: Default 365.
     """
 
-    context: iam.AwsContext
     function_name: str
     started_by: str
-    cluster_name: pulumi.Input[str]
-    cluster_arn: pulumi.Input[str]
-    services: Mapping[str, LaunchTarget]
     schedules: Sequence[Schedule] = ()
     max_count: int = 5
     timeout_seconds: int = 300
@@ -94,15 +87,36 @@ class TaskLauncherArgs:
     log_retention_days: int = 365
 
     def __post_init__(self) -> None:
-        if not self.services:
-            raise ValueError("the task launcher needs at least one on-demand service")
         if len(self.started_by) > 128:
             raise ValueError("started_by is at most 128 characters (ECS startedBy)")
         for s in self.schedules:
-            if s.service not in self.services:
-                raise ValueError(f"schedule {s.name}: {s.service} is not an on-demand service")
             if not 1 <= s.count <= self.max_count:
                 raise ValueError(f"schedule {s.name}: count {s.count} is outside 1..{self.max_count}")
+
+
+@dataclass(frozen=True)
+class TaskLauncherArgs:
+    """Inputs of :class:`TaskLauncher`: its settings, and what it launches where.
+
+    Attributes:
+        settings: What the launcher is (:class:`LauncherSettings`).
+        context: Account, partition and region (for ARNs in the policy).
+        cluster_name / cluster_arn: The region's cluster.
+        services: The on-demand services by name (at least one).
+    """
+
+    settings: LauncherSettings
+    context: iam.AwsContext
+    cluster_name: pulumi.Input[str]
+    cluster_arn: pulumi.Input[str]
+    services: Mapping[str, LaunchTarget]
+
+    def __post_init__(self) -> None:
+        if not self.services:
+            raise ValueError("the task launcher needs at least one on-demand service")
+        for s in self.settings.schedules:
+            if s.service not in self.services:
+                raise ValueError(f"schedule {s.name}: {s.service} is not an on-demand service")
 
 
 class TaskLauncher(pulumi.ComponentResource):
@@ -126,30 +140,30 @@ class TaskLauncher(pulumi.ComponentResource):
         self.function = EventFunction(
             f"{name}-function",
             EventFunctionArgs(
-                function_name=args.function_name,
+                function_name=args.settings.function_name,
                 code_path=CODE_PATH,
                 description="Starts on-demand Fargate tasks and registers them in their target groups",
-                rules=[*_rules(args), *(_schedule_rule(s) for s in args.schedules)],
+                rules=[*_rules(args), *(_schedule_rule(s) for s in args.settings.schedules)],
                 statements=statements(args),
                 environment={
                     "SERVICE_MAP": service_map(args),
-                    "STARTED_BY": args.started_by,
-                    "MAX_COUNT": str(args.max_count),
+                    "STARTED_BY": args.settings.started_by,
+                    "MAX_COUNT": str(args.settings.max_count),
                     # The handler's own deadline (remaining time less 20 s) is what bounds the wait.
-                    "WAIT_SECONDS": str(args.timeout_seconds),
+                    "WAIT_SECONDS": str(args.settings.timeout_seconds),
                 },
-                memory_mb=args.memory_mb,
-                timeout_seconds=args.timeout_seconds,
+                memory_mb=args.settings.memory_mb,
+                timeout_seconds=args.settings.timeout_seconds,
                 async_retries=0,
-                log_retention_days=args.log_retention_days,
+                log_retention_days=args.settings.log_retention_days,
             ),
             pulumi.ResourceOptions(parent=self),
         )
         self.outputs: dict[str, pulumi.Input[object]] = {
             **self.function.outputs,
-            "started_by": args.started_by,
+            "started_by": args.settings.started_by,
             "services": sorted(args.services),
-            "schedules": {s.name: s.expression for s in args.schedules},
+            "schedules": {s.name: s.expression for s in args.settings.schedules},
         }
         self.register_outputs(self.outputs)
 
@@ -191,7 +205,7 @@ def _rules(args: TaskLauncherArgs) -> list[EventRule]:
         EventRule(
             "task-stopped",
             "Launched tasks that stopped: their IPs leave the target groups",
-            event_pattern=stopped_pattern(args.cluster_arn, args.started_by),
+            event_pattern=stopped_pattern(args.cluster_arn, args.settings.started_by),
         ),
     ]
 

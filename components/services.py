@@ -1,0 +1,122 @@
+"""A region's containers: the ECS cluster, and per service its registry, its Fargate service and its
+staging copy. Not a component: every resource here is a child of the region, as it was before
+this module existed, so no URN moved when it was split out of ``region.py``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import pulumi
+import pulumi_aws as aws
+
+from . import iam
+from .container_registry import ContainerRegistry, ContainerRegistryArgs, RegistrySettings
+from .fargate_service import FargateService, FargateServiceArgs, ServiceSettings
+from .load_balancer import LoadBalancer
+from .network import Network
+
+
+@dataclass
+class RegionServices:
+    """What :func:`build_services` declared.
+
+    Attributes:
+        cluster: The region's ECS cluster.
+        services: The production services by name.
+        staging: The staging copies by service name.
+        registries: The ECR repositories by service name.
+    """
+
+    cluster: aws.ecs.Cluster
+    services: dict[str, FargateService] = field(default_factory=dict)
+    staging: dict[str, FargateService] = field(default_factory=dict)
+    registries: dict[str, ContainerRegistry] = field(default_factory=dict)
+
+
+def build_services(
+    name: str,
+    region: pulumi.Resource,
+    *,
+    cluster_name: str,
+    services: Sequence[ServiceSettings],
+    registry: RegistrySettings,
+    image_parameter_path: str,
+    context: iam.AwsContext,
+    network: Network,
+    load_balancer: LoadBalancer,
+    alarm_topic_arn: pulumi.Input[str],
+) -> RegionServices:
+    """Declare, as children of ``region`` and with ``name`` (the region code) as the prefix:
+
+    - ``{name}-cluster``: the ECS cluster, with Container Insights (Security Hub ECS.12), and with a
+      staging copy on Spot ``{name}-cluster-capacity`` (the FARGATE and FARGATE_SPOT providers);
+    - per service ``{name}-{service}-registry`` (:class:`~components.container_registry.ContainerRegistry`)
+      and ``{name}-{service}`` (:class:`~components.fargate_service.FargateService`), running the
+      image the pipeline last published under ``image_parameter_path`` or else its bootstrap image;
+    - per staging copy ``{name}-{service}-staging``: the production service's arguments with the
+      copy's settings, on the staging listener.
+    """
+    child = pulumi.ResourceOptions(parent=region)
+    cluster = aws.ecs.Cluster(
+        f"{name}-cluster",
+        name=cluster_name,
+        settings=[aws.ecs.ClusterSettingArgs(name="containerInsights", value="enabled")],
+        opts=child,
+    )
+    built = RegionServices(cluster)
+    staging_cluster_arn: pulumi.Output[str] = cluster.arn
+    if any(s.staging is not None and s.staging.spot for s in services):
+        capacity = aws.ecs.ClusterCapacityProviders(
+            f"{name}-cluster-capacity",
+            cluster_name=cluster.name,
+            capacity_providers=["FARGATE", "FARGATE_SPOT"],
+            default_capacity_provider_strategies=[
+                aws.ecs.ClusterCapacityProvidersDefaultCapacityProviderStrategyArgs(capacity_provider="FARGATE", weight=1)
+            ],
+            opts=child,
+        )
+        # A service may name FARGATE_SPOT only once the cluster has it.
+        staging_cluster_arn = pulumi.Output.all(cluster.arn, capacity.id).apply(lambda v: v[0])
+    # One lookup for every service: the images the pipeline has deployed so far.
+    published = aws.ssm.get_parameters_by_path_output(
+        path=image_parameter_path, recursive=False, with_decryption=False, opts=pulumi.InvokeOutputOptions(parent=region)
+    )
+    for settings in services:
+        registry_component = ContainerRegistry(
+            f"{name}-{settings.name}-registry", ContainerRegistryArgs(settings.repository_name, registry), child
+        )
+        built.registries[settings.name] = registry_component
+        args = FargateServiceArgs(
+            settings=settings,
+            context=context,
+            cluster_arn=cluster.arn,
+            cluster_name=cluster.name,
+            vpc_id=network.vpc_id,
+            private_subnet_ids=network.private_subnet_ids,
+            load_balancer_security_group_id=load_balancer.security_group_id,
+            listener_arn=load_balancer.listener_arn,
+            load_balancer_arn_suffix=load_balancer.load_balancer_arn_suffix,
+            image=_published_image(published, f"{image_parameter_path}/{settings.name}", settings.bootstrap_image),
+            repository_arn=registry_component.repository_arn,
+            alarm_topic_arn=alarm_topic_arn if settings.alarms is not None else None,
+        )
+        built.services[settings.name] = FargateService(f"{name}-{settings.name}", args, child)
+        if settings.staging is not None:
+            copy = dataclasses.replace(
+                args,
+                settings=settings.staging_copy(),
+                cluster_arn=staging_cluster_arn,
+                listener_arn=load_balancer.staging_listener_arn,
+                alarm_topic_arn=None,
+            )
+            built.staging[settings.name] = FargateService(f"{name}-{settings.name}-staging", copy, child)
+    return built
+
+
+def _published_image(
+    published: pulumi.Output[aws.ssm.GetParametersByPathResult], parameter: str, bootstrap: str
+) -> pulumi.Output[str]:
+    return published.apply(lambda p: dict(zip(p.names, p.values, strict=True)).get(parameter, bootstrap))
