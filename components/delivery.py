@@ -16,17 +16,10 @@ import pulumi
 import pulumi_aws as aws
 
 from . import iam
-from .buildspecs import IMAGE_DEFINITIONS, ImageBuild, OnDemandImage, artifact_name, build_spec, release_spec
+from .builds import BuildProjects
 from .event_function import admit_rules, dead_letter_queue, event_retries
+from .pipeline_stages import PipelineDefinition
 from .storage import private_bucket_controls
-
-SOURCE_ARTIFACT = "source"
-RELEASE_ACTION = "Release"
-# codebuild/standard images: docker, the AWS CLI and jq, on each architecture.
-BUILD_IMAGES = {
-    "X86_64": ("LINUX_CONTAINER", "aws/codebuild/amazonlinux-x86_64-standard:5.0"),
-    "ARM64": ("ARM_CONTAINER", "aws/codebuild/amazonlinux-aarch64-standard:3.0"),
-}
 
 
 @dataclass(frozen=True)
@@ -252,11 +245,9 @@ class Delivery(pulumi.ComponentResource):
             )
         self._repository = repository
 
-        images = {i.name: i for i in args.images}
-        self._images = images
-        builds = [self._build_project(k, [images[s] for s in batch]) for k, batch in enumerate(args.settings.build.batches)]
-        has_release = any(s.type == "deploy" and s.target == "production" for s in args.settings.stages)
-        release = self._release_project(images) if has_release else None
+        projects = BuildProjects(self, name, args, key, self._artifact_statements)
+        builds, release = projects.builds, projects.release
+        definition = PipelineDefinition(args, repository, self._artifact_statements)
 
         role = aws.iam.Role(
             f"{name}-pipeline-role",
@@ -267,7 +258,7 @@ class Delivery(pulumi.ComponentResource):
         policy = aws.iam.RolePolicy(
             f"{name}-pipeline-policy",
             role=role.id,
-            policy=iam.document(self._pipeline_statements(builds, release, images)),
+            policy=iam.document(definition.statements(builds, release)),
             opts=self._child,
         )
         pipeline = aws.codepipeline.Pipeline(
@@ -283,8 +274,8 @@ class Delivery(pulumi.ComponentResource):
                     encryption_key=aws.codepipeline.PipelineArtifactStoreEncryptionKeyArgs(id=key.arn, type="KMS"),
                 )
             ],
-            stages=[self._stage(stage, builds, release) for stage in args.settings.stages],
-            triggers=self._connection_triggers(),
+            stages=[definition.stage(stage, builds, release) for stage in args.settings.stages],
+            triggers=definition.triggers(),
             # CodePipeline checks the role's permissions when it starts the first run on creation.
             opts=pulumi.ResourceOptions(parent=self, depends_on=[policy]),
         )
@@ -396,394 +387,6 @@ class Delivery(pulumi.ComponentResource):
             },
         ]
 
-    # --- builds -------------------------------------------------------------------------------
-
-    def _log_group(self, role: str) -> aws.cloudwatch.LogGroup:
-        return aws.cloudwatch.LogGroup(
-            f"{self._name}-{role}-logs",
-            name=f"/aws/codebuild/{self._args.settings.name_prefix}-{role}",
-            retention_in_days=self._args.settings.log_retention_days,
-            opts=self._child,
-        )
-
-    def _codebuild_role(self, role: str, logs: aws.cloudwatch.LogGroup, statements: list[dict[str, object]]) -> aws.iam.Role:
-        ctx = self._args.context
-        iam_role = aws.iam.Role(
-            f"{self._name}-{role}-role",
-            assume_role_policy=iam.service_trust("codebuild.amazonaws.com", ctx),
-            description=f"CodeBuild {role} of {self._args.settings.pipeline_name}",
-            opts=self._child,
-        )
-        aws.iam.RolePolicy(
-            f"{self._name}-{role}-policy",
-            role=iam_role.id,
-            policy=iam.document(
-                [
-                    {
-                        "Sid": "WriteBuildLogs",
-                        "Effect": "Allow",
-                        "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
-                        "Resource": pulumi.Output.concat(logs.arn, ":log-stream:*"),
-                    },
-                    *self._artifact_statements(write=role == "build"),
-                    *statements,
-                ]
-            ),
-            opts=self._child,
-        )
-        return iam_role
-
-    def _project(
-        self, logical: str, physical: str, role: aws.iam.Role, logs: aws.cloudwatch.LogGroup, spec: pulumi.Input[str], *, privileged: bool
-    ) -> aws.codebuild.Project:
-        args = self._args
-        env_type, image = BUILD_IMAGES[args.settings.build.architecture]
-        return aws.codebuild.Project(
-            logical,
-            name=physical,
-            service_role=role.arn,
-            encryption_key=self._key.arn,
-            build_timeout=args.settings.build.timeout_minutes,
-            source=aws.codebuild.ProjectSourceArgs(type="CODEPIPELINE", buildspec=spec),
-            artifacts=aws.codebuild.ProjectArtifactsArgs(type="CODEPIPELINE"),
-            environment=aws.codebuild.ProjectEnvironmentArgs(
-                type=env_type,
-                image=image,
-                compute_type=args.settings.build.compute_type,
-                image_pull_credentials_type="CODEBUILD",
-                # Exception (README): docker builds need the Docker daemon, which needs privileged
-                # mode (Security Hub CodeBuild.5). Only the image build runs privileged.
-                privileged_mode=privileged,
-            ),
-            logs_config=aws.codebuild.ProjectLogsConfigArgs(
-                cloudwatch_logs=aws.codebuild.ProjectLogsConfigCloudwatchLogsArgs(status="ENABLED", group_name=logs.name),
-                s3_logs=aws.codebuild.ProjectLogsConfigS3LogsArgs(status="DISABLED"),
-            ),
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[logs]),
-        )
-
-    def _build_project(self, k: int, batch: Sequence[ServiceImage]) -> aws.codebuild.Project:
-        args, name = self._args, self._name
-        if k == 0:
-            self._build_logs = self._log_group("build")
-            self._build_role = self._codebuild_role(
-                "build",
-                self._build_logs,
-                [
-                    {
-                        # GetAuthorizationToken has no resource-level permissions: AWS accepts only "*".
-                        "Sid": "EcrLogin",
-                        "Effect": "Allow",
-                        "Action": "ecr:GetAuthorizationToken",
-                        "Resource": "*",
-                    },
-                    {
-                        "Sid": "PushServiceImages",
-                        "Effect": "Allow",
-                        "Action": [
-                            "ecr:BatchCheckLayerAvailability",
-                            "ecr:BatchGetImage",
-                            "ecr:CompleteLayerUpload",
-                            "ecr:DescribeImages",
-                            "ecr:GetDownloadUrlForLayer",
-                            "ecr:InitiateLayerUpload",
-                            "ecr:PutImage",
-                            "ecr:UploadLayerPart",
-                        ],
-                        "Resource": [i.repository_arn for i in args.images],
-                    },
-                ],
-            )
-        suffix = "" if k == 0 else f"-{k + 1}"
-        spec = pulumi.Output.all(*[i.repository_url for i in batch]).apply(
-            lambda urls: build_spec(
-                [
-                    ImageBuild(i.name, url, artifact_name(i.name) if i.mode == "service" else None)
-                    for i, url in zip(batch, urls, strict=True)
-                ]
-            )
-        )
-        return self._project(
-            f"{name}-build{suffix}", f"{args.settings.name_prefix}-build{suffix}", self._build_role, self._build_logs, spec, privileged=True
-        )
-
-    def _release_project(self, images: Mapping[str, ServiceImage]) -> aws.codebuild.Project:
-        args, ctx = self._args, self._args.context
-        production = next(s for s in args.settings.stages if s.type == "deploy" and s.target == "production")
-        deployed = [images[s] for s in production.services]
-        on_demand = [i for i in args.images if i.mode == "on-demand"]
-        statements: list[dict[str, object]] = [
-            {
-                "Sid": "RecordDeployedImages",
-                "Effect": "Allow",
-                "Action": "ssm:PutParameter",
-                "Resource": ctx.arn("ssm", f"parameter{args.image_parameter_path}/*"),
-            }
-        ]
-        if on_demand:
-            statements += [
-                {
-                    # Neither action supports resource-level permissions: AWS accepts only "*".
-                    "Sid": "ReviseOnDemandTaskDefinitions",
-                    "Effect": "Allow",
-                    "Action": ["ecs:DescribeTaskDefinition", "ecs:RegisterTaskDefinition"],
-                    "Resource": "*",
-                },
-                _pass_roles([r for i in on_demand for r in (i.target.task_role_arn, i.target.execution_role_arn)]),
-            ]
-        logs = self._log_group("release")
-        role = self._codebuild_role("release", logs, statements)
-        urls = [i.repository_url for i in deployed] + [i.repository_url for i in on_demand]
-        spec = pulumi.Output.all(*urls).apply(
-            lambda values: release_spec(
-                args.image_parameter_path,
-                {i.name: url for i, url in zip(deployed, values[: len(deployed)], strict=True)},
-                [
-                    OnDemandImage(i.name, i.target.family, url)
-                    for i, url in zip(on_demand, values[len(deployed) :], strict=True)
-                ],
-            )
-        )
-        return self._project(f"{self._name}-release", f"{args.settings.name_prefix}-release", role, logs, spec, privileged=False)
-
-    # --- the pipeline -------------------------------------------------------------------------
-
-    def _pipeline_statements(
-        self,
-        builds: Sequence[aws.codebuild.Project],
-        release: aws.codebuild.Project | None,
-        images: Mapping[str, ServiceImage],
-    ) -> list[dict[str, object]]:
-        args, ctx = self._args, self._args.context
-        statements = self._artifact_statements(write=True)
-        if isinstance(args.settings.source, CodeCommitSource):
-            assert self._repository is not None
-            statements.append(
-                {
-                    "Sid": "ReadSource",
-                    "Effect": "Allow",
-                    "Action": [
-                        "codecommit:CancelUploadArchive",
-                        "codecommit:GetBranch",
-                        "codecommit:GetCommit",
-                        "codecommit:GetRepository",
-                        "codecommit:GetUploadArchiveStatus",
-                        "codecommit:UploadArchive",
-                    ],
-                    "Resource": self._repository.arn,
-                }
-            )
-        else:
-            statements.append(
-                {
-                    "Sid": "UseConnection",
-                    "Effect": "Allow",
-                    "Action": ["codeconnections:UseConnection", "codestar-connections:UseConnection"],
-                    "Resource": args.settings.source.connection_arn,
-                }
-            )
-        projects = [*builds, *([release] if release else [])]
-        statements.append(
-            {
-                "Sid": "RunBuilds",
-                "Effect": "Allow",
-                "Action": ["codebuild:BatchGetBuilds", "codebuild:StartBuild"],
-                "Resource": [p.arn for p in projects],
-            }
-        )
-        targets = [t for stage in args.settings.stages if stage.type == "deploy" for t in _pick(args.targets(stage), stage.services)]
-        if targets:
-            statements += [
-                {
-                    "Sid": "DeployServices",
-                    "Effect": "Allow",
-                    "Action": ["ecs:DescribeServices", "ecs:UpdateService"],
-                    "Resource": [
-                        pulumi.Output.concat(ctx.arn("ecs", "service/"), args.cluster_name, f"/{t.service_name}")
-                        for t in targets
-                    ],
-                },
-                {
-                    # The ECS deploy action registers a revision of the service's task definition;
-                    # neither call supports resource-level permissions: AWS accepts only "*".
-                    "Sid": "ReviseTaskDefinitions",
-                    "Effect": "Allow",
-                    "Action": ["ecs:DescribeTaskDefinition", "ecs:RegisterTaskDefinition"],
-                    "Resource": "*",
-                },
-                {
-                    # The deploy action watches the new tasks start.
-                    "Sid": "WatchDeployments",
-                    "Effect": "Allow",
-                    "Action": "ecs:DescribeTasks",
-                    "Resource": pulumi.Output.concat(ctx.arn("ecs", "task/"), args.cluster_name, "/*"),
-                },
-                {
-                    # ListTasks is authorized on container instances, which Fargate has none of:
-                    # AWS accepts only "*", narrowed here to the region's cluster.
-                    "Sid": "ListClusterTasks",
-                    "Effect": "Allow",
-                    "Action": "ecs:ListTasks",
-                    "Resource": "*",
-                    "Condition": {"ArnEquals": {"ecs:cluster": pulumi.Output.concat(ctx.arn("ecs", "cluster/"), args.cluster_name)}},
-                },
-                {
-                    "Sid": "TagRevisions",
-                    "Effect": "Allow",
-                    "Action": "ecs:TagResource",
-                    "Resource": [ctx.arn("ecs", f"task-definition/{family}:*") for family in sorted({t.family for t in targets})],
-                },
-                _pass_roles([r for t in targets for r in (t.task_role_arn, t.execution_role_arn)]),
-            ]
-        if any(s.type == "approval" for s in args.settings.stages):
-            statements.append(
-                {"Sid": "RequestApproval", "Effect": "Allow", "Action": "sns:Publish", "Resource": args.notification_topic_arn}
-            )
-            if args.notification_key_arn is not None:
-                statements.append(
-                    {
-                        "Sid": "EncryptApprovalRequests",
-                        "Effect": "Allow",
-                        "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
-                        "Resource": args.notification_key_arn,
-                    }
-                )
-        return statements
-
-    def _stage(
-        self, stage: Stage, builds: Sequence[aws.codebuild.Project], release: aws.codebuild.Project | None
-    ) -> aws.codepipeline.PipelineStageArgs:
-        args = self._args
-        if stage.type == "source":
-            actions = [self._source_action(stage.action_name or "Source")]
-        elif stage.type == "build":
-            base = stage.action_name or "Build"
-            actions = [
-                aws.codepipeline.PipelineStageActionArgs(
-                    name=base if k == 0 else f"{base}-{k + 1}",
-                    category="Build",
-                    owner="AWS",
-                    provider="CodeBuild",
-                    version="1",
-                    input_artifacts=[SOURCE_ARTIFACT],
-                    output_artifacts=[artifact_name(s) for s in batch if self._images[s].mode == "service"],
-                    configuration={"ProjectName": project.name},
-                    run_order=1,
-                )
-                for k, (batch, project) in enumerate(zip(args.settings.build.batches, builds, strict=True))
-            ]
-        elif stage.type == "approval":
-            message = f"{args.settings.pipeline_name} in {args.context.region}: staging runs the new build. Review it, then approve to deploy production."
-            configuration: dict[str, pulumi.Input[str]] = {
-                "NotificationArn": args.notification_topic_arn,
-                "CustomData": message,
-            }
-            if args.staging_url is not None:
-                configuration["ExternalEntityLink"] = args.staging_url
-            actions = [
-                aws.codepipeline.PipelineStageActionArgs(
-                    name=stage.action_name or "Approve",
-                    category="Approval",
-                    owner="AWS",
-                    provider="Manual",
-                    version="1",
-                    configuration=configuration,
-                    run_order=1,
-                )
-            ]
-        else:
-            targets = args.targets(stage)
-            actions = [
-                aws.codepipeline.PipelineStageActionArgs(
-                    name=service,
-                    category="Deploy",
-                    owner="AWS",
-                    provider="ECS",
-                    version="1",
-                    input_artifacts=[artifact_name(service)],
-                    configuration={
-                        "ClusterName": args.cluster_name,
-                        "ServiceName": targets[service].service_name,
-                        "FileName": IMAGE_DEFINITIONS,
-                        "DeploymentTimeout": str(args.settings.deploy_timeout_minutes),
-                    },
-                    # Every service in parallel.
-                    run_order=1,
-                )
-                for service in stage.services
-            ]
-            if stage.target == "production" and release is not None:
-                actions.append(
-                    aws.codepipeline.PipelineStageActionArgs(
-                        name=RELEASE_ACTION,
-                        category="Build",
-                        owner="AWS",
-                        provider="CodeBuild",
-                        version="1",
-                        input_artifacts=[SOURCE_ARTIFACT],
-                        configuration={"ProjectName": release.name},
-                        # Only after every service of the stage is deployed and stable.
-                        run_order=2,
-                    )
-                )
-        return aws.codepipeline.PipelineStageArgs(name=stage.name, actions=actions)
-
-    def _source_action(self, action: str) -> aws.codepipeline.PipelineStageActionArgs:
-        source = self._args.settings.source
-        if isinstance(source, CodeCommitSource):
-            assert self._repository is not None
-            return aws.codepipeline.PipelineStageActionArgs(
-                name=action,
-                category="Source",
-                owner="AWS",
-                provider="CodeCommit",
-                version="1",
-                output_artifacts=[SOURCE_ARTIFACT],
-                configuration={
-                    "RepositoryName": self._repository.repository_name,
-                    "BranchName": source.branch,
-                    # EventBridge starts runs (the trigger rule); polling is for old pipelines.
-                    "PollForSourceChanges": "false",
-                    "OutputArtifactFormat": "CODE_ZIP",
-                },
-                run_order=1,
-            )
-        return aws.codepipeline.PipelineStageActionArgs(
-            name=action,
-            category="Source",
-            owner="AWS",
-            provider="CodeStarSourceConnection",
-            version="1",
-            output_artifacts=[SOURCE_ARTIFACT],
-            configuration={
-                "ConnectionArn": source.connection_arn,
-                "FullRepositoryId": source.full_repository_id,
-                "BranchName": source.branch,
-                "OutputArtifactFormat": "CODE_ZIP",
-                "DetectChanges": "true",
-            },
-            run_order=1,
-        )
-
-    def _connection_triggers(self) -> list[aws.codepipeline.PipelineTriggerArgs] | None:
-        source = self._args.settings.source
-        if not isinstance(source, ConnectionSource):
-            return None
-        action = next(s.action_name or "Source" for s in self._args.settings.stages if s.type == "source")
-        return [
-            aws.codepipeline.PipelineTriggerArgs(
-                provider_type="CodeStarSourceConnection",
-                git_configuration=aws.codepipeline.PipelineTriggerGitConfigurationArgs(
-                    source_action_name=action,
-                    pushes=[
-                        aws.codepipeline.PipelineTriggerGitConfigurationPushArgs(
-                            branches=aws.codepipeline.PipelineTriggerGitConfigurationPushBranchesArgs(includes=[source.branch])
-                        )
-                    ],
-                ),
-            )
-        ]
-
     # --- events -------------------------------------------------------------------------------
 
     def _trigger_rule(
@@ -874,18 +477,3 @@ def failure_pattern(pipeline_name: str) -> dict[str, object]:
         "detail-type": ["CodePipeline Pipeline Execution State Change"],
         "detail": {"pipeline": [pipeline_name], "state": ["FAILED"]},
     }
-
-
-def _pass_roles(role_arns: Sequence[pulumi.Input[str]]) -> dict[str, object]:
-    return {
-        "Sid": "PassTaskRoles",
-        "Effect": "Allow",
-        "Action": "iam:PassRole",
-        "Resource": role_arns,
-        "Condition": {"StringEquals": {"iam:PassedToService": "ecs-tasks.amazonaws.com"}},
-    }
-
-
-def _pick(targets: Mapping[str, DeployTarget], services: Sequence[str]) -> list[DeployTarget]:
-    return [targets[s] for s in services]
-

@@ -26,6 +26,7 @@ import pulumi_aws as aws
 from . import iam
 from .alarms import DEPLOYMENT_ALARMS, ServiceAlarms, metric_alarm, service_alarm_specs
 from .load_balancer import alb_only_rules, path_rule
+from .task_definition import container_definition, execution_statements, volume_name
 
 
 @dataclass(frozen=True)
@@ -281,7 +282,7 @@ class FargateService(pulumi.ComponentResource):
         aws.iam.RolePolicy(
             f"{name}-execution-policy",
             role=execution_role.id,
-            policy=iam.document(_execution_statements(args, logs.arn)),
+            policy=iam.document(execution_statements(args, logs.arn)),
             opts=child,
         )
         task_source = ctx.arn("ecs", "*")
@@ -316,8 +317,8 @@ class FargateService(pulumi.ComponentResource):
             ),
             execution_role_arn=execution_role.arn,
             task_role_arn=task_role.arn,
-            volumes=[aws.ecs.TaskDefinitionVolumeArgs(name=_volume(p)) for p in settings.writable_paths],
-            container_definitions=pulumi.Output.json_dumps([_container(args, logs.name)]),
+            volumes=[aws.ecs.TaskDefinitionVolumeArgs(name=volume_name(p)) for p in settings.writable_paths],
+            container_definitions=pulumi.Output.json_dumps([container_definition(args, logs.name)]),
             opts=child,
         )
 
@@ -521,90 +522,3 @@ class FargateService(pulumi.ComponentResource):
                 ),
                 opts=pulumi.ResourceOptions(parent=self),
             )
-
-
-def _volume(path: str) -> str:
-    return "scratch" + path.replace("/", "-")
-
-
-def _container(args: FargateServiceArgs, log_group: pulumi.Input[str]) -> dict[str, object]:
-    settings = args.settings
-    container: dict[str, object] = {
-        "name": settings.name,
-        "image": args.image,
-        "essential": True,
-        "portMappings": [{"containerPort": settings.port, "protocol": "tcp", "name": f"{settings.name}-http"}],
-        "readonlyRootFilesystem": True,
-        "privileged": False,
-        "environment": [{"name": k, "value": v} for k, v in sorted(settings.environment.items())],
-        "secrets": [{"name": k, "valueFrom": v} for k, v in sorted(settings.secrets.items())],
-        "mountPoints": [
-            {"sourceVolume": _volume(p), "containerPath": p, "readOnly": False} for p in settings.writable_paths
-        ],
-        "logConfiguration": {
-            "logDriver": "awslogs",
-            "options": {
-                "awslogs-group": log_group,
-                "awslogs-region": args.context.region,
-                "awslogs-stream-prefix": settings.name,
-            },
-        },
-        # Reaps zombie processes and forwards signals when the app is not PID 1-aware.
-        "linuxParameters": {"initProcessEnabled": True},
-    }
-    if settings.health_check.container_command:
-        container["healthCheck"] = {
-            "command": ["CMD-SHELL", *settings.health_check.container_command],
-            "interval": settings.health_check.interval_seconds,
-            "timeout": settings.health_check.timeout_seconds,
-            "retries": settings.health_check.unhealthy_threshold,
-            "startPeriod": min(settings.health_check.grace_period_seconds, 300),
-        }
-    return container
-
-
-def _execution_statements(args: FargateServiceArgs, log_group_arn: pulumi.Output[str]) -> list[dict[str, object]]:
-    settings = args.settings
-    statements: list[dict[str, object]] = [
-        {
-            "Sid": "PullServiceImage",
-            "Effect": "Allow",
-            "Action": ["ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"],
-            "Resource": args.repository_arn,
-        },
-        {
-            # GetAuthorizationToken has no resource-level permissions: AWS accepts only "*" here.
-            "Sid": "EcrLogin",
-            "Effect": "Allow",
-            "Action": "ecr:GetAuthorizationToken",
-            "Resource": "*",
-        },
-        {
-            "Sid": "WriteContainerLogs",
-            "Effect": "Allow",
-            "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
-            "Resource": pulumi.Output.concat(log_group_arn, ":log-stream:*"),
-        },
-    ]
-    ssm = sorted({v for v in settings.secrets.values() if ":ssm:" in v})
-    secrets = sorted(
-        {arn for v in settings.secrets.values() if ":secretsmanager:" in v for arn in _secret_arns(v)}
-    )
-    if ssm:
-        statements.append({"Sid": "ReadParameters", "Effect": "Allow", "Action": "ssm:GetParameters", "Resource": ssm})
-    if secrets:
-        statements.append(
-            {"Sid": "ReadSecrets", "Effect": "Allow", "Action": "secretsmanager:GetSecretValue", "Resource": secrets}
-        )
-    return statements
-
-
-def _secret_arns(value_from: str) -> tuple[str, str]:
-    """The secret's ARN as given, and with AWS's random 6-character suffix for a partial ARN.
-
-    ``valueFrom`` may append ``:json-key:version-stage:version-id`` to the secret's own ARN (the
-    first 7 fields); IAM matches the secret's full ARN, which ends in ``-XXXXXX``.
-    """
-    base = ":".join(value_from.split(":")[:7])
-    return base, base + "-??????"
-

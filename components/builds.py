@@ -1,0 +1,208 @@
+"""The pipeline's CodeBuild projects: the image build, and the Release action's project.
+
+Not a component: :class:`BuildProjects` declares them as children of the
+:class:`~components.delivery.Delivery` component, with its logical names.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING
+
+import pulumi
+import pulumi_aws as aws
+
+from . import iam
+from .buildspecs import ImageBuild, OnDemandImage, artifact_name, build_spec, release_spec
+from .ecs_roles import pass_task_roles
+
+if TYPE_CHECKING:
+    from .delivery import DeliveryArgs, ServiceImage
+
+# codebuild/standard images: docker, the AWS CLI and jq, on each architecture.
+BUILD_IMAGES = {
+    "X86_64": ("LINUX_CONTAINER", "aws/codebuild/amazonlinux-x86_64-standard:5.0"),
+    "ARM64": ("ARM_CONTAINER", "aws/codebuild/amazonlinux-aarch64-standard:3.0"),
+}
+
+
+class BuildProjects:
+    """Declares, as children of ``parent`` with ``name`` as the prefix:
+
+    - ``{name}-build-logs``, ``{name}-build-role`` / ``-build-policy``, and ``{name}-build`` (and
+      ``{name}-build-2`` ... with more than 5 deployed services): privileged projects that build
+      each image once per commit and push it to the service's repository;
+    - with a production stage, ``{name}-release-logs``, ``-release-role`` / ``-release-policy``
+      and ``{name}-release``: the project of the Release action, which records the released
+      images and revises the on-demand task definitions.
+
+    Every project encrypts with ``key``; ``artifact_statements(write)`` grants the artifacts.
+    """
+
+    def __init__(
+        self,
+        parent: pulumi.Resource,
+        name: str,
+        args: DeliveryArgs,
+        key: aws.kms.Key,
+        artifact_statements: Callable[..., list[dict[str, object]]],
+    ) -> None:
+        self._parent, self._name, self._args, self._key = parent, name, args, key
+        self._child = pulumi.ResourceOptions(parent=parent)
+        self._artifact_statements = artifact_statements
+        images = {i.name: i for i in args.images}
+        self.builds = [self._build_project(k, [images[s] for s in batch]) for k, batch in enumerate(args.settings.build.batches)]
+        has_release = any(s.type == "deploy" and s.target == "production" for s in args.settings.stages)
+        self.release = self._release_project(images) if has_release else None
+
+    @property
+    def projects(self) -> list[aws.codebuild.Project]:
+        return [*self.builds, *([self.release] if self.release else [])]
+
+    def _log_group(self, role: str) -> aws.cloudwatch.LogGroup:
+        return aws.cloudwatch.LogGroup(
+            f"{self._name}-{role}-logs",
+            name=f"/aws/codebuild/{self._args.settings.name_prefix}-{role}",
+            retention_in_days=self._args.settings.log_retention_days,
+            opts=self._child,
+        )
+
+    def _codebuild_role(self, role: str, logs: aws.cloudwatch.LogGroup, statements: list[dict[str, object]]) -> aws.iam.Role:
+        ctx = self._args.context
+        iam_role = aws.iam.Role(
+            f"{self._name}-{role}-role",
+            assume_role_policy=iam.service_trust("codebuild.amazonaws.com", ctx),
+            description=f"CodeBuild {role} of {self._args.settings.pipeline_name}",
+            opts=self._child,
+        )
+        aws.iam.RolePolicy(
+            f"{self._name}-{role}-policy",
+            role=iam_role.id,
+            policy=iam.document(
+                [
+                    {
+                        "Sid": "WriteBuildLogs",
+                        "Effect": "Allow",
+                        "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
+                        "Resource": pulumi.Output.concat(logs.arn, ":log-stream:*"),
+                    },
+                    *self._artifact_statements(write=role == "build"),
+                    *statements,
+                ]
+            ),
+            opts=self._child,
+        )
+        return iam_role
+
+    def _project(
+        self, logical: str, physical: str, role: aws.iam.Role, logs: aws.cloudwatch.LogGroup, spec: pulumi.Input[str], *, privileged: bool
+    ) -> aws.codebuild.Project:
+        args = self._args
+        env_type, image = BUILD_IMAGES[args.settings.build.architecture]
+        return aws.codebuild.Project(
+            logical,
+            name=physical,
+            service_role=role.arn,
+            encryption_key=self._key.arn,
+            build_timeout=args.settings.build.timeout_minutes,
+            source=aws.codebuild.ProjectSourceArgs(type="CODEPIPELINE", buildspec=spec),
+            artifacts=aws.codebuild.ProjectArtifactsArgs(type="CODEPIPELINE"),
+            environment=aws.codebuild.ProjectEnvironmentArgs(
+                type=env_type,
+                image=image,
+                compute_type=args.settings.build.compute_type,
+                image_pull_credentials_type="CODEBUILD",
+                # Exception (README): docker builds need the Docker daemon, which needs privileged
+                # mode (Security Hub CodeBuild.5). Only the image build runs privileged.
+                privileged_mode=privileged,
+            ),
+            logs_config=aws.codebuild.ProjectLogsConfigArgs(
+                cloudwatch_logs=aws.codebuild.ProjectLogsConfigCloudwatchLogsArgs(status="ENABLED", group_name=logs.name),
+                s3_logs=aws.codebuild.ProjectLogsConfigS3LogsArgs(status="DISABLED"),
+            ),
+            opts=pulumi.ResourceOptions(parent=self._parent, depends_on=[logs]),
+        )
+
+    def _build_project(self, k: int, batch: Sequence[ServiceImage]) -> aws.codebuild.Project:
+        args, name = self._args, self._name
+        if k == 0:
+            self._build_logs = self._log_group("build")
+            self._build_role = self._codebuild_role(
+                "build",
+                self._build_logs,
+                [
+                    {
+                        # GetAuthorizationToken has no resource-level permissions: AWS accepts only "*".
+                        "Sid": "EcrLogin",
+                        "Effect": "Allow",
+                        "Action": "ecr:GetAuthorizationToken",
+                        "Resource": "*",
+                    },
+                    {
+                        "Sid": "PushServiceImages",
+                        "Effect": "Allow",
+                        "Action": [
+                            "ecr:BatchCheckLayerAvailability",
+                            "ecr:BatchGetImage",
+                            "ecr:CompleteLayerUpload",
+                            "ecr:DescribeImages",
+                            "ecr:GetDownloadUrlForLayer",
+                            "ecr:InitiateLayerUpload",
+                            "ecr:PutImage",
+                            "ecr:UploadLayerPart",
+                        ],
+                        "Resource": [i.repository_arn for i in args.images],
+                    },
+                ],
+            )
+        suffix = "" if k == 0 else f"-{k + 1}"
+        spec = pulumi.Output.all(*[i.repository_url for i in batch]).apply(
+            lambda urls: build_spec(
+                [
+                    ImageBuild(i.name, url, artifact_name(i.name) if i.mode == "service" else None)
+                    for i, url in zip(batch, urls, strict=True)
+                ]
+            )
+        )
+        return self._project(
+            f"{name}-build{suffix}", f"{args.settings.name_prefix}-build{suffix}", self._build_role, self._build_logs, spec, privileged=True
+        )
+
+    def _release_project(self, images: Mapping[str, ServiceImage]) -> aws.codebuild.Project:
+        args, ctx = self._args, self._args.context
+        production = next(s for s in args.settings.stages if s.type == "deploy" and s.target == "production")
+        deployed = [images[s] for s in production.services]
+        on_demand = [i for i in args.images if i.mode == "on-demand"]
+        statements: list[dict[str, object]] = [
+            {
+                "Sid": "RecordDeployedImages",
+                "Effect": "Allow",
+                "Action": "ssm:PutParameter",
+                "Resource": ctx.arn("ssm", f"parameter{args.image_parameter_path}/*"),
+            }
+        ]
+        if on_demand:
+            statements += [
+                {
+                    # Neither action supports resource-level permissions: AWS accepts only "*".
+                    "Sid": "ReviseOnDemandTaskDefinitions",
+                    "Effect": "Allow",
+                    "Action": ["ecs:DescribeTaskDefinition", "ecs:RegisterTaskDefinition"],
+                    "Resource": "*",
+                },
+                pass_task_roles([r for i in on_demand for r in (i.target.task_role_arn, i.target.execution_role_arn)]),
+            ]
+        logs = self._log_group("release")
+        role = self._codebuild_role("release", logs, statements)
+        urls = [i.repository_url for i in deployed] + [i.repository_url for i in on_demand]
+        spec = pulumi.Output.all(*urls).apply(
+            lambda values: release_spec(
+                args.image_parameter_path,
+                {i.name: url for i, url in zip(deployed, values[: len(deployed)], strict=True)},
+                [
+                    OnDemandImage(i.name, i.target.family, url)
+                    for i, url in zip(on_demand, values[len(deployed) :], strict=True)
+                ],
+            )
+        )
+        return self._project(f"{self._name}-release", f"{args.settings.name_prefix}-release", role, logs, spec, privileged=False)
