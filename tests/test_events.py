@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import ast
 import json
+import sys
 from pathlib import Path
-from types import ModuleType
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -13,7 +15,7 @@ from components.event_function import bounded_name
 from components.python_function import package
 from components.repo_replicator import CODE_PATH as REPLICATOR_CODE
 from components.task_launcher import CODE_PATH as LAUNCHER_CODE
-from functions.loading import load_module
+from functions.loading import load_function
 from ops.harness import Graph
 from tests.conftest import namespace_of, under
 from tests.test_delivery import matches
@@ -37,6 +39,7 @@ def launcher(region: str) -> str:
 
 
 REPLICATOR = "us-east-1-replicator-function"
+DEMO_CODE = LAUNCHER_CODE.parent / "lambda_demo"
 
 
 def statements(graph: Graph, fn: str) -> dict[str, dict[str, Any]]:
@@ -51,8 +54,8 @@ def pattern(graph: Graph, name: str) -> dict[str, Any]:
     return json.loads(graph.named(name).inputs["eventPattern"])
 
 
-def handler_module(code: Path, name: str) -> ModuleType:
-    return load_module(name, code / "handler.py")
+def function_modules(code: Path) -> SimpleNamespace:
+    return load_function(code)
 
 
 def service_map(graph: Graph, region: str) -> dict[str, Any]:
@@ -256,14 +259,14 @@ def test_service_map_names_the_real_task_definitions_target_groups_and_private_s
 def test_the_handlers_accept_the_environment_the_program_gives_them(graphs: dict[str, Graph], stack: str):
     """The contract from both sides: what the program generates, the functions' own parsers take."""
     graph = graphs[stack]
-    launcher_code = handler_module(LAUNCHER_CODE, "events_contract_launcher")
+    launcher_code = function_modules(LAUNCHER_CODE).config
     for region in REGIONS:
         env = graph.named(f"{launcher(region)}-function").inputs["environment"]["variables"]
         parsed = launcher_code.parse_service_map(env["SERVICE_MAP"])
         assert sorted(parsed) == sorted(on_demand(stack))
         for svc, entry in parsed.items():
             assert entry.family == graph.named(f"{region}-{svc}-task").inputs["family"]
-    replicator_code = handler_module(REPLICATOR_CODE, "events_contract_replicator")
+    replicator_code = function_modules(REPLICATOR_CODE).config
     env = graph.named(f"{REPLICATOR}-function").inputs["environment"]["variables"]
     settings = replicator_code.load_settings({**env, "AWS_REGION": "us-east-1"})
     assert [t.region for t in settings.targets] == ["us-east-2"]
@@ -299,12 +302,41 @@ def test_schedules_send_the_start_and_stop_events_with_their_own_ids(prod: Graph
                 assert event["detail-type"] == "Stop ECS Task" and "count" not in event["detail"]
 
 
-def test_only_the_handler_modules_are_packaged():
-    for code in (LAUNCHER_CODE, REPLICATOR_CODE):
-        assets = package(code).assets
-        assert "handler.py" in assets
-        assert all(name.endswith(".py") and "/" not in name for name in assets), sorted(assets)
-        assert not any(name.startswith(("test_", "fake_", "conftest")) for name in assets)
+# What Lambda's Python runtime provides besides the standard library.
+RUNTIME_PACKAGES = {"boto3", "botocore"}
+
+
+def imported_modules(path: Path) -> set[str]:
+    """The top-level names a module imports, at any depth of its code."""
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            names |= {alias.name.split(".")[0] for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            names.add(node.module.split(".")[0])
+    return names - {"__future__"}
+
+
+@pytest.mark.parametrize("code", [LAUNCHER_CODE, REPLICATOR_CODE, DEMO_CODE], ids=lambda p: p.name)
+def test_each_archive_carries_every_module_its_handler_imports_and_nothing_else(code: Path):
+    assets = set(package(code).assets)
+    assert assets == {p.name for p in code.glob("*.py")}
+    assert not any(name.startswith(("test_", "fake_", "conftest")) for name in assets)
+    shipped = {name.removesuffix(".py") for name in assets}
+    reached, todo = set(), ["handler"]
+    while todo:
+        module = todo.pop()
+        if module in reached:
+            continue
+        reached.add(module)
+        for name in imported_modules(code / f"{module}.py"):
+            if name in shipped:
+                todo.append(name)
+            else:
+                # Anything else must come with the runtime: the standard library, boto3, botocore.
+                assert name in sys.stdlib_module_names or name in RUNTIME_PACKAGES, f"{module}.py imports {name}"
+    # Every shipped module is reached from the entry point: none is dead weight or a forgotten split.
+    assert reached == shipped
 
 
 # --- IAM ----------------------------------------------------------------------------------------------
@@ -376,7 +408,7 @@ def test_the_replicator_role_covers_every_codecommit_call_in_its_code():
 
     model = botocore.session.get_session().get_service_model("codecommit")
     by_method = {botocore.xform_name(op): op for op in model.operation_names}
-    source = (REPLICATOR_CODE / "handler.py").read_text()
+    source = "\n".join(p.read_text() for p in sorted(REPLICATOR_CODE.glob("*.py")))
     called = {op for method, op in by_method.items() if f".{method}(" in source}
     assert {"GetDifferences", "GetBlob", "CreateCommit"} <= called
     granted = {a.split(":", 1)[1] for a in (*SOURCE_ACTIONS, *TARGET_ACTIONS)}

@@ -21,13 +21,14 @@ from botocore.awsrequest import AWSResponse
 from botocore.exceptions import ClientError
 from botocore.stub import Stubber
 
-from functions.loading import load_module
+from functions.loading import load_function, load_module
 
 _HERE = Path(__file__).parent
 
 
-handler = load_module("repo_replicator_handler", _HERE.parent / "handler.py")
-_REAL_FACTORY = handler.client_factory
+replicator = load_function(_HERE.parent)
+handler, aws_calls, common, trees = replicator.handler, replicator.aws, replicator.common, replicator.trees
+_REAL_FACTORY = aws_calls.client_factory
 fakes = load_module("repo_replicator_fake_codecommit", _HERE / "fake_codecommit.py")
 
 PRIMARY, SECONDARY, THIRD = "us-east-1", "us-east-2", "eu-west-1"
@@ -69,8 +70,8 @@ def world(aws: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
         # double this file's run time); the metric tests below use moto itself.
         return fake.client(region) if service == "codecommit" else cloudwatch
 
-    monkeypatch.setattr(handler, "client_factory", factory)
-    monkeypatch.setattr(handler, "now", lambda: NOW)
+    monkeypatch.setattr(aws_calls, "client_factory", factory)
+    monkeypatch.setattr(aws_calls, "now", lambda: NOW)
     world = World(fake, primary, secondary, monkeypatch, metrics)
     yield world
     assert_only_whole_trees_published(world)
@@ -93,7 +94,7 @@ def assert_only_whole_trees_published(world: World) -> None:
             _whole(repo.commits[m.commit_id].tree) for m in repo.moves if m.by == "push" and m.commit_id
         }
         for move in repo.moves:
-            if move.by != "api" or not move.commit_id or handler.is_reserved(move.branch):
+            if move.by != "api" or not move.commit_id or common.is_reserved(move.branch):
                 continue
             tree = _whole(repo.commits[move.commit_id].tree)
             assert tree in primary_trees | own_trees, (
@@ -130,9 +131,9 @@ def _recording_cloudwatch(requests: list[dict[str, Any]]) -> Any:
 @pytest.fixture
 def moto_cloudwatch(world: World) -> None:
     """Send CloudWatch to moto (the aws fixture points plain boto3 clients at it)."""
-    codecommit = handler.client_factory
+    codecommit = aws_calls.client_factory
     world.monkeypatch.setattr(
-        handler,
+        aws_calls,
         "client_factory",
         lambda service, region: (
             _REAL_FACTORY(service, region) if service == "cloudwatch" else codecommit(service, region)
@@ -187,7 +188,7 @@ def assert_mirrored(world: World, branch: str = "main", secondary: Any = None) -
     target = secondary or world.secondary
     assert target.tree(branch) == world.primary.tree(branch)
     assert f"Replicated-From: {world.primary.branches[branch]}" in target.head(branch).message
-    assert handler.working_branch(branch) not in target.branches
+    assert common.working_branch(branch) not in target.branches
 
 
 def calls(world: World, operation: str, region: str = SECONDARY) -> list[dict[str, Any]]:
@@ -602,7 +603,7 @@ def test_more_than_7mb_of_content_is_split(world: World):
         "big/a.bin": b"a" * (4 * MIB),
         "big/b.bin": b"b" * (7 * MIB // 2),  # with a.bin: 7.5 MiB, over CodeCommit's 7 MB a commit
         "big/c.bin": b"c" * (2 * MIB),
-        "big/max.bin": b"m" * handler.MAX_FILE_BYTES,  # exactly the per-file limit is allowed
+        "big/max.bin": b"m" * common.MAX_FILE_BYTES,  # exactly the per-file limit is allowed
         "small.txt": "s\n",
     }
     head = world.primary.push("main", files)
@@ -621,10 +622,10 @@ def test_a_file_over_6mb_raises_naming_it_before_anything_is_written(
 ):
     head_before = synced(world)
     head = world.primary.push(
-        "main", {"assets/huge.iso": b"\x00" * (handler.MAX_FILE_BYTES + 1), "ok.txt": "ok\n"}
+        "main", {"assets/huge.iso": b"\x00" * (common.MAX_FILE_BYTES + 1), "ok.txt": "ok\n"}
     )
     capsys.readouterr()
-    with pytest.raises(handler.FileTooLargeError, match=r"assets/huge\.iso.*6291457 bytes"):
+    with pytest.raises(common.FileTooLargeError, match=r"assets/huge\.iso.*6291457 bytes"):
         run(event(commit=head))
 
     assert world.secondary.branches["main"] == head_before
@@ -766,7 +767,7 @@ def test_the_time_budget_pauses_and_the_next_invocations_continue(
 
     # 100 s left, 40 s a commit, 30 s of margin: two commits an invocation.
     reads = world.fake.count("GetBlob")
-    with pytest.raises(handler.ReplicationPaused, match="SAFETY_SECONDS"):
+    with pytest.raises(common.ReplicationPaused, match="SAFETY_SECONDS"):
         handler.handler(event(commit=head), Clock(world))
     assert world.secondary.branches["main"] == before
     assert world.fake.count("GetBlob") - reads == 200  # nothing read for the commit not made
@@ -784,7 +785,7 @@ def test_the_time_budget_pauses_and_the_next_invocations_continue(
     assert paused["remainingFiles"] == 250 and paused["remainingPaths"][0] == "data/200.txt"
     assert "target-failed" in [line["event"] for line in lines]
 
-    with pytest.raises(handler.ReplicationPaused):
+    with pytest.raises(common.ReplicationPaused):
         handler.handler(event(commit=head), Clock(world))
     assert world.secondary.branches["main"] == before
     assert world.secondary.head(WORK).message.endswith(
@@ -821,7 +822,7 @@ def test_a_second_target_does_not_start_when_the_time_is_used_up(
     world.targets((SECONDARY, REPLICA), (THIRD, "replica-eu"))
     head = world.primary.push("main", {"a": "a\n"})
     # 40 s left: the first target's one commit brings it to 0, under the margin.
-    with pytest.raises(handler.ReplicationPaused):
+    with pytest.raises(common.ReplicationPaused):
         handler.handler(event(commit=head), Clock(world, start=40, per_commit=40))
     assert_mirrored(world)
     assert third.branches == {} and world.fake.count("GetBranch", THIRD) == 0
@@ -834,10 +835,10 @@ def test_a_file_over_6mb_in_a_later_part_stops_on_the_working_branch(
     world: World, capsys: pytest.CaptureFixture[str]
 ):
     before = synced(world, {"a": "a\n"})
-    huge = b"\x00" * (handler.MAX_FILE_BYTES + 1)
+    huge = b"\x00" * (common.MAX_FILE_BYTES + 1)
     head = world.primary.push("main", {**many(150), "zz/huge.iso": huge})
     capsys.readouterr()
-    with pytest.raises(handler.FileTooLargeError, match=r"zz/huge\.iso.*6291457 bytes"):
+    with pytest.raises(common.FileTooLargeError, match=r"zz/huge\.iso.*6291457 bytes"):
         run(event(commit=head))
 
     assert world.secondary.branches["main"] == before  # untouched
@@ -1010,22 +1011,22 @@ def test_branches_under_the_reserved_name_are_not_replicated(
 
 
 def test_working_branch_names():
-    assert handler.working_branch("main") == WORK
-    assert handler.working_branch("feature/x") == "repo-replicator/staging/feature/x"
+    assert common.working_branch("main") == WORK
+    assert common.working_branch("feature/x") == "repo-replicator/staging/feature/x"
     long = "b" * 250
-    name = handler.working_branch(long)
+    name = common.working_branch(long)
     assert (
         len(name) <= 256
-        and name.startswith(handler.WORK_PREFIX)
-        and name != handler.working_branch("c" * 250)
+        and name.startswith(common.WORK_PREFIX)
+        and name != common.working_branch("c" * 250)
     )
-    assert not handler.is_reserved("main") and not handler.is_reserved("repo-replicator-2")
+    assert not common.is_reserved("main") and not common.is_reserved("repo-replicator-2")
 
 
 @pytest.mark.parametrize("value", ["soon", "-1", "900"])
 def test_a_bad_safety_seconds_setting_raises(world: World, value: str):
     world.monkeypatch.setenv("SAFETY_SECONDS", value)
-    with pytest.raises(handler.ConfigError, match="SAFETY_SECONDS"):
+    with pytest.raises(common.ConfigError, match="SAFETY_SECONDS"):
         run(event())
 
 
@@ -1062,7 +1063,7 @@ def test_changes_from_differences_in_every_shape():
         {"beforeBlob": _blob("re2", "b"), "afterBlob": _blob("re3", "b"), "changeType": "M"},  # a rename as M
     ]
     skipped: list[str] = []
-    changes = handler.changes_from_differences(iter(diffs), skipped)
+    changes = trees.changes_from_differences(iter(diffs), skipped)
     assert {(c.path, c.kind, c.blob_id[0] if c.blob_id else None, c.mode) for c in changes.values()} == {
         ("new", "put", "2", "NORMAL"),
         ("old", "put", "3", "NORMAL"),
@@ -1075,32 +1076,32 @@ def test_changes_from_differences_in_every_shape():
     }
     assert skipped == ["sub"]
     # The same rename reported after the add must not turn the put back into a delete.
-    again = handler.changes_from_differences(iter([diffs[1], diffs[0]]), [])
+    again = trees.changes_from_differences(iter([diffs[1], diffs[0]]), [])
     assert again["old"].kind == "put"
     with pytest.raises(ValueError, match=r"'odd'.*040000"):
-        handler.changes_from_differences(
+        trees.changes_from_differences(
             iter([{"afterBlob": _blob("odd", "c", "040000"), "changeType": "A"}]), []
         )
 
 
 def test_only_the_last_paragraph_holds_trailers():
     sha, other = "a" * 40, "b" * 40
-    trailers = handler.Trailers
-    assert handler.read_trailers(f"Replicate x\n\nReplicated-From: {sha}\n") == trailers(replicated_from=sha)
-    assert handler.read_trailers(
+    trailers = trees.Trailers
+    assert trees.read_trailers(f"Replicate x\n\nReplicated-From: {sha}\n") == trailers(replicated_from=sha)
+    assert trees.read_trailers(
         f"Replicate x (part 2)\n\nReplicated-Partial: {sha} 2\nReplicated-Base: {other}"
     ) == (trailers(partial=sha, part=2, base=other))
     # As versions that committed parts on the branch itself wrote it.
-    assert handler.read_trailers(f"Replicate x (part 2/5)\n\nReplicated-Partial: {sha} 2/5") == trailers(
+    assert trees.read_trailers(f"Replicate x (part 2/5)\n\nReplicated-Partial: {sha} 2/5") == trailers(
         partial=sha, part=2
     )
-    assert handler.read_trailers(f"Revert\n\nReplicated-From: {sha}\n\nSigned-off-by: me") == trailers()
-    assert handler.read_trailers(f"Subject\n\nReplicated-From: {other}\nReplicated-From: {sha}") == trailers(
+    assert trees.read_trailers(f"Revert\n\nReplicated-From: {sha}\n\nSigned-off-by: me") == trailers()
+    assert trees.read_trailers(f"Subject\n\nReplicated-From: {other}\nReplicated-From: {sha}") == trailers(
         replicated_from=sha
     )
-    assert handler.read_trailers("") == trailers()
-    assert not handler.read_trailers("Replicated-From: not-a-sha").ours
-    assert not handler.read_trailers(f"Replicated-Base: {sha}").ours
+    assert trees.read_trailers("") == trailers()
+    assert not trees.read_trailers("Replicated-From: not-a-sha").ours
+    assert not trees.read_trailers(f"Replicated-Base: {sha}").ours
 
 
 # ---- targets and configuration ----------------------------------------------------------------
@@ -1161,7 +1162,7 @@ def test_a_bad_targets_setting_raises(world: World, targets: str | None):
     else:
         world.monkeypatch.setenv("TARGETS", targets)
     world.primary.push("main", {"a": "a\n"})
-    with pytest.raises(handler.ConfigError, match="TARGETS"):
+    with pytest.raises(common.ConfigError, match="TARGETS"):
         run(event())
     assert world.fake.calls == []
 
@@ -1225,7 +1226,7 @@ def test_a_malformed_event_is_ignored_not_raised(world: World, bad: Any, capsys:
 # ---- the lag metric ------------------------------------------------------------------------------
 
 
-def _lag(region: str, namespace: str = handler.DEFAULT_NAMESPACE) -> list[dict[str, Any]]:
+def _lag(region: str, namespace: str = common.DEFAULT_NAMESPACE) -> list[dict[str, Any]]:
     cloudwatch = boto3.client("cloudwatch", region_name=PRIMARY)
     return cloudwatch.get_metric_statistics(
         Namespace=namespace,
@@ -1265,7 +1266,7 @@ def test_the_lag_metric_is_published_per_target(world: World):
 def test_a_redelivery_reports_the_lag_again_and_a_failure_does_not(world: World):
     head = world.primary.push("main", {"a": "a\n"})
     run(event(commit=head))
-    world.monkeypatch.setattr(handler, "now", lambda: NOW + timedelta(seconds=100))
+    world.monkeypatch.setattr(aws_calls, "now", lambda: NOW + timedelta(seconds=100))
     assert run(event(commit=head))["targets"][0]["action"] == "up-to-date"
     (point,) = _lag(SECONDARY)
     assert point["SampleCount"] == 2 and point["Maximum"] == pytest.approx(142.5)
@@ -1299,7 +1300,7 @@ def test_which_outcomes_report_the_lag(world: World):
     assert len(world.metrics) == 1
     (request,) = world.metrics
     (datum,) = request["MetricData"]
-    assert request["Namespace"] == handler.DEFAULT_NAMESPACE
+    assert request["Namespace"] == common.DEFAULT_NAMESPACE
     assert datum["Value"] == pytest.approx(42.5) and datum["Unit"] == "Seconds" and datum["Timestamp"] == NOW
 
 
@@ -1320,9 +1321,9 @@ def test_a_cloudwatch_failure_is_logged_not_raised(world: World, capsys: pytest.
     stubber = Stubber(cloudwatch)
     stubber.add_client_error("put_metric_data", service_error_code="AccessDenied", http_status_code=403)
     stubber.activate()
-    codecommit_factory = handler.client_factory
+    codecommit_factory = aws_calls.client_factory
     world.monkeypatch.setattr(
-        handler,
+        aws_calls,
         "client_factory",
         lambda service, region: (
             cloudwatch if service == "cloudwatch" else codecommit_factory(service, region)

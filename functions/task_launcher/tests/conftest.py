@@ -5,7 +5,6 @@ from __future__ import annotations
 import copy
 from collections.abc import Iterator
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import pytest
@@ -23,22 +22,22 @@ def world(aws: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     """A fresh moto account with the services' resources; SERVICE_MAP and the rest set."""
     built = support.build_world(aws, monkeypatch.setenv)
     support.hold_task_states(aws, hold=True)
-    support.HANDLER_MODULE.reset()
+    support.LAUNCHER.reset()
     try:
         yield built
     finally:
-        support.HANDLER_MODULE.reset()
+        support.LAUNCHER.reset()
         support.hold_task_states(aws, hold=False)
 
 
 @pytest.fixture
-def launcher(world: Any) -> ModuleType:
-    """The handler module (``task_launcher_handler``), its clients and settings reset for this world."""
-    return support.HANDLER_MODULE
+def launcher(world: Any) -> Any:
+    """The launcher (``support.LAUNCHER``), its clients and settings reset for this world."""
+    return support.LAUNCHER
 
 
 @pytest.fixture
-def calls(launcher: ModuleType) -> Any:
+def calls(launcher: Any) -> Any:
     """Every API call the handler's clients make from here on, in order, with its parameters."""
     recorded = support.Calls()
 

@@ -17,15 +17,15 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import ModuleType
+from types import SimpleNamespace
 from typing import Any
 
 import boto3
 from botocore.awsrequest import AWSResponse
 
-from functions.loading import load_module
+from functions.loading import load_function
 
-HANDLER = Path(__file__).resolve().parent.parent / "handler.py"
+CODE = Path(__file__).resolve().parent.parent
 ACCOUNT = "123456789012"
 REGION = "us-east-1"
 CLUSTER = "platform-test"
@@ -33,7 +33,16 @@ STARTED_BY = "devops-platform-test-launcher"
 SERVICES = {"fa": 2531, "batch": 8080}  # on-demand service -> container port
 
 
-HANDLER_MODULE = load_module("task_launcher_handler", HANDLER)
+FUNCTION = load_function(CODE)
+# What the tests reach: the entry point, the caches and clients they reset and hook, the errors.
+LAUNCHER = SimpleNamespace(
+    handler=FUNCTION.handler.handler,
+    reset=FUNCTION.handler.reset,
+    settings=FUNCTION.config.settings,
+    client=FUNCTION.aws.client,
+    ConfigError=FUNCTION.config.ConfigError,
+    LaunchError=FUNCTION.launch.LaunchError,
+)
 
 
 class Context:
@@ -202,7 +211,7 @@ class Calls:
         self.log.clear()
 
 
-def pending_until(launcher: ModuleType, running_at: int | None) -> list[int]:
+def pending_until(launcher: Any, running_at: int | None) -> list[int]:
     """Tasks the handler starts are PENDING (as on Fargate) until its ``running_at``-th
     DescribeTasks call (never when None). Returns a one-item list counting DescribeTasks calls."""
     started: list[str] = []
@@ -227,7 +236,7 @@ def pending_until(launcher: ModuleType, running_at: int | None) -> list[int]:
     return counter
 
 
-def on_describe(launcher: ModuleType, call: int, action: Callable[[], None]) -> None:
+def on_describe(launcher: Any, call: int, action: Callable[[], None]) -> None:
     """Run ``action`` just before the handler's ``call``-th DescribeTasks (1-based)."""
     counter = [0]
 
@@ -239,7 +248,7 @@ def on_describe(launcher: ModuleType, call: int, action: Callable[[], None]) -> 
     launcher.client("ecs").meta.events.register("before-call.ecs.DescribeTasks", before_describe)
 
 
-def health_states(launcher: ModuleType, states: list[str]) -> list[int]:
+def health_states(launcher: Any, states: list[str]) -> list[int]:
     """Report the i-th DescribeTargetHealth answer's states as ``states[i]`` (the last one from
     then on): moto reports a registered target healthy at once. Returns a call counter."""
     counter = [0]
@@ -256,7 +265,7 @@ def health_states(launcher: ModuleType, states: list[str]) -> list[int]:
     return counter
 
 
-def idempotent_run_task(launcher: ModuleType) -> None:
+def idempotent_run_task(launcher: Any) -> None:
     """Emulate RunTask's clientToken idempotency, which moto ignores: a repeated token gets the
     first call's answer (the same tasks, now described as they are) and starts nothing."""
     answers: dict[str, dict[str, Any]] = {}

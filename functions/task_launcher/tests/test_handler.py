@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import time
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import pytest
@@ -25,7 +24,7 @@ def log_lines(capsys: pytest.CaptureFixture[str]) -> list[dict[str, Any]]:
     return [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.strip()]
 
 
-def start(launcher: ModuleType, service: str = "fa", **detail: Any) -> dict[str, Any]:
+def start(launcher: Any, service: str = "fa", **detail: Any) -> dict[str, Any]:
     result = launcher.handler(start_event(service, **detail), Context())
     assert result["statusCode"] == 200, result
     return result["body"]
@@ -654,7 +653,7 @@ def test_broken_settings_raise_for_every_event(launcher, world, calls, monkeypat
 
 
 def test_settings_are_read_once_per_environment_with_their_defaults(monkeypatch):
-    launcher = support.HANDLER_MODULE
+    launcher = support.LAUNCHER
     launcher.reset()
     arn = "arn:aws:ecs:us-east-1:123456789012:task-definition/fam:7"
     tg = "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/t/0123456789abcdef"
