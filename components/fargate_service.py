@@ -124,6 +124,8 @@ class ServiceSettings:
         secrets: Variable name to SSM parameter or Secrets Manager ARN.
         writable_paths: Scratch volumes on a read-only root filesystem. Default ``("/tmp",)``.
         task_policy: Task-role statements. Default none: the task role has no permissions.
+        stop_timeout_seconds: Seconds between SIGTERM and SIGKILL when a task stops (2 to 120 on
+            Fargate), or None (default) for ECS's 30.
         alarms: The service's alarms (:class:`~components.alarms.ServiceAlarms`), or None
             (default) for none.
         staging: The service's staging copy, or None (default) for none.
@@ -158,6 +160,7 @@ class ServiceSettings:
     secrets: Mapping[str, str] = field(default_factory=dict)
     writable_paths: Sequence[str] = ("/tmp",)
     task_policy: Sequence[Grant] = ()
+    stop_timeout_seconds: int | None = None
     alarms: ServiceAlarms | None = None
     staging: StagingCopy | None = None
     ecs_service_name: str | None = None

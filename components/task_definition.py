@@ -43,6 +43,8 @@ def container_definition(args: FargateServiceArgs, log_group: pulumi.Input[str])
         # Reaps zombie processes and forwards signals when the app is not PID 1-aware.
         "linuxParameters": {"initProcessEnabled": True},
     }
+    if settings.stop_timeout_seconds is not None:
+        container["stopTimeout"] = settings.stop_timeout_seconds
     if settings.health_check.container_command:
         container["healthCheck"] = {
             "command": ["CMD-SHELL", *settings.health_check.container_command],

@@ -126,6 +126,8 @@ Seconds300, SECONDS300_ALLOWED = _int(5, 300, "seconds")
 Timeout120, TIMEOUT120_ALLOWED = _int(2, 120, "seconds")
 Threshold, THRESHOLD_ALLOWED = _int(2, 10)
 Grace, GRACE_ALLOWED = _int(0, 3600, "seconds")
+# Fargate waits at most 120 s between SIGTERM and SIGKILL.
+StopTimeout, STOP_TIMEOUT_ALLOWED = _int(2, 120, "seconds")
 Capacity, CAPACITY_ALLOWED = _int(0, 1000, "a task count")
 Percent, PERCENT_ALLOWED = _int(10, 95, "a utilization percentage")
 Cooldown, COOLDOWN_ALLOWED = _int(0, 3600, "seconds")
@@ -361,6 +363,12 @@ class ServiceConfig(_Model):
         [],
         description="IAM statements for the task role, which has no permissions otherwise.",
         allowed="a list of {actions, resources}",
+    )
+    stop_timeout_seconds: StopTimeout | None = _field(  # type: ignore[valid-type]
+        None,
+        description="Seconds a task's container has between SIGTERM and SIGKILL when it stops (a "
+        "deploy, a scale-in, a Stop ECS Task), to finish its requests; null: ECS's default, 30.",
+        allowed=STOP_TIMEOUT_ALLOWED,
     )
     bootstrap_image: Image = _field(
         DEFAULT_BOOTSTRAP_IMAGE,

@@ -269,6 +269,8 @@ BAD_CONFIGS: list[tuple[str, Edit, str, str]] = [
     ("port-zero", service(0, port=0), "services[0].port", "a port from 1 to 65535"),
     ("port-too-high", service(0, port=70000), "services[0].port", "a port from 1 to 65535"),
     ("port-as-text", service(0, port="8080"), "services[0].port", "a port from 1 to 65535"),
+    ("stop-timeout-above-fargate-limit", service(0, stopTimeoutSeconds=121), "services[0].stopTimeoutSeconds", "seconds from 2 to 120"),
+    ("stop-timeout-as-text", service(0, stopTimeoutSeconds="60"), "services[0].stopTimeoutSeconds", 'got "60"'),
     ("service-name-duplicate", service(1, name="auth"), "services[1].name", "not already used (services[0].name)"),
     ("service-and-function-share-a-name", function(0, name="auth"), "functions[0].name", "not already used"),
     ("service-name-too-long-for-tg", both(top(environment="production"), service(0, name="authentication-svc")), "services[0].name", "at most 14 characters with environment 'production'"),

@@ -227,6 +227,16 @@ def test_task_definitions_log_to_their_group_with_a_read_only_root(graphs: dict[
         assert group["retentionInDays"] == (365 if stack == "prod" else 30)
 
 
+def test_a_stop_timeout_reaches_the_container_of_its_service_and_of_its_staging_copy(prod: Graph):
+    configured = {s["name"]: s.get("stopTimeoutSeconds") for s in namespace_of("prod")["services"]}
+    assert configured["pdf"] == 60  # prod shows the key
+    for task in prod.of_type(TASK):
+        service = task.name.removeprefix(f"{task.region}-").removesuffix("-task").removesuffix("-staging")
+        (container,) = json.loads(task.inputs["containerDefinitions"])
+        # Unset, the key is left out, and ECS applies its own 30 s.
+        assert container.get("stopTimeout") == configured[service], task.name
+
+
 def test_roles_are_separate_and_least_privilege(prod: Graph):
     execution = json.loads(prod.named("us-east-1-auth-execution-policy").inputs["policy"])["Statement"]
     by_sid = {s["Sid"]: s for s in execution}
