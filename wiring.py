@@ -31,15 +31,18 @@ from components.load_balancer import (
     LoadBalancerSettings,
     RegionalRecord,
     StagingListener,
+    TestListener,
 )
 from components.monitoring import MonitoringSettings
 from components.network import FlowLogSettings, NetworkArgs
 from components.notifications import NotificationsSettings
 from components.region import RegionalPlatformArgs
 from components.repo_replicator import ReplicaTarget, ReplicatorSettings
+from components.smoke_test import SmokeTestSettings
 from components.task_launcher import LauncherSettings
 from stack_config import RegionConfig, StackConfig, routes
 from stack_config.aws_regions import elb_log_delivery
+from stack_config.deployment_checks import ALTERNATE_SUFFIX
 from stack_config.events import REPLICATION_METRIC_NAMESPACE
 from stack_config.pipeline import build_batches
 from stack_config.pipeline_checks import STAGING_SUFFIX
@@ -163,6 +166,7 @@ def regional_args(
         existing_topic_arn=cfg.pipeline.notifications.topic_arns.get(region.name),
         services=[service_settings(cfg, region, s, project) for s in cfg.services],
         functions=[function_settings(cfg, region, f, project) for f in cfg.functions],
+        smoke_test=smoke_test_settings(cfg),
         registry=from_model(RegistrySettings, cfg.container_registry),
         pipeline=delivery_settings(cfg),
         task_launcher=launcher_settings(cfg),
@@ -217,6 +221,19 @@ def load_balancer_settings(cfg: StackConfig, region: RegionConfig) -> LoadBalanc
         staging=StagingListener(port=staging.listener_port, ingress_cidrs=tuple(staging.ingress_cidrs or ()))
         if cfg.has_staging
         else None,
+        test_listener=TestListener(port=lb.test_listener_port)
+        if any(s.deployment.progressive for s in cfg.services)
+        else None,
+    )
+
+
+def smoke_test_settings(cfg: StackConfig) -> SmokeTestSettings | None:
+    if not any(s.deployment.smoke_test for s in cfg.services):
+        return None
+    return SmokeTestSettings(
+        function_name=f"{name_prefix(cfg)}-smoke-test",
+        test_port=cfg.load_balancer.test_listener_port,
+        log_retention_days=cfg.logs.retention_days,
     )
 
 
@@ -255,6 +272,9 @@ def service_settings(cfg: StackConfig, region: RegionConfig, svc: ServiceConfig,
             target_group_name=_service_target_group(cfg, region, svc, project, svc.name + STAGING_SUFFIX),
         )
         if staged
+        else None,
+        alternate_target_group_name=_service_target_group(cfg, region, svc, project, svc.name + ALTERNATE_SUFFIX)
+        if svc.deployment.progressive
         else None,
     )
 

@@ -39,8 +39,8 @@ LARGE_SERVICES = 25
 
 def large_config() -> dict[str, str]:
     """prod's config, spread over 6 regions with 25 services (each with a repository, task,
-    target group, rule, service and scaling; every fifth on demand, started by the task launcher
-    on prod's schedules) plus prod's function."""
+    target group, rule, service and scaling, deployed like auth, as a canary with a smoke test;
+    every fifth on demand, started by the task launcher on prod's schedules) plus prod's function."""
     base = stackfiles.load("prod").config
     ns = {k.split(":", 1)[1]: json.loads(v) if v[:1] in "[{" else v for k, v in base.items() if k.startswith(f"{PROJECT}:")}
     ns["regions"] = [
@@ -52,8 +52,11 @@ def large_config() -> dict[str, str]:
     for i in range(LARGE_SERVICES):
         svc = copy.deepcopy(template)
         svc.update(name=f"svc-{i:02d}", port=8000 + i, paths=[f"/api/svc-{i:02d}/*"])
+        # auth's canary with its smoke test, on the copy's own path.
+        svc["deployment"]["smokeTest"]["path"] = f"/api/svc-{i:02d}/health"
         if i % 5 == 4:  # prod's share of on-demand engines (2 of 6), for the task launcher
             svc["mode"] = "on-demand"
+            del svc["deployment"]  # on demand: no ECS service, so no deployment strategy
         priority = routes.auto_priority(svc["name"], svc["paths"])
         if priority in taken:  # the validator would ask for an explicit one; so does this generator
             priority = next(p for p in range(1, 50_000) if p not in taken)

@@ -13,7 +13,7 @@ the Route 53 health checks.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -37,6 +37,9 @@ class AlarmSpec:
     threshold: float
     comparison: str = "GreaterThanThreshold"
     treat_missing: str = TREAT_MISSING
+    # How the metric of several sources (a service's two target groups) is combined: SUM for counts
+    # of events, MAX for levels (latency, unhealthy hosts), so a bad group is never averaged away.
+    combine: Literal["SUM", "MAX"] = "SUM"
 
 
 @dataclass(frozen=True)
@@ -75,9 +78,9 @@ def service_alarm_specs(thresholds: ServiceThresholds, mode: Literal["service", 
         AlarmSpec("5xx", f"More than {t.target_5xx_count} 5XX responses from the targets in 5 minutes",
                   "AWS/ApplicationELB", "HTTPCode_Target_5XX_Count", "Sum", 300, 1, t.target_5xx_count),
         AlarmSpec("latency", f"Average response time above {t.response_time_seconds} s over 5 minutes",
-                  "AWS/ApplicationELB", "TargetResponseTime", "Average", 300, 1, t.response_time_seconds),
+                  "AWS/ApplicationELB", "TargetResponseTime", "Average", 300, 1, t.response_time_seconds, combine="MAX"),
         AlarmSpec("unhealthy", f"More than {t.unhealthy_hosts} unhealthy targets for 2 minutes",
-                  "AWS/ApplicationELB", "UnHealthyHostCount", "Maximum", 60, 2, t.unhealthy_hosts),
+                  "AWS/ApplicationELB", "UnHealthyHostCount", "Maximum", 60, 2, t.unhealthy_hosts, combine="MAX"),
     ]  # fmt: skip
     if mode == "service":
         specs = [
@@ -95,21 +98,28 @@ def metric_alarm(
     spec: AlarmSpec,
     *,
     alarm_name: str,
-    dimensions: Mapping[str, pulumi.Input[str]],
+    dimensions: Mapping[str, pulumi.Input[str]] | Sequence[Mapping[str, pulumi.Input[str]]],
     topic_arn: pulumi.Input[str],
     opts: pulumi.ResourceOptions,
     ok_actions: bool = True,
 ) -> aws.cloudwatch.MetricAlarm:
-    """``{name}``: the alarm, notifying ``topic_arn`` when it fires (and when it clears)."""
+    """``{name}``: the alarm, notifying ``topic_arn`` when it fires (and when it clears).
+
+    ``dimensions`` is one metric's, or a list of several sources' (a service's two target groups),
+    whose values are combined with metric math by ``spec.combine``.
+    """
+    sources = [dimensions] if isinstance(dimensions, Mapping) else list(dimensions)
+    single = len(sources) == 1
     return aws.cloudwatch.MetricAlarm(
         name,
         name=alarm_name,
         alarm_description=spec.description,
-        namespace=spec.namespace,
-        metric_name=spec.metric,
-        dimensions=dict(dimensions),
-        statistic=spec.statistic,
-        period=spec.period,
+        namespace=spec.namespace if single else None,
+        metric_name=spec.metric if single else None,
+        dimensions=dict(sources[0]) if single else None,
+        statistic=spec.statistic if single else None,
+        period=spec.period if single else None,
+        metric_queries=None if single else combined_queries(spec, sources),
         evaluation_periods=spec.evaluation_periods,
         threshold=spec.threshold,
         comparison_operator=spec.comparison,
@@ -118,3 +128,38 @@ def metric_alarm(
         ok_actions=[topic_arn] if ok_actions else [],
         opts=opts,
     )
+
+
+def combined_expression(spec: AlarmSpec, count: int) -> str:
+    """The metric math over ``m1`` .. ``m{count}``: a source without datapoints counts as 0, so an
+    idle target group neither hides nor dilutes the live one."""
+    filled = [f"FILL(m{k}, 0)" for k in range(1, count + 1)]
+    return " + ".join(filled) if spec.combine == "SUM" else f"MAX([{', '.join(filled)}])"
+
+
+def combined_queries(
+    spec: AlarmSpec, sources: Sequence[Mapping[str, pulumi.Input[str]]]
+) -> list[aws.cloudwatch.MetricAlarmMetricQueryArgs]:
+    queries = [
+        aws.cloudwatch.MetricAlarmMetricQueryArgs(
+            id=f"m{k}",
+            metric=aws.cloudwatch.MetricAlarmMetricQueryMetricArgs(
+                namespace=spec.namespace,
+                metric_name=spec.metric,
+                dimensions=dict(dims),
+                period=spec.period,
+                stat=spec.statistic,
+            ),
+            return_data=False,
+        )
+        for k, dims in enumerate(sources, start=1)
+    ]
+    queries.append(
+        aws.cloudwatch.MetricAlarmMetricQueryArgs(
+            id="combined",
+            expression=combined_expression(spec, len(sources)),
+            label=f"{spec.metric} ({spec.combine.lower()} of {len(sources)} target groups)",
+            return_data=True,
+        )
+    )
+    return queries

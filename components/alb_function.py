@@ -10,7 +10,7 @@ import pulumi
 import pulumi_aws as aws
 
 from .load_balancer import alb_only_rules, path_rule
-from .python_function import execution_role, log_group, python_function
+from .python_function import VPC_NETWORK_INTERFACES, execution_role, log_group, python_function
 
 
 @dataclass(frozen=True)
@@ -136,22 +136,7 @@ class AlbFunction(pulumi.ComponentResource):
         statements: list[dict[str, object]] = []
         security_group = None
         if args.vpc is not None:
-            statements.append(
-                {
-                    # Lambda manages the function's network interfaces; EC2 offers no resource
-                    # scoping for creating or describing them (documented exception).
-                    "Sid": "VpcNetworkInterfaces",
-                    "Effect": "Allow",
-                    "Action": [
-                        "ec2:CreateNetworkInterface",
-                        "ec2:DescribeNetworkInterfaces",
-                        "ec2:DeleteNetworkInterface",
-                        "ec2:AssignPrivateIpAddresses",
-                        "ec2:UnassignPrivateIpAddresses",
-                    ],
-                    "Resource": "*",
-                }
-            )
+            statements.append(VPC_NETWORK_INTERFACES)
             security_group = self._security_group(name, args)
         execution = execution_role(name, settings, logs, statements, child)
         function = python_function(

@@ -137,6 +137,19 @@ class ArtifactSettings:
 
 
 @dataclass(frozen=True)
+class ProductionWindow:
+    """When the production stage may be entered (a DeploymentWindow condition).
+
+    Attributes:
+        cron: CodePipeline's cron, with a seconds field first (``* * 9-16 ? * MON-FRI``).
+        time_zone: An IANA time zone. Default ``UTC``.
+    """
+
+    cron: str
+    time_zone: str = "UTC"
+
+
+@dataclass(frozen=True)
 class DeliverySettings:
     """The pipeline's settings: plain data, from the validated stack config (``pipeline``).
 
@@ -147,6 +160,7 @@ class DeliverySettings:
         build: Build settings.
         deploy_timeout_minutes: How long an ECS deploy action waits. Default 30.
         artifacts: Default :class:`ArtifactSettings`.
+        production_window: Entering production only inside it, or None (default): any time.
         log_retention_days: Build log retention. Default 365.
     """
 
@@ -156,6 +170,7 @@ class DeliverySettings:
     build: BuildSettings
     deploy_timeout_minutes: int = 30
     artifacts: ArtifactSettings = ArtifactSettings()
+    production_window: ProductionWindow | None = None
     log_retention_days: int = 365
 
     @property
@@ -177,6 +192,8 @@ class DeliveryArgs:
         notification_topic_arn: Approval requests and failed runs go here.
         notification_key_arn: The topic's KMS key, or None if the topic is not the stack's own.
         staging_url: The staging listener's URL, for the approval message. Default None.
+        production_gate_alarm: An alarm (name) that keeps the production stage from starting
+            while it is in ALARM, or None (default) for none.
     """
 
     settings: DeliverySettings
@@ -189,6 +206,7 @@ class DeliveryArgs:
     notification_key_arn: pulumi.Input[str] | None = None
     staging: Mapping[str, DeployTarget] = field(default_factory=dict)
     staging_url: pulumi.Input[str] | None = None
+    production_gate_alarm: str | None = None
 
     def targets(self, stage: Stage) -> Mapping[str, DeployTarget]:
         return self.staging if stage.target == "staging" else self.production
@@ -211,7 +229,9 @@ class Delivery(pulumi.ComponentResource):
       ``{name}-build-2`` ... with more than 5 deployed services): privileged CodeBuild projects.
     - With a production stage: ``{name}-release-logs``, ``-release-role`` / ``-release-policy``
       and ``{name}-release``, the project of the Release action.
-    - ``{name}-pipeline-role`` / ``-pipeline-policy`` and ``{name}-pipeline``.
+    - ``{name}-pipeline-role`` / ``-pipeline-policy`` and ``{name}-pipeline``. The production
+      stage may be entered only while ``production_gate_alarm`` is not in ALARM and inside the
+      ``production_window``, and a failed production stage rolls back to its last success.
     - ``{name}-failed`` / ``-failed-target``: failed runs to the notifications topic.
     - ``{name}-dead-letters`` / ``-dead-letters-policy``: events EventBridge could not deliver.
     """
@@ -301,6 +321,10 @@ class Delivery(pulumi.ComponentResource):
             "repository_name": repository.repository_name if repository else None,
             "repository_clone_url_http": repository.clone_url_http if repository else None,
             "dead_letter_queue_url": dead_letters.url,
+            "production_gate_alarm_name": args.production_gate_alarm,
+            "production_window": {"cron": window.cron, "time_zone": window.time_zone}
+            if (window := args.settings.production_window)
+            else None,
         }
         self.register_outputs(self.outputs)
 

@@ -26,6 +26,14 @@ import pulumi_aws as aws
 from . import iam
 from .alarms import DEPLOYMENT_ALARMS, ServiceAlarms, metric_alarm, service_alarm_specs
 from .load_balancer import alb_only_rules, path_rule
+from .progressive import (
+    SERVICE_OWNED_BY_ECS,
+    Deployment,
+    Traffic,
+    declare_traffic,
+    deployment_configuration,
+    hook_details,
+)
 from .task_definition import container_definition, execution_statements, volume_name
 
 
@@ -126,6 +134,10 @@ class ServiceSettings:
         task_policy: Task-role statements. Default none: the task role has no permissions.
         stop_timeout_seconds: Seconds between SIGTERM and SIGKILL when a task stops (2 to 120 on
             Fargate), or None (default) for ECS's 30.
+        deployment: How new revisions reach production (:class:`~components.progressive.Deployment`).
+            Default rolling.
+        alternate_target_group_name: The second target group of a progressive deployment (at
+            most 32 characters); required with one, and only with one.
         alarms: The service's alarms (:class:`~components.alarms.ServiceAlarms`), or None
             (default) for none.
         staging: The service's staging copy, or None (default) for none.
@@ -161,6 +173,8 @@ class ServiceSettings:
     writable_paths: Sequence[str] = ("/tmp",)
     task_policy: Sequence[Grant] = ()
     stop_timeout_seconds: int | None = None
+    deployment: Deployment = field(default_factory=Deployment)
+    alternate_target_group_name: str | None = None
     alarms: ServiceAlarms | None = None
     staging: StagingCopy | None = None
     ecs_service_name: str | None = None
@@ -183,11 +197,18 @@ class ServiceSettings:
             raise ValueError("min_capacity <= desired_count <= max_capacity")
         if self.staging is not None and self.mode != "service":
             raise ValueError("only a mode service service has a staging copy")
+        if self.deployment.progressive and self.mode != "service":
+            raise ValueError(f"a {self.deployment.strategy} deployment needs an ECS service (mode service)")
+        if self.deployment.progressive != (self.alternate_target_group_name is not None):
+            raise ValueError("alternate_target_group_name goes with a progressive deployment, and only with one")
+        if self.alternate_target_group_name is not None and len(self.alternate_target_group_name) > 32:
+            raise ValueError("a target group name has at most 32 characters")
 
     def staging_copy(self) -> ServiceSettings:
         """The staging copy: these settings, but its own ECS service, family, target group and
-        log group, ``staging.desired_count`` tasks without autoscaling, on Spot if asked, and no
-        alarms (staging runs unapproved builds: its failures are the pipeline's to report)."""
+        log group, ``staging.desired_count`` tasks without autoscaling, on Spot if asked, rolling
+        deployments, and no alarms (staging runs unapproved builds: its failures are the
+        pipeline's to report)."""
         copy = self.staging
         if copy is None:
             raise ValueError(f"{self.name} has no staging copy")
@@ -200,6 +221,8 @@ class ServiceSettings:
             desired_count=copy.desired_count,
             capacity_provider="FARGATE_SPOT" if copy.spot else "FARGATE",
             autoscale=False,
+            deployment=Deployment(),
+            alternate_target_group_name=None,
             alarms=None,
             staging=None,
         )
@@ -220,6 +243,9 @@ class FargateServiceArgs:
         image: The image to run (see the module docstring).
         repository_arn: The service's ECR repository; the execution role may pull from it only.
         alarm_topic_arn: Where the alarms notify (required with ``settings.alarms``).
+        test_listener_arn: The region's test listener (required with a progressive deployment).
+        test_origin: ``scheme://host:port`` of the test listener (required with a smoke test).
+        smoke_test_function_arn: The function ECS runs the smoke test with (required with one).
     """
 
     settings: ServiceSettings
@@ -234,10 +260,18 @@ class FargateServiceArgs:
     image: pulumi.Input[str]
     repository_arn: pulumi.Input[str]
     alarm_topic_arn: pulumi.Input[str] | None = None
+    test_listener_arn: pulumi.Input[str] | None = None
+    test_origin: pulumi.Input[str] | None = None
+    smoke_test_function_arn: pulumi.Input[str] | None = None
 
     def __post_init__(self) -> None:
         if self.settings.alarms is not None and self.alarm_topic_arn is None:
             raise ValueError("alarms need alarm_topic_arn")
+        deployment = self.settings.deployment
+        if deployment.progressive and self.test_listener_arn is None:
+            raise ValueError(f"a {deployment.strategy} deployment needs test_listener_arn")
+        if deployment.smoke_test is not None and (self.test_origin is None or self.smoke_test_function_arn is None):
+            raise ValueError("a smoke test needs test_origin and smoke_test_function_arn")
 
 
 class FargateService(pulumi.ComponentResource):
@@ -325,29 +359,7 @@ class FargateService(pulumi.ComponentResource):
             opts=child,
         )
 
-        hc = settings.health_check
-        target_group = aws.lb.TargetGroup(
-            f"{name}-tg",
-            name=settings.target_group_name,
-            port=settings.port,
-            protocol="HTTP",
-            target_type="ip",
-            vpc_id=args.vpc_id,
-            # Draining for the ALB's default 300 s makes every deploy and scale-in wait five minutes.
-            deregistration_delay=30,
-            health_check=aws.lb.TargetGroupHealthCheckArgs(
-                enabled=True,
-                path=hc.path,
-                protocol="HTTP",
-                port="traffic-port",
-                matcher=hc.matcher,
-                interval=hc.interval_seconds,
-                timeout=hc.timeout_seconds,
-                healthy_threshold=hc.healthy_threshold,
-                unhealthy_threshold=hc.unhealthy_threshold,
-            ),
-            opts=child,
-        )
+        target_group = self._target_group(f"{name}-tg", settings.target_group_name, args)
 
         sg = aws.ec2.SecurityGroup(
             f"{name}-sg",
@@ -375,18 +387,39 @@ class FargateService(pulumi.ComponentResource):
             opts=child,
         )
 
-        rule = path_rule(
-            name,
-            listener_arn=args.listener_arn,
-            priority=settings.priority,
-            paths=settings.paths,
-            target_group_arn=target_group.arn,
-            opts=child,
-        )
+        self.traffic: Traffic | None = None
+        if settings.deployment.progressive:
+            assert settings.alternate_target_group_name is not None and args.test_listener_arn is not None
+            self.traffic = declare_traffic(
+                name,
+                self,
+                context=ctx,
+                service_name=settings.name,
+                priority=settings.priority,
+                paths=settings.paths,
+                listener_arn=args.listener_arn,
+                test_listener_arn=args.test_listener_arn,
+                live=target_group,
+                alternate=self._target_group(f"{name}-tg-alt", settings.alternate_target_group_name, args),
+                smoke_test_function_arn=args.smoke_test_function_arn if settings.deployment.smoke_test else None,
+            )
+            rule = self.traffic.production_rule
+        else:
+            rule = path_rule(
+                name,
+                listener_arn=args.listener_arn,
+                priority=settings.priority,
+                paths=settings.paths,
+                target_group_arn=target_group.arn,
+                opts=child,
+            )
+        # After a progressive deployment the live traffic runs on the other group: everything that
+        # reads a target group's metrics reads both.
+        groups = [target_group] + ([self.traffic.alternate_target_group] if self.traffic else [])
 
         self.alarms: dict[str, aws.cloudwatch.MetricAlarm] = {}
         if settings.alarms is not None:
-            self._alarms(name, args, settings.alarms, target_group)
+            self._alarms(name, args, settings.alarms, groups)
 
         self.service_name: pulumi.Output[str | None] = pulumi.Output.from_input(None)
         if settings.mode == "service":
@@ -396,6 +429,7 @@ class FargateService(pulumi.ComponentResource):
         self.task_definition_family = task.family
         self.target_group_arn = target_group.arn
         self.target_group_arn_suffix = target_group.arn_suffix
+        self.target_group_arn_suffixes = [g.arn_suffix for g in groups]
         self.security_group_id = sg.id
         self.task_role_arn = task_role.arn
         self.execution_role_arn = execution_role.arn
@@ -412,13 +446,41 @@ class FargateService(pulumi.ComponentResource):
             "log_group_name": self.log_group_name,
             "container_port": settings.port,
             "alarm_names": {k: a.name for k, a in self.alarms.items()},
+            "deployment_strategy": settings.deployment.strategy,
+            "alternate_target_group_arn": self.traffic.alternate_target_group.arn if self.traffic else None,
+            "test_listener_rule_arn": self.traffic.test_rule.arn if self.traffic else None,
         }
         self.register_outputs(self.outputs)
 
+    def _target_group(self, logical: str, physical: str, args: FargateServiceArgs) -> aws.lb.TargetGroup:
+        hc = self.settings.health_check
+        return aws.lb.TargetGroup(
+            logical,
+            name=physical,
+            port=self.settings.port,
+            protocol="HTTP",
+            target_type="ip",
+            vpc_id=args.vpc_id,
+            # Draining for the ALB's default 300 s makes every deploy and scale-in wait five minutes.
+            deregistration_delay=30,
+            health_check=aws.lb.TargetGroupHealthCheckArgs(
+                enabled=True,
+                path=hc.path,
+                protocol="HTTP",
+                port="traffic-port",
+                matcher=hc.matcher,
+                interval=hc.interval_seconds,
+                timeout=hc.timeout_seconds,
+                healthy_threshold=hc.healthy_threshold,
+                unhealthy_threshold=hc.unhealthy_threshold,
+            ),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+
     def _alarms(
-        self, name: str, args: FargateServiceArgs, alarms: ServiceAlarms, target_group: aws.lb.TargetGroup
+        self, name: str, args: FargateServiceArgs, alarms: ServiceAlarms, groups: Sequence[aws.lb.TargetGroup]
     ) -> None:
-        on_target_group = {"TargetGroup": target_group.arn_suffix, "LoadBalancer": args.load_balancer_arn_suffix}
+        on_target_groups = [{"TargetGroup": g.arn_suffix, "LoadBalancer": args.load_balancer_arn_suffix} for g in groups]
         on_service = {"ClusterName": args.cluster_name, "ServiceName": self.settings.ecs_name}
         assert args.alarm_topic_arn is not None  # FargateServiceArgs checks it
         for spec in service_alarm_specs(alarms.thresholds, self.settings.mode):
@@ -426,7 +488,7 @@ class FargateService(pulumi.ComponentResource):
                 f"{name}-alarm-{spec.kind}",
                 spec,
                 alarm_name=f"{alarms.alarm_prefix}-{spec.kind}",
-                dimensions=on_service if spec.namespace == "AWS/ECS" else on_target_group,
+                dimensions=on_service if spec.namespace == "AWS/ECS" else on_target_groups,
                 topic_arn=args.alarm_topic_arn,
                 opts=pulumi.ResourceOptions(parent=self),
             )
@@ -440,7 +502,7 @@ class FargateService(pulumi.ComponentResource):
         sg: aws.ec2.SecurityGroup,
         rule: aws.lb.ListenerRule,
     ) -> None:
-        settings = self.settings
+        settings, traffic = self.settings, self.traffic
         service = aws.ecs.Service(
             f"{name}-service",
             name=settings.ecs_name,
@@ -463,11 +525,38 @@ class FargateService(pulumi.ComponentResource):
                     target_group_arn=target_group.arn,
                     container_name=settings.name,
                     container_port=settings.port,
+                    advanced_configuration=aws.ecs.ServiceLoadBalancerAdvancedConfigurationArgs(
+                        alternate_target_group_arn=traffic.alternate_target_group.arn,
+                        production_listener_rule=traffic.production_rule.arn,
+                        test_listener_rule=traffic.test_rule.arn,
+                        role_arn=traffic.role.arn,
+                    )
+                    if traffic
+                    else None,
                 )
             ],
-            deployment_circuit_breaker=aws.ecs.ServiceDeploymentCircuitBreakerArgs(enable=True, rollback=True),
-            # The circuit breaker catches tasks that never start; these catch tasks that start and
-            # then fail their users (5XX, unhealthy targets) during the deployment's bake time.
+            deployment_configuration=deployment_configuration(
+                settings.deployment,
+                hook_role_arn=traffic.role.arn,
+                hook_function_arn=args.smoke_test_function_arn,
+                hook_details=hook_details(
+                    settings.name,
+                    pulumi.Output.concat(args.test_origin, settings.deployment.smoke_test.path),  # type: ignore[arg-type]
+                    settings.deployment.smoke_test,
+                )
+                if settings.deployment.smoke_test
+                else None,
+            )
+            if traffic
+            else None,
+            # The circuit breaker catches tasks that never start. ECS's API reference documents it
+            # for rolling deployments only, so progressive ones rely on the alarms below and the
+            # smoke test (README: "How a release reaches production").
+            deployment_circuit_breaker=None
+            if traffic
+            else aws.ecs.ServiceDeploymentCircuitBreakerArgs(enable=True, rollback=True),
+            # These catch tasks that start and then fail their users (5XX, unhealthy targets)
+            # during the deployment and its bake time, with every strategy.
             alarms=aws.ecs.ServiceAlarmsArgs(
                 alarm_names=[self.alarms[k].name for k in DEPLOYMENT_ALARMS], enable=True, rollback=True
             )
@@ -481,10 +570,12 @@ class FargateService(pulumi.ComponentResource):
             wait_for_steady_state=False,
             opts=pulumi.ResourceOptions(
                 parent=self,
-                # ECS refuses a target group that no listener rule references yet.
-                depends_on=[rule],
-                # Autoscaling owns the count after creation (module docstring).
-                ignore_changes=["desiredCount"] if settings.autoscale else [],
+                # ECS refuses a target group that no listener rule references yet, and a progressive
+                # service checks its role's permissions on both rules when it is created.
+                depends_on=[rule, *([traffic.test_rule, traffic.policy] if traffic else [])],
+                # Autoscaling owns the count after creation (module docstring); with a progressive
+                # strategy ECS also swaps which target group is live (components/progressive.py).
+                ignore_changes=(["desiredCount"] if settings.autoscale else []) + (SERVICE_OWNED_BY_ECS if traffic else []),
             ),
         )
         self.service_name = service.name

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -75,6 +75,18 @@ class StagingListener:
 
 
 @dataclass(frozen=True)
+class TestListener:
+    """A listener ECS sends test traffic through during a progressive deployment; only the
+    services' test rules attach to it, and it admits only ``LoadBalancerArgs.test_client_addresses``.
+
+    Attributes:
+        port: Its port (not 80, 443 or the staging listener's).
+    """
+
+    port: int = 9443
+
+
+@dataclass(frozen=True)
 class LoadBalancerSettings:
     """The ALB's settings: plain data, from the validated stack config (``loadBalancer``, ``dns``).
 
@@ -92,6 +104,7 @@ class LoadBalancerSettings:
         access_logs: Access log settings, or None for no access logs (Security Hub ELB.5 fails).
         regional_record: An alias record for the region's own name, or None (default).
         staging: A staging listener, or None (default) for none.
+        test_listener: A test listener, or None (default) for none.
     """
 
     name_prefix: str
@@ -105,10 +118,13 @@ class LoadBalancerSettings:
     access_logs: AccessLogSettings | None = field(default_factory=AccessLogSettings)
     regional_record: RegionalRecord | None = None
     staging: StagingListener | None = None
+    test_listener: TestListener | None = None
 
     def __post_init__(self) -> None:
         if self.staging and self.staging.port in (80, 443):
             raise ValueError("the staging listener needs a port other than 80 and 443")
+        if self.test_listener and self.test_listener.port in (80, 443, self.staging.port if self.staging else 80):
+            raise ValueError("the test listener needs a port of its own")
         if self.certificate_arn and self.acm:
             raise ValueError("give certificate_arn or acm, not both")
         if len(self.load_balancer_name) > 32:
@@ -130,12 +146,15 @@ class LoadBalancerArgs:
         context: Account, partition and region, for the log bucket's policy.
         vpc_id: The VPC.
         public_subnet_ids: Subnets the ALB spans (one per AZ).
+        test_client_addresses: With a test listener, the IPv4 addresses it admits, by a stable
+            key: the NAT gateways' (``az1`` ...), where requests from the private subnets come from.
     """
 
     settings: LoadBalancerSettings
     context: iam.AwsContext
     vpc_id: pulumi.Input[str]
     public_subnet_ids: pulumi.Input[Sequence[pulumi.Input[str]]]
+    test_client_addresses: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
 
 
 class LoadBalancer(pulumi.ComponentResource):
@@ -156,6 +175,8 @@ class LoadBalancer(pulumi.ComponentResource):
       (80, a 301 to HTTPS). Without: ``{name}-http`` (80, the 404 default), where routes attach.
     - With ``staging``: ``{name}-staging``, a listener on the staging port (same protocol and
       certificate, the 404 default) and ingress rules for it; only staging rules attach there.
+    - With ``test_listener``: ``{name}-test``, the same on the test port, where ECS sends a new
+      revision's test traffic, and ``{name}-test-ingress-{key}`` per test client address.
     - With ``regional_record``: ``{name}-regional-record``, an alias A record to the ALB.
     - With ``acm``: ``{name}-certificate``, a ``{name}-certificate-record-{n}`` validation record
       per name, and ``{name}-certificate-validation``, which the HTTPS listener waits for.
@@ -293,6 +314,36 @@ class LoadBalancer(pulumi.ComponentResource):
             )
             self.staging_listener_arn = staging.arn
             self.staging_url = pulumi.Output.concat(f"{scheme}://", host, f":{settings.staging.port}/")
+        self.test_listener_arn: pulumi.Output[str | None] = pulumi.Output.from_input(None)
+        self.test_origin: pulumi.Output[str | None] = pulumi.Output.from_input(None)
+        if settings.test_listener:
+            port = settings.test_listener.port
+            test = aws.lb.Listener(
+                f"{name}-test",
+                load_balancer_arn=alb.arn,
+                port=port,
+                protocol="HTTPS" if settings.https else "HTTP",
+                ssl_policy=settings.ssl_policy if settings.https else None,
+                certificate_arn=serving.certificate_arn if settings.https else None,
+                default_actions=[not_found],
+                opts=child,
+            )
+            # Exception to "security groups reference security groups": the smoke test runs in the
+            # private subnets and reaches this internet-facing ALB through the NAT gateways, so its
+            # requests arrive from their addresses (README: exceptions).
+            for key, address in sorted(args.test_client_addresses.items()):
+                aws.vpc.SecurityGroupIngressRule(
+                    f"{name}-test-ingress-{key}",
+                    security_group_id=sg.id,
+                    ip_protocol="tcp",
+                    from_port=port,
+                    to_port=port,
+                    cidr_ipv4=pulumi.Output.concat(address, "/32"),
+                    description=f"test traffic from the NAT gateway in {key}",
+                    opts=child,
+                )
+            self.test_listener_arn = test.arn
+            self.test_origin = pulumi.Output.concat(f"{scheme}://", host, f":{port}")
         self.url = pulumi.Output.concat(f"{scheme}://", host, "/")
 
         self.load_balancer_arn = alb.arn
@@ -312,6 +363,8 @@ class LoadBalancer(pulumi.ComponentResource):
             "load_balancer_url": self.url,
             "staging_listener_arn": self.staging_listener_arn,
             "staging_url": self.staging_url,
+            "test_listener_arn": self.test_listener_arn,
+            "test_origin": self.test_origin,
         }
         self.register_outputs(self.outputs)
 
@@ -433,15 +486,18 @@ def path_rule(
     listener_arn: pulumi.Input[str],
     priority: int,
     paths: Sequence[str],
-    target_group_arn: pulumi.Input[str],
     opts: pulumi.ResourceOptions,
+    target_group_arn: pulumi.Input[str] | None = None,
+    action: aws.lb.ListenerRuleActionArgs | None = None,
 ) -> aws.lb.ListenerRule:
-    """``{name}-rule``: forward requests matching ``paths`` to one target group."""
+    """``{name}-rule``: requests matching ``paths`` forward to one target group, or take ``action``."""
+    if (target_group_arn is None) == (action is None):
+        raise ValueError("give target_group_arn or action")
     return aws.lb.ListenerRule(
         f"{name}-rule",
         listener_arn=listener_arn,
         priority=priority,
-        actions=[aws.lb.ListenerRuleActionArgs(type="forward", target_group_arn=target_group_arn)],
+        actions=[action or aws.lb.ListenerRuleActionArgs(type="forward", target_group_arn=target_group_arn)],
         conditions=[
             aws.lb.ListenerRuleConditionArgs(
                 path_pattern=aws.lb.ListenerRuleConditionPathPatternArgs(values=list(paths))

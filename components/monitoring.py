@@ -83,6 +83,12 @@ class MonitoringSettings:
         if self.dashboard_name is not None and len(self.dashboard_name) > 255:
             raise ValueError("a dashboard name has at most 255 characters")
 
+    @property
+    def production_alarm_name(self) -> str:
+        """The composite alarm in ALARM while any production service's alarm is: the pipeline's
+        production stage waits for it to clear."""
+        return f"{self.alarm_prefix}-production-health"
+
 
 @dataclass(frozen=True)
 class MonitoringArgs:
@@ -158,6 +164,8 @@ class Monitoring(pulumi.ComponentResource):
     - per function ``{name}-fn-{key}-errors`` / ``-throttles`` / ``-duration``;
     - per queue ``{name}-dlq-{key}``: any message visible;
     - with replication, per secondary ``{name}-replication-lag-{region}``;
+    - with services, ``{name}-production-health``: a composite alarm over every production
+      service's alarms, without actions, which gates the pipeline's production stage;
     - ``{name}-dashboard`` unless ``dashboard_name`` is None: a row per service (CPU and memory,
       running tasks, requests, 5XX, latency), the ALB, the functions, the queues, the pipeline's
       builds, replication lag, and every alarm's state. Its body is built from the same data.
@@ -195,6 +203,19 @@ class Monitoring(pulumi.ComponentResource):
                 )
 
         service_alarms = [a for svc in args.services.values() for a in svc.alarms.values()]
+        self.production_alarm: aws.cloudwatch.CompositeAlarm | None = None
+        if service_alarms:
+            self.production_alarm = aws.cloudwatch.CompositeAlarm(
+                f"{name}-production-health",
+                alarm_name=args.settings.production_alarm_name,
+                alarm_description="In ALARM while any production service's alarm is; the pipeline's production "
+                "stage does not start until it clears. It notifies nobody: the services' alarms do.",
+                alarm_rule=pulumi.Output.all(*[a.name for a in service_alarms]).apply(
+                    lambda names: " OR ".join(f'ALARM("{n}")' for n in names)
+                ),
+                actions_enabled=False,
+                opts=child,
+            )
         self.dashboard_name: pulumi.Output[str | None] = pulumi.Output.from_input(None)
         if args.settings.dashboard_name is not None:
             dashboard = aws.cloudwatch.Dashboard(
@@ -209,6 +230,7 @@ class Monitoring(pulumi.ComponentResource):
 
         self.outputs: dict[str, pulumi.Input[object]] = {
             "alarm_names": {k: a.name for k, a in self.alarms.items()},
+            "production_alarm_name": self.production_alarm.alarm_name if self.production_alarm else None,
             "dashboard_name": self.dashboard_name,
         }
         self.register_outputs(self.outputs)
@@ -241,7 +263,6 @@ def _metric_widget(
 
 def _service_row(args: MonitoringArgs, name: str, svc: FargateService) -> list[dict[str, Any]]:
     region = args.region
-    tg = {"TargetGroup": svc.target_group_arn_suffix, "LoadBalancer": args.load_balancer_arn_suffix}
     mode: Literal["service", "on-demand"] = svc.settings.mode
     widgets = []
     if mode == "service":
@@ -253,14 +274,17 @@ def _service_row(args: MonitoringArgs, name: str, svc: FargateService) -> list[d
             _metric_widget(f"{name}: running tasks", region,
                            [["ECS/ContainerInsights", "RunningTaskCount", *ecs]], stat="Average", width=4),
         ]  # fmt: skip
-    dims = ["TargetGroup", tg["TargetGroup"], "LoadBalancer", tg["LoadBalancer"]]
+    # One line per target group: a progressive service's live traffic moves between its two.
+    groups = [["TargetGroup", suffix, "LoadBalancer", args.load_balancer_arn_suffix] for suffix in svc.target_group_arn_suffixes]
+
+    def per_group(metric: str) -> list[list[Any]]:
+        return [["AWS/ApplicationELB", metric, *dims] for dims in groups]
+
     widgets += [
-        _metric_widget(f"{name}: requests", region, [["AWS/ApplicationELB", "RequestCount", *dims]], stat="Sum", width=5),
-        _metric_widget(f"{name}: target 5XX", region, [["AWS/ApplicationELB", "HTTPCode_Target_5XX_Count", *dims]],
-                       stat="Sum", width=5),
-        _metric_widget(f"{name}: latency (s)", region, [["AWS/ApplicationELB", "TargetResponseTime", *dims]],
-                       stat="Average", width=4),
-    ]  # fmt: skip
+        _metric_widget(f"{name}: requests", region, per_group("RequestCount"), stat="Sum", width=5),
+        _metric_widget(f"{name}: target 5XX", region, per_group("HTTPCode_Target_5XX_Count"), stat="Sum", width=5),
+        _metric_widget(f"{name}: latency (s)", region, per_group("TargetResponseTime"), stat="Average", width=4),
+    ]
     return widgets
 
 

@@ -178,10 +178,10 @@ class Network(pulumi.ComponentResource):
 
         nat_keys = {"perAz": az_keys, "single": az_keys[:1], "none": []}[args.nat_strategy]
         nats: dict[str, aws.ec2.NatGateway] = {}
-        eips: list[aws.ec2.Eip] = []
+        eips: dict[str, aws.ec2.Eip] = {}
         for key in nat_keys:
             eip = aws.ec2.Eip(f"{name}-nat-eip-{key}", domain="vpc", tags=tags(f"nat-{key}"), opts=child)
-            eips.append(eip)
+            eips[key] = eip
             nats[key] = aws.ec2.NatGateway(
                 f"{name}-nat-{key}",
                 allocation_id=eip.id,
@@ -222,7 +222,8 @@ class Network(pulumi.ComponentResource):
         self.public_route_table_id = public_rt.id
         self.private_route_table_ids = pulumi.Output.all(*[rt.id for rt in private_rts])
         self.nat_gateway_ids = pulumi.Output.all(*[n.id for n in nats.values()])
-        self.nat_public_ips = pulumi.Output.all(*[e.public_ip for e in eips])
+        self.nat_public_ips = pulumi.Output.all(*[e.public_ip for e in eips.values()])
+        self.nat_public_ip_by_az: dict[str, pulumi.Output[str]] = {key: e.public_ip for key, e in eips.items()}
         self.flow_log_group_name = (
             flow_log_group.name if flow_log_group is not None else pulumi.Output.from_input(None)
         )

@@ -128,6 +128,17 @@ class PipelineDefinition:
                 },
                 pass_task_roles([r for t in targets for r in (t.task_role_arn, t.execution_role_arn)]),
             ]
+        if args.production_gate_alarm is not None:
+            statements.append(
+                {
+                    # What the CloudWatchAlarm stage condition reads; AWS documents no permission for
+                    # it, and DescribeAlarms is the read it makes (README: not observed).
+                    "Sid": "ReadProductionGateAlarm",
+                    "Effect": "Allow",
+                    "Action": "cloudwatch:DescribeAlarms",
+                    "Resource": ctx.arn("cloudwatch", f"alarm:{args.production_gate_alarm}"),
+                }
+            )
         if any(s.type == "approval" for s in args.settings.stages):
             statements.append(
                 {"Sid": "RequestApproval", "Effect": "Allow", "Action": "sns:Publish", "Resource": args.notification_topic_arn}
@@ -219,7 +230,42 @@ class PipelineDefinition:
                         run_order=2,
                     )
                 )
+        if stage.type == "deploy" and stage.target == "production":
+            return aws.codepipeline.PipelineStageArgs(
+                name=stage.name,
+                actions=actions,
+                before_entry=self._production_gate(),
+                # A failed production stage goes back to the revision it last deployed successfully.
+                on_failure=aws.codepipeline.PipelineStageOnFailureArgs(result="ROLLBACK"),
+            )
         return aws.codepipeline.PipelineStageArgs(name=stage.name, actions=actions)
+
+    def _production_gate(self) -> aws.codepipeline.PipelineStageBeforeEntryArgs | None:
+        """Production is entered only inside the window and while no production alarm fires."""
+        args = self._args
+        rules = []
+        window = args.settings.production_window
+        if window is not None:
+            rules.append(
+                aws.codepipeline.PipelineStageBeforeEntryConditionRuleArgs(
+                    name="ProductionWindow",
+                    rule_type_id=_rule_type("DeploymentWindow"),
+                    configuration={"Cron": window.cron, "TimeZone": window.time_zone},
+                )
+            )
+        if args.production_gate_alarm is not None:
+            rules.append(
+                aws.codepipeline.PipelineStageBeforeEntryConditionRuleArgs(
+                    name="NoProductionAlarm",
+                    rule_type_id=_rule_type("CloudWatchAlarm"),
+                    configuration={"AlarmName": args.production_gate_alarm, "AlarmStates": "ALARM"},
+                )
+            )
+        if not rules:
+            return None
+        return aws.codepipeline.PipelineStageBeforeEntryArgs(
+            condition=aws.codepipeline.PipelineStageBeforeEntryConditionArgs(result="FAIL", rules=rules)
+        )
 
     def _source_action(self, action: str) -> aws.codepipeline.PipelineStageActionArgs:
         source = self._args.settings.source
@@ -276,6 +322,12 @@ class PipelineDefinition:
                 ),
             )
         ]
+
+
+def _rule_type(provider: str) -> aws.codepipeline.PipelineStageBeforeEntryConditionRuleRuleTypeIdArgs:
+    return aws.codepipeline.PipelineStageBeforeEntryConditionRuleRuleTypeIdArgs(
+        category="Rule", owner="AWS", provider=provider, version="1"
+    )
 
 
 def _pick(targets: Mapping[str, DeployTarget], services: Sequence[str]) -> list[DeployTarget]:

@@ -32,6 +32,22 @@ class PythonCode(Protocol):
     log_retention_days: int
 
 
+# Lambda manages a VPC function's network interfaces with its execution role; EC2 offers no
+# resource scoping for creating or describing them (README: exceptions).
+VPC_NETWORK_INTERFACES = {
+    "Sid": "VpcNetworkInterfaces",
+    "Effect": "Allow",
+    "Action": [
+        "ec2:CreateNetworkInterface",
+        "ec2:DescribeNetworkInterfaces",
+        "ec2:DeleteNetworkInterface",
+        "ec2:AssignPrivateIpAddresses",
+        "ec2:UnassignPrivateIpAddresses",
+    ],
+    "Resource": "*",
+}
+
+
 def package(code_path: Path) -> pulumi.AssetArchive:
     """The function's archive: the directory's top-level ``.py`` files only, so its tests,
     fakes and caches never ship."""

@@ -2,8 +2,8 @@
 
 The region is the orchestrator: it takes each part's settings (built by ``wiring.py`` from the
 validated stack config) and adds only the placement, the Outputs each part receives from the
-parts before it. It reads top to bottom as network → traffic → notifications → services →
-functions → delivery → events → DNS → monitoring.
+parts before it. It reads top to bottom as network → traffic → notifications → smoke test →
+services → functions → delivery → events → DNS → monitoring.
 """
 
 from __future__ import annotations
@@ -41,6 +41,7 @@ from .repo_replicator import (
     RepoReplicatorArgs,
 )
 from .services import RegionServices, build_services
+from .smoke_test import SmokeTestFunction, SmokeTestFunctionArgs, SmokeTestSettings
 from .task_launcher import LauncherSettings, LaunchTarget, TaskLauncher, TaskLauncherArgs
 
 
@@ -60,6 +61,8 @@ class RegionalPlatformArgs:
         notifications: The notifications topic the region creates, unless ``existing_topic_arn``.
         existing_topic_arn: A topic to use instead of creating one. Default None.
         services / functions: What sits behind the ALB. Default none.
+        smoke_test: The smoke-test function, or None (default); needed by services with
+            ``deployment.smoke_test``.
         registry: ECR settings of the services' repositories. Default :class:`RegistrySettings`.
         pipeline: The delivery pipeline, or None (default) for none. Needs a service.
         task_launcher: The on-demand task launcher, or None (default). Needs a ``mode:
@@ -80,6 +83,7 @@ class RegionalPlatformArgs:
     existing_topic_arn: str | None = None
     services: Sequence[ServiceSettings] = ()
     functions: Sequence[FunctionSettings] = ()
+    smoke_test: SmokeTestSettings | None = None
     registry: RegistrySettings = field(default_factory=RegistrySettings)
     pipeline: DeliverySettings | None = None
     task_launcher: LauncherSettings | None = None
@@ -103,6 +107,8 @@ class RegionalPlatform(pulumi.ComponentResource):
     - ``{name}-traffic`` (:class:`~components.load_balancer.LoadBalancer`);
     - ``{name}-notifications`` (:class:`~components.notifications.Notifications`), unless the
       config names an existing topic;
+    - with a service's smoke test: ``{name}-smoke-test``
+      (:class:`~components.smoke_test.SmokeTestFunction`);
     - with services (``components/services.py``): ``{name}-cluster``, and per service
       ``{name}-{service}-registry`` (:class:`~components.container_registry.ContainerRegistry`)
       and ``{name}-{service}`` (:class:`~components.fargate_service.FargateService`), with its
@@ -142,6 +148,7 @@ class RegionalPlatform(pulumi.ComponentResource):
         self.network = Network(f"{name}-network", args.network, self._child)
         self.load_balancer = self._traffic()
         self.notifications, self.notifications_topic_arn, self._topic_key_arn = self._notifications()
+        self.smoke_test = self._smoke_test()
         self._containers = self._services()
         self.services = self._containers.services if self._containers else {}
         self.staging_services = self._containers.staging if self._containers else {}
@@ -167,6 +174,9 @@ class RegionalPlatform(pulumi.ComponentResource):
                 context=self.context,
                 vpc_id=self.network.vpc_id,
                 public_subnet_ids=self.network.public_subnet_ids,
+                # Requests from the private subnets (the smoke tests) reach the test listener
+                # through the NAT gateways.
+                test_client_addresses=self.network.nat_public_ip_by_az if self.args.load_balancer.test_listener else {},
             ),
             self._child,
         )
@@ -182,6 +192,17 @@ class RegionalPlatform(pulumi.ComponentResource):
         )
         return topic, topic.topic_arn, topic.key_arn
 
+    def _smoke_test(self) -> SmokeTestFunction | None:
+        if self.args.smoke_test is None:
+            return None
+        return SmokeTestFunction(
+            f"{self._name}-smoke-test",
+            SmokeTestFunctionArgs(
+                settings=self.args.smoke_test, vpc_id=self.network.vpc_id, subnet_ids=self.network.private_subnet_ids
+            ),
+            self._child,
+        )
+
     def _services(self) -> RegionServices | None:
         if not self.args.services:
             return None
@@ -196,6 +217,7 @@ class RegionalPlatform(pulumi.ComponentResource):
             network=self.network,
             load_balancer=self.load_balancer,
             alarm_topic_arn=self.notifications_topic_arn,
+            smoke_test_function_arn=self.smoke_test.function_arn if self.smoke_test else None,
         )
 
     def _function(self, fn: FunctionSettings) -> AlbFunction:
@@ -242,6 +264,7 @@ class RegionalPlatform(pulumi.ComponentResource):
                 notification_topic_arn=self.notifications_topic_arn,
                 notification_key_arn=self._topic_key_arn,
                 staging_url=self.load_balancer.staging_url if self.staging_services else None,
+                production_gate_alarm=self.args.monitoring.production_alarm_name if self.args.monitoring else None,
             ),
             self._child,
         )
@@ -312,6 +335,8 @@ class RegionalPlatform(pulumi.ComponentResource):
         if args.monitoring is None:
             return None
         functions = [WatchedFunction(n, fn.function_name, fn.settings.timeout_seconds) for n, fn in self.functions.items()]
+        if self.smoke_test is not None and args.smoke_test is not None:
+            functions.append(WatchedFunction("smoke-test", self.smoke_test.function_name, args.smoke_test.timeout_seconds))
         queues = [WatchedQueue("delivery", self.delivery.dead_letter_queue_name)] if self.delivery else []
         for key, component, timeout in (
             ("task-launcher", self.task_launcher, args.task_launcher.timeout_seconds if args.task_launcher else 0),

@@ -48,6 +48,7 @@ def build_services(
     network: Network,
     load_balancer: LoadBalancer,
     alarm_topic_arn: pulumi.Input[str],
+    smoke_test_function_arn: pulumi.Input[str] | None = None,
 ) -> RegionServices:
     """Declare, as children of ``region`` and with ``name`` (the region code) as the prefix:
 
@@ -58,6 +59,9 @@ def build_services(
       image the pipeline last published under ``image_parameter_path`` or else its bootstrap image;
     - per staging copy ``{name}-{service}-staging``: the production service's arguments with the
       copy's settings, on the staging listener.
+
+    A progressive service gets the region's test listener, and with a smoke test the region's
+    smoke-test function (``smoke_test_function_arn``).
     """
     child = pulumi.ResourceOptions(parent=region)
     cluster = aws.ecs.Cluster(
@@ -102,6 +106,9 @@ def build_services(
             image=_published_image(published, f"{image_parameter_path}/{settings.name}", settings.bootstrap_image),
             repository_arn=registry_component.repository_arn,
             alarm_topic_arn=alarm_topic_arn if settings.alarms is not None else None,
+            test_listener_arn=load_balancer.test_listener_arn if settings.deployment.progressive else None,
+            test_origin=load_balancer.test_origin if settings.deployment.smoke_test else None,
+            smoke_test_function_arn=smoke_test_function_arn if settings.deployment.smoke_test else None,
         )
         built.services[settings.name] = FargateService(f"{name}-{settings.name}", args, child)
         if settings.staging is not None:
@@ -111,6 +118,9 @@ def build_services(
                 cluster_arn=staging_cluster_arn,
                 listener_arn=load_balancer.staging_listener_arn,
                 alarm_topic_arn=None,
+                test_listener_arn=None,
+                test_origin=None,
+                smoke_test_function_arn=None,
             )
             built.staging[settings.name] = FargateService(f"{name}-{settings.name}-staging", copy, child)
     return built

@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import math
 import sys
 from collections import Counter
 from dataclasses import dataclass, field
@@ -187,6 +188,63 @@ def _fargate_lines(region: str, label: str, task: Registration, tasks: float, ho
     ]
 
 
+# Minutes a progressive release needs besides its bake times (stack_config/deployment_checks.py).
+PROVISION_MINUTES = 5
+SMOKE_TEST_SECONDS = 1.0  # one call, when the new tasks answer at once (assumed)
+
+
+def release_minutes(deployment: dict[str, Any]) -> float:
+    """How long a progressive release keeps the old and the new tasks side by side, from the ECS
+    service's deploymentConfiguration: the bake times, and the start of the new tasks."""
+    def minutes(value: Any) -> float:
+        return float(value) if isinstance(value, int | float | str) and str(value).replace(".", "", 1).isdigit() else 0.0
+
+    total = minutes(deployment.get("bakeTimeInMinutes"))
+    if deployment.get("strategy") == "CANARY":
+        total += minutes((deployment.get("canaryConfiguration") or {}).get("canaryBakeTimeInMinutes"))
+    elif deployment.get("strategy") == "LINEAR":
+        linear = deployment.get("linearConfiguration") or {}
+        step = minutes(linear.get("stepPercent")) or 10.0
+        total += (math.ceil(100 / step) - 1) * minutes(linear.get("stepBakeTimeInMinutes"))
+    return total + PROVISION_MINUTES
+
+
+def _progressive_lines(region: str, services: list[Registration], tasks: dict[Any, Registration],
+                       assume: Assumptions, factor: float, graph: Graph) -> list[Line]:
+    """Each release of a blue/green, canary or linear service runs a second set of tasks for its
+    bake times; the smoke test is a Lambda call; the second target groups cost nothing of their own."""
+    lines: list[Line] = []
+    releases = assume.pipeline_runs
+    hooked = 0
+    for svc in sorted(services, key=lambda s: str(s.inputs.get("name"))):
+        deployment = svc.inputs.get("deploymentConfiguration")
+        if not isinstance(deployment, dict) or deployment.get("strategy") in (None, "ROLLING"):
+            continue
+        task = tasks.get(_family_of(svc.inputs.get("taskDefinition")))
+        if task is None:
+            continue
+        hooked += len(deployment.get("lifecycleHooks") or [])
+        minutes = release_minutes(deployment)
+        count = float(svc.inputs.get("desiredCount") or 0)
+        lines += _fargate_lines(
+            region, f"{svc.inputs.get('name')} releases, old and new tasks side by side", task, count,
+            releases * minutes / 60, 0.0, assume, factor,
+            note=f"{str(deployment.get('strategy')).lower()}: {releases} releases × {_num(minutes)} min (--pipeline-runs)",
+        )  # fmt: skip
+    alternates = [tg for tg in _by_region(graph, "aws:lb/targetGroup:TargetGroup").get(region, [])
+                  if "-alt-" in str(tg.inputs.get("name") or "")]
+    if alternates:
+        lines.append(Line(region, f"second target groups of progressive services ({len(alternates)}): no charge of their own",
+                          len(alternates), "target group", 0.0))
+    if hooked:
+        calls = releases * hooked
+        lines.append(Line(region, f"smoke-test calls ({releases} releases × {hooked} services, one call each, assumed)",
+                          calls, "request", prices.LAMBDA_REQUEST * factor))
+        lines.append(Line(region, f"smoke-test duration ({calls} calls × {_num(SMOKE_TEST_SECONDS)} s × 0.125 GB, assumed)",
+                          calls * SMOKE_TEST_SECONDS * 0.125, "GB-s", prices.LAMBDA_GB_SECOND * factor))
+    return lines
+
+
 def _health_check_endpoint(graph: Graph, check: Registration) -> str:
     """"aws" when the checked name is an alias of an AWS resource (the ALB) in the graph, else "non-aws"."""
     fqdn = str(check.inputs.get("fqdn") or "").rstrip(".")
@@ -202,11 +260,13 @@ def _health_check_endpoint(graph: Graph, check: Registration) -> str:
 
 
 def service_target_groups(graph: Graph, region: str) -> list[Registration]:
-    """The services behind the region's shared ALB: its ECS (ip) target groups, less staging copies."""
+    """The services behind the region's shared ALB: its ECS (ip) target groups, less staging copies
+    and the second groups of progressive deployments."""
     return [
         tg
         for tg in _by_region(graph, "aws:lb/targetGroup:TargetGroup").get(region, [])
-        if tg.inputs.get("targetType") == "ip" and "-stg-" not in str(tg.inputs.get("name") or "")
+        if tg.inputs.get("targetType") == "ip"
+        and not any(tag in str(tg.inputs.get("name") or "") for tag in ("-stg-", "-alt-"))
     ]
 
 
@@ -230,6 +290,7 @@ def estimate(graph: Graph, assume: Assumptions | None = None) -> Estimate:
             "aws:appautoscaling/policy:Policy", "aws:kms/key:Key", "aws:route53/healthCheck:HealthCheck",
             "aws:codepipeline/pipeline:Pipeline", "aws:codebuild/project:Project", "aws:ec2/vpcEndpoint:VpcEndpoint",
             "aws:lambda/provisionedConcurrencyConfig:ProvisionedConcurrencyConfig", "aws:lambda/function:Function",
+            "aws:cloudwatch/compositeAlarm:CompositeAlarm",
         )}
         add = lines.append
 
@@ -278,6 +339,7 @@ def estimate(graph: Graph, assume: Assumptions | None = None) -> Estimate:
             label = task.name.removeprefix(f"{region}-").removesuffix("-task")
             lines += _fargate_lines(region, f"{label} on demand", task, 1, assume.on_demand_hours, 0.0, assume, f,
                                     note="no ECS service: priced at --on-demand-hours")
+        lines += _progressive_lines(region, of["aws:ecs/service:Service"], tasks, assume, f, graph)
         if any(family not in served for family in tasks) and not any("(on-demand services," in n for n in notes):
             notes.append("task definitions no ECS service runs (on-demand services, started by the task launcher) "
                          f"are priced at {_num(assume.on_demand_hours)} task-hours/month each (--on-demand-hours)")
@@ -297,6 +359,10 @@ def estimate(graph: Graph, assume: Assumptions | None = None) -> Estimate:
         if alarms:
             add(Line(region, f"CloudWatch alarms ({len(alarms)}, standard resolution)", len(alarms), "alarm-month",
                      prices.CLOUDWATCH_ALARM_MONTH * f))
+        composites = of["aws:cloudwatch/compositeAlarm:CompositeAlarm"]
+        if composites:
+            add(Line(region, f"CloudWatch composite alarms ({len(composites)}: the production gate)", len(composites),
+                     "alarm-month", prices.CLOUDWATCH_COMPOSITE_ALARM_MONTH * f))
         tracking = [p for p in of["aws:appautoscaling/policy:Policy"] if p.inputs.get("policyType") == "TargetTrackingScaling"]
         if tracking:
             add(Line(region, f"CloudWatch target-tracking alarms (2 per policy × {len(tracking)} policies)",

@@ -283,7 +283,12 @@ def _traffic(ix: _Index, out: _Out, region: str, rid: str, alb_nodes: dict[str, 
             on_demand = not ix.within(c, T_SERVICE)
             port = _port_of(ix, c)
             kind = "on-demand task" if on_demand else "ECS service"
-            nid = out.node(node_id(rid, "svc", name), lines(f"{kind} {name}", f"port {port}" if port is not None else ""))
+            detail = f"port {port}" if port is not None else ""
+            for svc in ix.within(c, T_SERVICE):
+                strategy = (svc.inputs.get("deploymentConfiguration") or {}).get("strategy")
+                if isinstance(strategy, str):
+                    detail += f" · {strategy.lower().replace('_', '/')}"
+            nid = out.node(node_id(rid, "svc", name), lines(f"{kind} {name}", detail))
             for tg in ix.within(c, T_TG):
                 target_node[tg.urn] = nid
         if staging:
@@ -309,6 +314,8 @@ def _traffic(ix: _Index, out: _Out, region: str, rid: str, alb_nodes: dict[str, 
                 what += " → redirect"
             if "staging" in _short(lst.name, region):
                 what += " (staging)"
+            elif _short(lst.name, region).endswith("-test"):
+                what += " (test)"
             described.append(what)
         aid = out.node(node_id(rid, "alb"), lines(f"ALB {_known(alb.inputs.get('name')) or _short(alb.name, region)}", *described))
         alb_nodes[alb.urn] = aid
@@ -397,14 +404,22 @@ def _events(
                     schedules.append(f"{short.removeprefix('schedule-')} {rule.inputs['scheduleExpression']}")
                 else:
                     triggers.append(short)
+        # Services whose deployments call it as their lifecycle hook (the smoke test).
+        hooked = sorted(
+            {ix.owner(svc, C_FARGATE).name for svc in ix.in_region(region, T_SERVICE)
+             if fn in ix.deps(svc, T_FUNCTION) and ix.owner(svc, C_FARGATE)}
+        )  # fmt: skip
         fid = out.node(
             node_id(rid, "fn", name),
             lines(
                 f"Lambda {name}",
                 f"EventBridge: {', '.join(sorted(triggers))}" if triggers else "",
+                "ECS deployment hook: test listener" if hooked else "",
                 *sorted(schedules),
             ),
         )
+        for comp in hooked:
+            out.edge(node_id(rid, "svc", _short(comp, region)), fid, "smoke test")
         # What the function acts on: on-demand tasks it starts, repositories it writes to.
         started = sorted({ix.owner(td, C_FARGATE).name for td in ix.deps(fn, T_TASKDEF) if ix.owner(td, C_FARGATE)})
         for comp in started:

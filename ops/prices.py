@@ -23,6 +23,7 @@ FARGATE_VCPU_HOUR = {"X86_64": 0.04048, "ARM64": 0.03238}  # Linux, per vCPU-hou
 FARGATE_GB_HOUR = {"X86_64": 0.004445, "ARM64": 0.00356}  # Linux, per GB-hour
 FARGATE_SPOT_DISCOUNT = 0.70  # Fargate Spot runs "up to 70% off"; the real discount floats
 CLOUDWATCH_ALARM_MONTH = 0.10  # standard-resolution metric alarm, per alarm-month
+CLOUDWATCH_COMPOSITE_ALARM_MONTH = 0.50  # composite alarm, per alarm-month
 CLOUDWATCH_DASHBOARD_MONTH = 3.00  # per dashboard-month
 CLOUDWATCH_FREE_DASHBOARDS = 3  # per account (not per region)
 KMS_KEY_MONTH = 1.00  # customer-managed key, per key-month (rotation: first rotation adds $1; not modelled)
@@ -39,6 +40,8 @@ CODEBUILD_MINUTE = {  # on-demand Linux, per build minute
 INTERFACE_ENDPOINT_AZ_HOUR = 0.01  # per interface VPC endpoint per AZ-hour
 INTERFACE_ENDPOINT_GB = 0.01  # per GB processed (first PB)
 LAMBDA_PROVISIONED_GB_SECOND = 0.0000041667  # x86 provisioned concurrency, per GB-second configured
+LAMBDA_REQUEST = 0.0000002  # per request ($0.20 per million)
+LAMBDA_GB_SECOND = 0.0000166667  # x86 duration, per GB-second
 
 # Multiplier on the us-east-1 price. Route 53 and CloudWatch dashboards are global prices and take
 # no factor.

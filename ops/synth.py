@@ -65,10 +65,20 @@ def _route_table(exports: object) -> list[str]:
         return []
     protocol = exports.get("load_balancer_protocol", "?")
     lines = [f"  routes ({protocol} listener; anything else gets the 404 JSON default):"]
+    services = exports.get("services") or {}
     for route in exports["routes"]:
+        target = route["target"]
+        kind, _, name = target.partition(" ")
+        strategy = (services.get(name.split(":")[0]) or {}).get("deployment_strategy") if kind == "service" else None
+        if strategy and strategy != "rolling":
+            target += f", released {STRATEGY_WORDS.get(strategy, strategy)}"
         for pattern in route["paths"]:
-            lines.append(f"    {route['priority']:>5}  {pattern:<24} → {route['target']}")
+            lines.append(f"    {route['priority']:>5}  {pattern:<24} → {target}")
     return lines
+
+
+# How the summary names each progressive strategy.
+STRATEGY_WORDS = {"blueGreen": "blue/green", "canary": "canary", "linear": "linear"}
 
 
 def _pipeline(exports: object) -> list[str]:
@@ -79,8 +89,18 @@ def _pipeline(exports: object) -> list[str]:
     if not isinstance(pipeline, dict):
         return ["  pipeline: none (no services, or pipeline.enabled is false)"]
     lines = [f"  pipeline {pipeline.get('pipeline_name')}: " + " → ".join(pipeline.get("pipeline_stages") or [])]
+    gates = []
+    if pipeline.get("production_gate_alarm_name"):
+        gates.append(f"no production alarm ({pipeline['production_gate_alarm_name']})")
+    window = pipeline.get("production_window")
+    if isinstance(window, dict):
+        gates.append(f"window {window.get('cron')} {window.get('time_zone')}")
+    if gates:
+        lines.append("  production starts only with " + " and ".join(gates) + "; a failed production stage rolls back")
     if exports.get("staging_url"):
         lines.append(f"  staging: {exports['staging_url']} (staging listener only)")
+    if exports.get("test_origin"):
+        lines.append(f"  test listener: {exports['test_origin']} (new revisions' test traffic; the NAT gateways only)")
     return lines
 
 

@@ -66,6 +66,7 @@ def _resource(r: Any) -> rules.Resource:
         property_dependencies={
             k: tuple(d.urn for d in v) for k, v in (getattr(r, "property_dependencies", None) or {}).items()
         },
+        ignore_changes=tuple(getattr(getattr(r, "opts", None), "ignore_changes", None) or ()),
     )
 
 

@@ -22,6 +22,8 @@ def resources_of(graph: Any) -> list[Resource]:
             inputs=r.inputs,
             id=r.id,
             dependencies=tuple(r.dependencies),
+            property_dependencies=dict(r.property_dependencies),
+            ignore_changes=tuple(r.ignore_changes),
         )
         for r in graph.custom()
         if not r.type.startswith("pulumi:providers:")

@@ -45,6 +45,8 @@ class Resource:
     id: str | None = None
     dependencies: tuple[str, ...] = ()
     property_dependencies: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    # The resource option: property paths ``pulumi up`` leaves alone (camelCase).
+    ignore_changes: tuple[str, ...] = ()
 
     def get(self, *path: str, default: Any = None) -> Any:
         value: Any = self.inputs
@@ -135,6 +137,7 @@ class Violation:
 
 LB = "aws:lb/loadBalancer:LoadBalancer"
 LISTENER = "aws:lb/listener:Listener"
+LISTENER_RULE = "aws:lb/listenerRule:ListenerRule"
 ACM_CERT = "aws:acm/certificate:Certificate"
 ECS_SERVICE = "aws:ecs/service:Service"
 ECS_TASKDEF = "aws:ecs/taskDefinition:TaskDefinition"
@@ -649,6 +652,33 @@ def check_kms4(r: Resource, ctx: Context) -> list[str]:
     return []
 
 
+_PROGRESSIVE = frozenset({"BLUE_GREEN", "CANARY", "LINEAR"})
+
+
+def check_deploy_rollback(r: Resource, ctx: Context) -> list[str]:
+    strategy = r.get("deploymentConfiguration", "strategy")
+    if not isinstance(strategy, str) or is_unknown(strategy) or strategy not in _PROGRESSIVE:
+        return []
+    alarms = r.get("alarms") or {}
+    if alarms.get("enable") is True and alarms.get("rollback") is True and alarms.get("alarmNames"):
+        return []
+    return [f"a {strategy} deployment without alarm-based rollback (alarms with enable and rollback)"]
+
+
+def _ignores(r: Resource, prop: str) -> bool:
+    return any(path == prop or path.startswith((f"{prop}[", f"{prop}.")) for path in r.ignore_changes)
+
+
+def check_deploy_weights(r: Resource, ctx: Context) -> list[str]:
+    weighted = [
+        a for a in _as_list(r.get("actions"))
+        if isinstance(a, Mapping) and len(_as_list((a.get("forward") or {}).get("targetGroups"))) > 1
+    ]  # fmt: skip
+    if weighted and not _ignores(r, "actions"):
+        return ["forward weights that ECS shifts, without ignoreChanges on actions: pulumi up would put them back"]
+    return []
+
+
 def check_log_retention(r: Resource, ctx: Context) -> list[str]:
     days = r.inputs.get("retentionInDays")
     if is_unknown(days):
@@ -666,6 +696,18 @@ RULES: list[Rule] = [
     Rule("ELB.12", "ALB desync mitigation is defensive or strictest", (LB,), check_elb12),
     Rule("ELB.17", "HTTPS/TLS listeners use an ELBSecurityPolicy-TLS13 policy", (LISTENER,), check_elb17),
     Rule("ECS.2", "ECS services assign no public IPs", (ECS_SERVICE,), check_ecs2),
+    Rule(
+        "Deploy.rollback",
+        "Blue/green, canary and linear ECS deployments roll back on alarms",
+        (ECS_SERVICE,),
+        check_deploy_rollback,
+    ),
+    Rule(
+        "Deploy.weights",
+        "Listener rules whose forward weights ECS shifts ignore changes to their actions",
+        (LISTENER_RULE,),
+        check_deploy_weights,
+    ),
     Rule("ECS.3", "Task definitions do not share the host's PID namespace", (ECS_TASKDEF,), check_ecs3),
     Rule("ECS.4", "Containers are not privileged", (ECS_TASKDEF,), check_ecs4),
     Rule("ECS.5", "Containers have read-only root filesystems", (ECS_TASKDEF,), check_ecs5),
@@ -802,6 +844,15 @@ def _role_of_vpc_function(r: Resource, ctx: Context) -> bool:
     return False
 
 
+ELB_DESCRIBE_ACTIONS = frozenset(
+    {
+        "elasticloadbalancing:DescribeTargetHealth",
+        "elasticloadbalancing:DescribeListeners",
+        "elasticloadbalancing:DescribeRules",
+        "elasticloadbalancing:DescribeTargetGroups",
+    }
+)
+
 _ROOT_PRINCIPAL = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:root$")
 
 
@@ -893,9 +944,10 @@ EXCEPTIONS: list[PolicyException] = [
     PolicyException(
         "IAM.resources",
         IAM_ROLE_POLICY,
-        lambda r, m, ctx: _only_action(m, {"elasticloadbalancing:DescribeTargetHealth"}),
-        "Exception: elasticloadbalancing:DescribeTargetHealth on * (ELB's Describe actions have no "
-        "resource-level permissions).",
+        lambda r, m, ctx: _only_action(m, ELB_DESCRIBE_ACTIONS),
+        "Exception: Elastic Load Balancing's Describe actions on * (they have no resource-level permissions): "
+        "the task launcher reads target health, and ECS, with a progressive service's deploy role, reads "
+        "listeners, rules, target groups and target health.",
     ),
     PolicyException(
         "IAM.resources",

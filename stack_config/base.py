@@ -64,3 +64,18 @@ class _Model(BaseModel):
         validate_by_name=False,
         frozen=True,
     )
+
+
+def _int(lo: int, hi: int, what: str = "a whole number") -> tuple[Any, str]:
+    allowed = f"{what} from {lo} to {hi}"
+
+    def check(value: Any) -> Any:
+        if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:
+            raise _fail("int_range", allowed)
+        return value
+
+    return Annotated[int, BeforeValidator(check)], allowed
+
+
+HEALTH_PATH_ALLOWED = "a URL path starting with / (at most 1024 characters), without wildcards"
+HealthPath = checked_str("health_path", HEALTH_PATH_ALLOWED, lambda value: value.startswith("/") and len(value) <= 1024 and not any(c in value for c in "*? "))

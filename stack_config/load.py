@@ -18,7 +18,14 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 from pydantic.fields import FieldInfo
 
-from . import event_checks, monitoring_checks, pipeline_checks, subnet_plan, workload_checks
+from . import (
+    deployment_checks,
+    event_checks,
+    monitoring_checks,
+    pipeline_checks,
+    subnet_plan,
+    workload_checks,
+)
 from .aws_regions import partition_of
 from .model import RESERVED_TAG_KEYS, StackConfig
 from .problems import ConfigError, Problem, missing, unknown_key
@@ -350,6 +357,7 @@ def validate(raw: Mapping[str, Any], namespace: str) -> StackConfig:
     problems += pipeline_checks.pipeline_problems(cfg)
     problems += event_checks.event_problems(cfg)
     problems += monitoring_checks.monitoring_problems(cfg)
+    problems += deployment_checks.deployment_problems(cfg)
     if problems:
         raise ConfigError(problems, namespace)
     return cfg

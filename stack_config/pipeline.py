@@ -7,9 +7,11 @@ or from the one connected repository (a CodeConnections connection is usable in 
 from __future__ import annotations
 
 import re
+import zoneinfo
 from typing import Literal
 
 from .base import _field, _Model, checked_str
+from .events import _cron_field
 from .workloads import (
     EXPIRE_DAYS_ALLOWED,
     PORT_ALLOWED,
@@ -62,7 +64,36 @@ TOPIC_ARN_ALLOWED = "an SNS topic ARN, arn:<partition>:sns:<region>:<account>:<n
 _TOPIC_ARN_RE = re.compile(r"^arn:aws(-[a-z]+)*:sns:[a-z0-9-]+:[0-9]{12}:[A-Za-z0-9_-]{1,256}$")
 
 
+WINDOW_CRON_ALLOWED = (
+    "a CodePipeline deployment-window cron: * minutes hours day-of-month month day-of-week [year], "
+    "with ? in day-of-month or day-of-week; for example * * 9-16 ? * MON-FRI (weekdays, 09:00 to 16:59)"
+)
+
+
+def _is_window_cron(value: str) -> bool:
+    # Quartz-style, as CodePipeline's DeploymentWindow rule takes it: a seconds field (only *), then
+    # the fields of an EventBridge cron, the year optional.
+    fields = value.split()
+    if len(fields) not in (6, 7) or fields[0] != "*":
+        return False
+    rest = fields[1:] if len(fields) == 7 else [*fields[1:], "*"]
+    return all(_cron_field(f, i) for i, f in enumerate(rest)) and (rest[2] == "?") != (rest[4] == "?")
+
+
+TIME_ZONE_ALLOWED = "an IANA time zone such as UTC, Europe/Berlin or America/New_York"
+
+
+def _is_time_zone(value: str) -> bool:
+    try:
+        zoneinfo.ZoneInfo(value)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        return False
+    return True
+
+
 StageName = checked_str("stage_name", STAGE_NAME_ALLOWED, _STAGE_NAME_RE.match)
+WindowCron = checked_str("window_cron", WINDOW_CRON_ALLOWED, _is_window_cron)
+TimeZone = checked_str("time_zone", TIME_ZONE_ALLOWED, _is_time_zone)
 RepositoryName = checked_str("repository_name", REPOSITORY_NAME_ALLOWED, lambda value: bool(_REPOSITORY_NAME_RE.match(value)) and not value.endswith(".git"))
 Branch = checked_str("branch", BRANCH_ALLOWED, _is_branch)
 ConnectionArn = checked_str("connection_arn", CONNECTION_ARN_ALLOWED, _CONNECTION_ARN_RE.match)
@@ -206,6 +237,17 @@ class ArtifactsConfig(_Model):
     )
 
 
+class ProductionWindowConfig(_Model):
+    """When production deploys may start: outside the window the production stage does not begin."""
+
+    cron: WindowCron = _field(  # type: ignore[valid-type]
+        description="The minutes in which the production stage may be entered.", allowed=WINDOW_CRON_ALLOWED
+    )
+    time_zone: TimeZone = _field(  # type: ignore[valid-type]
+        "UTC", description="The time zone the cron is read in.", allowed=TIME_ZONE_ALLOWED
+    )
+
+
 class PipelineConfig(_Model):
     """CodePipeline V2 in every region: source, build, deploy stages from config."""
 
@@ -234,6 +276,12 @@ class PipelineConfig(_Model):
         NotificationsConfig(), description="Notifications.", allowed="an object (see below)"
     )
     artifacts: ArtifactsConfig = _field(ArtifactsConfig(), description="Artifacts.", allowed="an object (see below)")
+    production_window: ProductionWindowConfig | None = _field(
+        None,
+        description="Entering the production deploy stage is allowed only inside this window (a "
+        "DeploymentWindow stage condition); a run that reaches it outside fails the stage. Default: any time.",
+        allowed="an object with cron, timeZone",
+    )
 
     def deploy_services(self, stage: StageConfig, all_services: list[tuple[str, str]]) -> list[str]:
         """The services a deploy stage deploys: as listed, or every (name, mode) with mode service."""

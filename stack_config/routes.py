@@ -25,6 +25,7 @@ old one, which a fixed name would forbid.
 
 from __future__ import annotations
 
+import fnmatch
 import hashlib
 import zlib
 from collections.abc import Iterable
@@ -44,6 +45,12 @@ def literal_prefix(pattern: str) -> str:
         if ch in _WILDCARDS:
             return pattern[:i]
     return pattern
+
+
+def matches(pattern: str, path: str) -> bool:
+    """Whether an ALB path pattern matches a request path: ``*`` is any run of characters, ``?``
+    exactly one, and the comparison is case-sensitive, as the ALB's (the config admits no ``[``)."""
+    return fnmatch.fnmatchcase(path, pattern)
 
 
 def auto_priority(name: str, paths: Iterable[str]) -> int:

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BeforeValidator
+from pydantic import AfterValidator
 
-from .base import _fail, _field, _Model, _strict_str, checked_str
+from .base import HEALTH_PATH_ALLOWED, HealthPath, _fail, _field, _int, _Model, _strict_str, checked_str
+from .deployment import DeploymentConfig
 
 # --- field types --------------------------------------------------------------------------------
 
@@ -30,7 +31,6 @@ PATH_ALLOWED = (
 _PATH_RE = re.compile(r"""^/[A-Za-z0-9_\-.$/~"'@:+&*?]*$""")
 
 
-HEALTH_PATH_ALLOWED = "a URL path starting with / (at most 1024 characters), without wildcards"
 
 
 CIDR_ALLOWED = "an IPv4 CIDR such as 0.0.0.0/0 or 203.0.113.0/24"
@@ -95,20 +95,8 @@ IMAGE_ALLOWED = "a container image reference, registry/repository:tag or @sha256
 _IMAGE_RE = re.compile(r"^[a-z0-9]+([._-][a-z0-9]+)*(:\d+)?(/[a-z0-9]+([._/-][a-z0-9]+)*)+(:[\w.-]{1,128}|@sha256:[0-9a-f]{64})$")
 
 
-def _int(lo: int, hi: int, what: str = "a whole number") -> tuple[Any, str]:
-    allowed = f"{what} from {lo} to {hi}"
-
-    def check(value: Any) -> Any:
-        if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:
-            raise _fail("int_range", allowed)
-        return value
-
-    return Annotated[int, BeforeValidator(check)], allowed
-
-
 RouteName = checked_str("route_name", ROUTE_NAME_ALLOWED, lambda value: 2 <= len(value) <= 20 and _ROUTE_NAME_RE.match(value) and "--" not in value)
 PathPattern = checked_str("path_pattern", PATH_ALLOWED, lambda value: len(value) <= 128 and bool(_PATH_RE.match(value)))
-HealthPath = checked_str("health_path", HEALTH_PATH_ALLOWED, lambda value: value.startswith("/") and len(value) <= 1024 and not any(c in value for c in "*? "))
 IngressCidr = Annotated[str, _strict_str(CIDR_ALLOWED), AfterValidator(_check_ingress_cidr)]
 CertificateArn = checked_str("certificate_arn", CERT_ARN_ALLOWED, _CERT_ARN_RE.match)
 SslPolicy = checked_str("ssl_policy", SSL_POLICY_ALLOWED, _SSL_POLICY_RE.match)
@@ -205,6 +193,13 @@ class LoadBalancerConfig(_Model):
     )
     access_logs: AccessLogsConfig = _field(
         AccessLogsConfig(), description="Access log settings.", allowed="an object with enabled, expireAfterDays"
+    )
+    test_listener_port: Port = _field(  # type: ignore[valid-type]
+        9443,
+        description="Port of the test listener, created when a service deploys blueGreen, canary or linear: "
+        "ECS points its test rule at the new tasks, and the smoke tests request them there. It admits only "
+        "the region's NAT gateways' addresses, where the smoke-test function's requests come from.",
+        allowed=PORT_ALLOWED + ", other than 80, 443 and pipeline.staging.listenerPort",
     )
 
 
@@ -369,6 +364,12 @@ class ServiceConfig(_Model):
         description="Seconds a task's container has between SIGTERM and SIGKILL when it stops (a "
         "deploy, a scale-in, a Stop ECS Task), to finish its requests; null: ECS's default, 30.",
         allowed=STOP_TIMEOUT_ALLOWED,
+    )
+    deployment: DeploymentConfig = _field(
+        DeploymentConfig(),
+        description="How a new revision reaches production traffic (mode service only).",
+        allowed="an object with strategy, canaryPercent, canaryBakeMinutes, stepPercent, stepBakeMinutes, "
+        "bakeMinutes, smokeTest",
     )
     bootstrap_image: Image = _field(
         DEFAULT_BOOTSTRAP_IMAGE,

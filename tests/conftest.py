@@ -98,3 +98,17 @@ def under(graph: Graph, ancestor_name: str) -> list[harness.Registration]:
     return found
 
 
+
+
+def forward_targets(action: dict[str, Any]) -> dict[str, int]:
+    """A forward action's target groups and their weights: one group, or ECS's weighted pair."""
+    if "targetGroupArn" in action:
+        return {action["targetGroupArn"]: 1}
+    return {g["arn"]: g.get("weight", 1) for g in action["forward"]["targetGroups"]}
+
+
+def live_target(action: dict[str, Any]) -> str:
+    """The target group a forward action sends production traffic to (all of the weight)."""
+    targets = forward_targets(action)
+    (live,) = [arn for arn, weight in targets.items() if weight == max(targets.values())]
+    return live

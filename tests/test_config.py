@@ -101,6 +101,18 @@ def service(i: int, **changes: Any) -> Edit:
     return edit
 
 
+def deployment(i: int, **changes: Any) -> Edit:
+    """Update services[i].deployment (created if absent); ``_DROP`` removes a key."""
+
+    def edit(ns: dict[str, Any]) -> None:
+        entry = ns["services"][i].setdefault("deployment", {})
+        entry.update(changes)
+        for k in [k for k, v in entry.items() if v is _DROP]:
+            del entry[k]
+
+    return edit
+
+
 def function(i: int, **changes: Any) -> Edit:
     def edit(ns: dict[str, Any]) -> None:
         ns["functions"][i].update(changes)
@@ -385,6 +397,34 @@ BAD_CONFIGS: list[tuple[str, Edit, str, str]] = [
     ("routing-behind-restricted-ingress", load_balancer(ingressCidrs=["203.0.113.0/24"]), "loadBalancer.ingressCidrs", "Route 53's health checkers"),
     ("function-named-like-the-launcher", function(0, name="task-launcher"), "functions[0].name", "the platform's own functions"),
     ("replication-memory-garbage", replication(memoryMb="lots"), "replication.memoryMb", "MB from 128 to 10240"),
+    # prod's services: 0 auth (canary), 1 pdf (blueGreen), 2 fa (on demand), 3 users (linear),
+    # 4 batch (on demand), 5 fargate-demo (rolling, scaling on requests per target).
+    ("strategy-unknown", deployment(0, strategy="bluegreen"), "services[0].deployment.strategy", "rolling, blueGreen, canary or linear"),
+    ("canary-percent-too-small", deployment(0, canaryPercent=0.05), "services[0].deployment.canaryPercent", "a percentage from 0.1 to 100"),
+    ("canary-percent-not-tenths", deployment(0, canaryPercent=10.25), "services[0].deployment.canaryPercent", "in steps of 0.1"),
+    ("canary-percent-as-text", deployment(0, canaryPercent="10"), "services[0].deployment.canaryPercent", 'got "10"'),
+    ("step-percent-below-ecs-minimum", deployment(3, stepPercent=2), "services[3].deployment.stepPercent", "a percentage from 3 to 100"),
+    ("bake-longer-than-a-day", deployment(0, bakeMinutes=1441), "services[0].deployment.bakeMinutes", "minutes from 0 to 1440"),
+    ("canary-key-on-linear", deployment(3, canaryPercent=5), "services[3].deployment.canaryPercent", "only with strategy canary (strategy is linear)"),
+    ("step-key-on-canary", deployment(0, stepBakeMinutes=2), "services[0].deployment.stepBakeMinutes", "only with strategy linear (strategy is canary)"),
+    ("bake-on-rolling", deployment(5, bakeMinutes=5), "services[5].deployment.bakeMinutes", "only with strategy blueGreen, canary or linear"),
+    ("smoke-test-on-rolling", deployment(5, smokeTest={"path": "/fargate/health"}), "services[5].deployment.smokeTest", "sends no test traffic"),
+    ("progressive-on-demand", deployment(2, strategy="canary"), "services[2].deployment.strategy", "rolling for a mode on-demand service"),
+    ("progressive-scaling-on-requests", deployment(5, strategy="linear"), "services[5].autoscaling.requestsPerTarget", "after a deployment production traffic runs on the other"),
+    ("alternate-group-name-too-long", service(0, name="authentication-svc"), "services[0].name", "so the alternate target group authentication-svc-alt-prod-xxxxxx fits"),
+    ("smoke-path-outside-the-routes", deployment(0, smokeTest={"path": "/health"}), "services[0].deployment.smokeTest.path", "services[0] (auth)'s own patterns matches (/api/auth/*)"),
+    ("smoke-status-not-http", deployment(0, smokeTest={"path": "/api/auth/health", "expectedStatus": [99]}), "services[0].deployment.smokeTest.expectedStatus[0]", "HTTP status codes"),
+    ("smoke-status-not-a-list", deployment(0, smokeTest={"path": "/api/auth/health", "expectedStatus": 200}), "services[0].deployment.smokeTest.expectedStatus", "HTTP status codes"),
+    ("smoke-wait-too-long", deployment(0, smokeTest={"path": "/api/auth/health", "waitSeconds": 3601}), "services[0].deployment.smokeTest.waitSeconds", "seconds from 0 to 3600"),
+    ("smoke-test-without-nat", section("network", natStrategy="none", interfaceEndpoints=["ecr.api", "ecr.dkr", "logs"], gatewayEndpoints=["s3"]), "services[0].deployment.smokeTest", "natStrategy none"),
+    ("smoke-test-with-certificates-only", both(top(dns=_DROP), load_balancer(certificateArns={r: CERT.format(r) for r in ("us-east-1", "us-east-2")})), "services[0].deployment.smokeTest", "dns as well as loadBalancer.certificateArns"),
+    ("deploy-timeout-shorter-than-a-canary", pipeline(deployTimeoutMinutes=20), "pipeline.deployTimeoutMinutes", "at least 25 for services[0] (auth): its canary deployment bakes 15 minutes"),
+    ("deployment-longer-than-the-pipeline-waits", deployment(3, stepPercent=3, stepBakeMinutes=10), "pipeline.deployTimeoutMinutes", "the deploy action waits at most 60"),
+    ("test-listener-on-the-staging-port", load_balancer(testListenerPort=8443), "loadBalancer.testListenerPort", "which pipeline.staging.listenerPort use"),
+    ("test-listener-on-443", load_balancer(testListenerPort=443), "loadBalancer.testListenerPort", "the production listeners"),
+    ("window-cron-with-seconds", pipeline(productionWindow={"cron": "0 * 9-16 ? * MON-FRI"}), "pipeline.productionWindow.cron", "a CodePipeline deployment-window cron"),
+    ("window-cron-both-day-fields", pipeline(productionWindow={"cron": "* * 9-16 * * MON-FRI"}), "pipeline.productionWindow.cron", "with ? in day-of-month or day-of-week"),
+    ("window-time-zone-unknown", pipeline(productionWindow={"cron": "* * 9-16 ? * MON-FRI", "timeZone": "Mars/Olympus"}), "pipeline.productionWindow.timeZone", "an IANA time zone"),
 ]
 
 

@@ -76,10 +76,13 @@ def test_fargate_hours_follow_cpu_memory_and_desired_count(prod: Graph, prod_big
         assert _line(after, region, "Fargate vCPU · users (").quantity == 0.5 * desired * HOURS
         assert _line(before, region, "Fargate memory · users (").quantity == 0.5 * desired * HOURS
         assert _line(after, region, "Fargate memory · users (").quantity == 1.0 * desired * HOURS
-    # The staging copy (1 task, Spot) follows the service's size; nothing else changes.
-    per_region = (0.25 * prices.FARGATE_VCPU_HOUR["X86_64"] + 0.5 * prices.FARGATE_GB_HOUR["X86_64"]) * HOURS
+    # The staging copy (1 task, Spot) and users' linear releases (the new tasks beside the old for
+    # 24 minutes, 60 times a month: test_progressive_releases_are_priced_from_the_graph) follow the
+    # service's size; nothing else changes.
+    per_hour = 0.25 * prices.FARGATE_VCPU_HOUR["X86_64"] + 0.5 * prices.FARGATE_GB_HOUR["X86_64"]
     spot = 1 - prices.FARGATE_SPOT_DISCOUNT
-    expected = 2 * per_region * (desired + 1 * spot)
+    release_hours = cost.Assumptions().pipeline_runs * 24 / 60
+    expected = 2 * per_hour * (HOURS * (desired + 1 * spot) + release_hours * desired)
     assert after.total - before.total == pytest.approx(expected)
 
 
@@ -128,9 +131,12 @@ def test_one_alb_per_service_costs_n_minus_one_albs_more_per_region(prod: Graph)
         for region in _regions(prod):
             groups = [
                 tg for tg in prod.of_type("aws:lb/targetGroup:TargetGroup")
-                if tg.region == region and tg.inputs["targetType"] == "ip" and "-stg-" not in tg.inputs["name"]
+                if tg.region == region and tg.inputs["targetType"] == "ip"
+                and "-stg-" not in tg.inputs["name"] and "-alt-" not in tg.inputs["name"]
             ]
-            assert len(groups) == 6  # auth, pdf, fa, users, batch, fargate-demo; not staging, not the Lambda
+            # auth, pdf, fa, users, batch, fargate-demo; not staging, not the Lambda, not the second
+            # groups of progressive deployments.
+            assert len(groups) == 6
             row = comparison["regions"][region]
             assert (row["services"], row["extra_albs"]) == (6, 5)
             one_alb = HOURS * (prices.ALB_HOUR + lcu * prices.ALB_LCU_HOUR)
@@ -199,3 +205,23 @@ def test_interface_endpoints_and_arm64_tasks_are_priced_from_the_graph():
         fargate = [line for line in est.find(region, "Fargate vCPU") if "ARM64" in line.item]
         assert fargate and all(line.unit_price == pytest.approx(prices.FARGATE_VCPU_HOUR["ARM64"]) for line in fargate)
         assert not [line for line in est.find(region, "Fargate vCPU") if "x86" in line.item]
+
+
+def test_progressive_releases_are_priced_from_the_graph(prod: Graph, dev: Graph):
+    est = cost.estimate(prod, cost.Assumptions(pipeline_runs=60))
+    for region in _regions(prod):
+        # Per release, the old and new tasks run side by side for the bake times and ~5 min to
+        # start: auth's canary 5 + 10 + 5, users' linear (25 % steps: 3 bakes of 3) 9 + 10 + 5,
+        # pdf's blue/green 10 + 5. Two tasks each; auth and users 0.25 vCPU, pdf 0.5.
+        for service, minutes, vcpu in (("auth", 20, 0.25), ("users", 24, 0.25), ("pdf", 15, 0.5)):
+            (line,) = est.find(region, f"Fargate vCPU · {service} releases")
+            assert line.quantity == pytest.approx(60 * minutes / 60 * 2 * vcpu), service
+        assert not est.find(region, "fargate-demo releases")  # rolling: no second set
+        (groups,) = est.find(region, "second target groups")
+        assert (groups.quantity, groups.monthly) == (3, 0.0)
+        (calls,) = est.find(region, "smoke-test calls")
+        assert calls.quantity == 60 * 3
+        (gate,) = est.find(region, "CloudWatch composite alarms")
+        assert gate.monthly == pytest.approx(0.50)
+    dev_est = cost.estimate(dev)
+    assert not [line for line in dev_est.lines if "releases" in line.item or "second target" in line.item]

@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from ops.harness import Graph, Registration
-from tests.conftest import namespace_of
+from tests.conftest import forward_targets, namespace_of
 
 REGIONS = ("us-east-1", "us-east-2")
 PIPELINE = "aws:codepipeline/pipeline:Pipeline"
@@ -320,7 +320,7 @@ def test_staging_copies_are_reachable_only_through_the_staging_listener(prod: Gr
     staging_tgs = {r.id for r in prod.of_type("aws:lb/targetGroup:TargetGroup") if r.region == region and "-staging-" in r.name}
     assert len(staging_tgs) == len(_service_names("prod"))
     for rule in rules:
-        forwards = {a["targetGroupArn"] for a in rule.inputs["actions"]}
+        forwards = {arn for a in rule.inputs["actions"] for arn in forward_targets(a)}
         if rule.inputs["listenerArn"] == staging.id:
             assert forwards <= staging_tgs, rule.name
         else:

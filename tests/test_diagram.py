@@ -100,7 +100,8 @@ def test_shows_every_region_service_stage_and_route_the_stack_exports(prod: Grap
         assert subgraphs[rid] == f"{region} ({exports['role']})"
         for name, svc in exports["services"].items():
             kind = "on-demand task" if svc["mode"] == "on-demand" else "ECS service"
-            assert nodes[f"{rid}_svc_{name.replace('-', '_')}"] == f"{kind} {name}<br/>port {svc['container_port']}"
+            strategy = {"rolling": "", "blueGreen": " · blue/green"}.get(svc["deployment_strategy"], f" · {svc['deployment_strategy']}")
+            assert nodes[f"{rid}_svc_{name.replace('-', '_')}"] == f"{kind} {name}<br/>port {svc['container_port']}{strategy}"
         for fn in exports["functions"]:
             assert f"{rid}_fn_{fn.replace('-', '_')}" in nodes
         stages = [label.split("<br/>")[0] for nid, label in nodes.items() if nid.startswith(f"{rid}_stage_")]

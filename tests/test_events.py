@@ -40,6 +40,7 @@ def launcher(region: str) -> str:
 
 REPLICATOR = "us-east-1-replicator-function"
 DEMO_CODE = LAUNCHER_CODE.parent / "lambda_demo"
+SMOKE_CODE = LAUNCHER_CODE.parent / "smoke_test"
 
 
 def statements(graph: Graph, fn: str) -> dict[str, dict[str, Any]]:
@@ -317,7 +318,7 @@ def imported_modules(path: Path) -> set[str]:
     return names - {"__future__"}
 
 
-@pytest.mark.parametrize("code", [LAUNCHER_CODE, REPLICATOR_CODE, DEMO_CODE], ids=lambda p: p.name)
+@pytest.mark.parametrize("code", [LAUNCHER_CODE, REPLICATOR_CODE, DEMO_CODE, SMOKE_CODE], ids=lambda p: p.name)
 def test_each_archive_carries_every_module_its_handler_imports_and_nothing_else(code: Path):
     assets = set(package(code).assets)
     assert assets == {p.name for p in code.glob("*.py")}

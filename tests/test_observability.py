@@ -44,6 +44,17 @@ def graphs(prod: Graph, dev: Graph) -> dict[str, Graph]:
 # --- service alarms ------------------------------------------------------------------------------
 
 
+def metrics_of(alarm: dict[str, Any]) -> list[dict[str, Any]]:
+    """An alarm's metrics: its own, or those its metric math combines."""
+    if "metricQueries" not in alarm:
+        return [{"period": alarm["period"], "stat": alarm["statistic"], "dimensions": alarm["dimensions"]}]
+    return [q["metric"] for q in alarm["metricQueries"] if "metric" in q]
+
+
+def has(graph: Graph, name: str) -> bool:
+    return any(r.name == name for r in graph.resources)
+
+
 @pytest.mark.parametrize("region", REGIONS)
 def test_each_service_has_seed_001s_alarms_with_its_overrides(prod: Graph, region: str):
     overrides = namespace_of("prod")["monitoring"]["services"]
@@ -64,7 +75,11 @@ def test_each_service_has_seed_001s_alarms_with_its_overrides(prod: Graph, regio
     # Seed 001's windows: CPU and memory over 10 minutes, 5XX counted over 5.
     auth = service_alarms(prod, region, "auth")
     assert (auth["cpu"]["period"], auth["cpu"]["evaluationPeriods"], auth["cpu"]["statistic"]) == (300, 2, "Average")
-    assert (auth["5xx"]["period"], auth["5xx"]["evaluationPeriods"], auth["5xx"]["statistic"]) == (300, 1, "Sum")
+    # auth deploys as a canary: its target-group alarms read both groups (test_progressive).
+    for metric in metrics_of(auth["5xx"]):
+        assert (metric["period"], auth["5xx"]["evaluationPeriods"], metric["stat"]) == (300, 1, "Sum")
+    demo = service_alarms(prod, region, "fargate-demo")
+    assert (demo["5xx"]["period"], demo["5xx"]["evaluationPeriods"], demo["5xx"]["statistic"]) == (300, 1, "Sum")
     assert service_alarms(prod, region, "pdf")["latency"]["threshold"] == 3  # prod's override
 
 
@@ -73,12 +88,15 @@ def test_service_alarms_watch_the_services_own_target_group_and_ecs_service(prod
     cluster = prod.named(f"{region}-cluster").inputs["name"]
     alb = prod.named(f"{region}-traffic-alb").inputs["name"]
     for name in services():
-        tg_name = prod.named(f"{region}-{name}-tg").inputs["name"]
+        tg_names = [prod.named(f"{region}-{name}-{tg}").inputs["name"] for tg in ("tg", "tg-alt") if has(prod, f"{region}-{name}-{tg}")]
         for kind, alarm in service_alarms(prod, region, name).items():
-            dims = alarm["dimensions"]
             if kind in ("cpu", "memory"):
-                assert dims == {"ClusterName": cluster, "ServiceName": name}
-            else:
+                assert alarm["dimensions"] == {"ClusterName": cluster, "ServiceName": name}
+                continue
+            # The service's own group, and a progressive service's second group too.
+            watched = [m["dimensions"] for m in metrics_of(alarm)]
+            assert len(watched) == len(tg_names), (name, kind)
+            for dims, tg_name in zip(watched, tg_names, strict=True):
                 assert dims["TargetGroup"].startswith(f"targetgroup/{tg_name}/"), (name, kind)
                 assert dims["LoadBalancer"].startswith(f"app/{alb}/"), (name, kind)
 

@@ -3,6 +3,7 @@ and the CrossGuard pack wires every rule."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import runpy
 import sys
@@ -88,6 +89,9 @@ GOOD_PROJECT = dict(
     logsConfig={"cloudwatchLogs": {"status": "ENABLED"}, "s3Logs": {"status": "DISABLED"}},
     source={"type": "CODEPIPELINE"},
 )
+
+
+WEIGHTED = [{"type": "forward", "forward": {"targetGroups": [{"arn": "arn:tg-a", "weight": 100}, {"arn": "arn:tg-b", "weight": 0}]}}]
 
 
 def taskdef(**container: Any) -> Resource:
@@ -353,6 +357,30 @@ CASES: list[tuple[str, list[Resource], list[Resource]]] = [
         [role_policy({"Action": "s3:GetObject", "Resource": "arn:aws:s3:::b/*"})],
         [role_policy({"Action": "s3:GetObject", "Resource": "*"})],
     ),
+    (
+        "Deploy.rollback",
+        [
+            res(rules.ECS_SERVICE, deploymentConfiguration={"strategy": "CANARY"},
+                alarms={"enable": True, "rollback": True, "alarmNames": ["svc-5xx"]}),
+            res(rules.ECS_SERVICE, deploymentCircuitBreaker={"enable": True, "rollback": True}),
+        ],
+        [
+            res(rules.ECS_SERVICE, deploymentConfiguration={"strategy": "LINEAR"}),
+            res(rules.ECS_SERVICE, deploymentConfiguration={"strategy": "BLUE_GREEN"},
+                alarms={"enable": True, "rollback": False, "alarmNames": ["svc-5xx"]}),
+        ],
+    ),
+    (
+        "Deploy.weights",
+        [
+            dataclasses.replace(res(rules.LISTENER_RULE, actions=WEIGHTED), ignore_changes=("actions",)),
+            res(rules.LISTENER_RULE, actions=[{"type": "forward", "targetGroupArn": "arn:tg-a"}]),
+        ],
+        [
+            res(rules.LISTENER_RULE, actions=WEIGHTED),
+            dataclasses.replace(res(rules.LISTENER_RULE, actions=WEIGHTED), ignore_changes=("conditions",)),
+        ],
+    ),
     ("KMS.4", [res(rules.KMS_KEY, enableKeyRotation=True)], [res(rules.KMS_KEY, enableKeyRotation=False)]),
     ("CloudWatch.retention", [res(rules.LOG_GROUP, retentionInDays=30)], [res(rules.LOG_GROUP, name="/x")]),
 ]
@@ -563,6 +591,7 @@ class _Args:
         self.props = {**r.inputs, **({"id": r.id} if r.id else {})}  # outputs carry the id
         self.dependencies: list[Any] = []
         self.property_dependencies: dict[str, Any] = {}
+        self.opts = types.SimpleNamespace(ignore_changes=list(r.ignore_changes))
 
 
 @pytest.fixture

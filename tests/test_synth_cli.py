@@ -71,19 +71,27 @@ def _named(graph: dict, name: str) -> dict:
 def test_json_graph_records_the_orderings_and_ownership_the_engine_needs(prod_json):
     _, graph = prod_json
     for region in ("us-east-1", "us-east-2"):
-        service = _named(graph, f"{region}-auth-service")
-        rule = _named(graph, f"{region}-auth-rule")
+        service = _named(graph, f"{region}-fargate-demo-service")
+        rule = _named(graph, f"{region}-fargate-demo-rule")
         # ECS refuses a target group that no listener rule references yet: an explicit wait.
         assert service["options"]["dependsOn"] == [rule["urn"]]
         assert rule["urn"] in service["dependencies"]
         # Application Auto Scaling owns the count after creation.
         assert service["options"]["ignoreChanges"] == ["desiredCount"]
+        # A progressive service names its rules in its inputs (so no explicit wait is needed for
+        # them), waits for its deploy role's policy, and leaves the live group and the rules'
+        # weights to ECS.
+        canary = _named(graph, f"{region}-auth-service")
+        assert _named(graph, f"{region}-auth-rule")["urn"] in canary["dependencies"]
+        assert canary["options"]["dependsOn"] == [_named(graph, f"{region}-auth-deploy-policy")["urn"]]
+        assert canary["options"]["ignoreChanges"] == ["desiredCount", "loadBalancers"]
+        assert _named(graph, f"{region}-auth-rule")["options"]["ignoreChanges"] == ["actions"]
         # ELB checks its invoke permission when the Lambda target is registered.
         attachment = _named(graph, f"{region}-lambda-demo-attachment")
         permission = _named(graph, f"{region}-lambda-demo-alb-permission")
         assert attachment["options"]["dependsOn"] == [permission["urn"]]
         # Inputs are dependencies too: the rule waits for its target group.
-        assert _named(graph, f"{region}-auth-tg")["urn"] in rule["dependencies"]
+        assert _named(graph, f"{region}-fargate-demo-tg")["urn"] in rule["dependencies"]
     # Staging copies keep no ignored count: they do not autoscale.
     assert "ignoreChanges" not in _named(graph, "us-east-1-auth-staging-service").get("options", {})
     # Nothing is protected or retained by default.

@@ -9,7 +9,7 @@ import pytest
 
 from ops.harness import Graph, Registration
 from stack_config import routes
-from tests.conftest import namespace_of, under
+from tests.conftest import live_target, namespace_of, under
 
 REGIONS = ("us-east-1", "us-east-2")
 RULE = "aws:lb/listenerRule:ListenerRule"
@@ -28,8 +28,12 @@ def graphs(prod: Graph, dev: Graph) -> dict[str, Graph]:
 
 
 def in_region(graph: Graph, region: str, type_: str) -> list[Registration]:
-    """A region's production resources of a type; staging copies are tested in test_delivery."""
-    return [r for r in graph.of_type(type_) if r.region == region and "-staging" not in r.name]
+    """A region's production resources of a type; staging copies are tested in test_delivery,
+    progressive deployments' second groups and test rules in test_progressive."""
+    return [
+        r for r in graph.of_type(type_)
+        if r.region == region and "-staging" not in r.name and not r.name.endswith(("-tg-alt", "-test-rule"))
+    ]  # fmt: skip
 
 
 def route_names(stack: str) -> dict[str, list[str]]:
@@ -46,14 +50,14 @@ def test_each_pattern_routes_to_its_own_target_group(graphs: dict[str, Graph], s
     for rule in in_region(graph, region, RULE):
         (action,) = rule.inputs["actions"]
         assert action["type"] == "forward"
-        tg = tg_by_arn[action["targetGroupArn"]]
+        tg = tg_by_arn[live_target(action)]
         route = tg.name.removeprefix(f"{region}-").removesuffix("-tg")
         # The rule and its target group belong to the same route.
         assert rule.name == f"{region}-{route}-rule"
         (condition,) = rule.inputs["conditions"]
         seen[route] = condition["pathPattern"]["values"]
     assert seen == route_names(stack)
-    assert len({r.inputs["actions"][0]["targetGroupArn"] for r in in_region(graph, region, RULE)}) == len(seen)
+    assert len({live_target(r.inputs["actions"][0]) for r in in_region(graph, region, RULE)}) == len(seen)
 
 
 @pytest.mark.parametrize("stack", STACKS)
@@ -145,7 +149,12 @@ def test_no_task_gets_a_public_ip_and_tasks_run_in_private_subnets(graphs: dict[
             assert net["assignPublicIp"] is False
             assert set(net["subnets"]) == private
             assert svc.inputs["launchType"] == "FARGATE"
-            assert svc.inputs["deploymentCircuitBreaker"] == {"enable": True, "rollback": True}
+            # Rolling deployments stop on the circuit breaker; progressive ones on their alarms
+            # (test_progressive).
+            if "deploymentConfiguration" not in svc.inputs:
+                assert svc.inputs["deploymentCircuitBreaker"] == {"enable": True, "rollback": True}
+            else:
+                assert svc.inputs["alarms"]["rollback"] is True
             assert svc.inputs["healthCheckGracePeriodSeconds"] == 60
 
 
@@ -183,7 +192,9 @@ def test_autoscaling_owns_the_count_and_the_image_follows_what_the_pipeline_publ
     prod: Graph, run_program: Callable[..., Graph]
 ):
     svc = prod.named("us-east-1-auth-service")
-    assert svc.ignore_changes == ("desiredCount",)
+    # With auth's canary, ECS also owns which target group is live (test_progressive).
+    assert svc.ignore_changes == ("desiredCount", "loadBalancers")
+    assert prod.named("us-east-1-fargate-demo-service").ignore_changes == ("desiredCount",)
     assert svc.inputs["desiredCount"] == 2
     (container,) = json.loads(prod.named("us-east-1-auth-task").inputs["containerDefinitions"])
     assert container["image"] == "us-docker.pkg.dev/google-samples/containers/gke/hello-app:1.0"
@@ -353,8 +364,8 @@ def test_prod_serves_https_with_tls13_and_redirects_http(prod: Graph):
         records = [prod.named(f"{region}-traffic-certificate-record-{n}").inputs for n in (1, 2)]
         assert {r["zoneId"] for r in records} == {"Z0123456789EXAMPLE"}
         ports = {r.inputs["fromPort"] for r in in_region(prod, region, INGRESS) if r.name.startswith(f"{region}-traffic-")}
-        # 8443: the staging listener (test_delivery).
-        assert ports == {80, 443, 8443}
+        # 8443: the staging listener (test_delivery); 9443: the test listener (test_progressive).
+        assert ports == {80, 443, 8443, 9443}
 
 
 def test_dev_serves_plain_http_and_the_synth_warns(dev: Graph):
@@ -371,6 +382,9 @@ def test_certificate_arns_are_used_as_given(run_program: Callable[..., Graph]):
     def edit(ns: dict) -> None:
         ns.pop("dns")
         ns["loadBalancer"]["certificateArns"] = arns
+        # A smoke test needs a name on the certificate (dns): refused without it (test_config).
+        for svc in ns["services"]:
+            svc.get("deployment", {}).pop("smokeTest", None)
 
     graph = run_program("prod", edit=edit)
     assert graph.of_type("aws:acm/certificate:Certificate") == []

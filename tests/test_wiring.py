@@ -114,6 +114,7 @@ def test_a_staging_copy_is_the_production_settings_with_named_differences():
     services, _ = _prod_settings()
     staged = [s for s in services if s.staging is not None]
     assert staged and all(s.mode == "service" for s in staged)
+    assert {s.deployment.progressive for s in staged} == {True, False}  # prod has both kinds
     named = {
         "ecs_service_name", "family", "target_group_name", "log_group_name", "desired_count",
         "capacity_provider", "autoscale", "alarms", "staging",
@@ -121,7 +122,9 @@ def test_a_staging_copy_is_the_production_settings_with_named_differences():
     for production in staged:
         copy = production.staging_copy()
         differing = {f.name for f in dataclasses.fields(ServiceSettings) if getattr(copy, f.name) != getattr(production, f.name)}
-        assert differing == named
+        # A copy always deploys rolling: a progressive service's copy also drops its strategy.
+        progressive = {"deployment", "alternate_target_group_name"} if production.deployment.progressive else set()
+        assert differing == named | progressive, production.name
         assert isinstance(production.staging, StagingCopy)
         assert copy.ecs_name == f"{production.name}-staging" and copy.target_group_name == production.staging.target_group_name
         assert copy.alarms is None and copy.autoscale is False
