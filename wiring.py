@@ -24,7 +24,6 @@ from components.alb_function import FunctionSettings
 from components.container_registry import RegistrySettings
 from components.delivery import BuildSettings, CodeCommitSource, ConnectionSource, DeliverySettings, Stage
 from components.failover import DnsSettings
-from components.fargate_service import ServiceSettings, StagingCopy
 from components.load_balancer import (
     AccessLogSettings,
     AcmSettings,
@@ -38,10 +37,12 @@ from components.network import FlowLogSettings, NetworkArgs
 from components.notifications import NotificationsSettings
 from components.region import RegionalPlatformArgs
 from components.repo_replicator import ReplicaTarget, ReplicatorSettings
+from components.service_settings import LambdaCompute, ServiceSettings, StagingCopy
 from components.smoke_test import SmokeTestSettings
 from components.task_launcher import LauncherSettings
 from stack_config import RegionConfig, StackConfig, routes
 from stack_config.aws_regions import elb_log_delivery
+from stack_config.compute import lambda_settings_of, service_environment
 from stack_config.deployment_checks import ALTERNATE_SUFFIX
 from stack_config.events import REPLICATION_METRIC_NAMESPACE
 from stack_config.pipeline import build_batches
@@ -222,7 +223,7 @@ def load_balancer_settings(cfg: StackConfig, region: RegionConfig) -> LoadBalanc
         if cfg.has_staging
         else None,
         test_listener=TestListener(port=lb.test_listener_port)
-        if any(s.deployment.progressive for s in cfg.services)
+        if any(s.ecs_progressive for s in cfg.services)
         else None,
     )
 
@@ -248,6 +249,7 @@ def notifications_settings(cfg: StackConfig) -> NotificationsSettings:
 def service_settings(cfg: StackConfig, region: RegionConfig, svc: ServiceConfig, project: str) -> ServiceSettings:
     prefix = name_prefix(cfg)
     staged = cfg.has_staging and svc.mode == "service"
+    on_lambda = svc.compute == "lambda"
     return from_model(
         ServiceSettings,
         svc,
@@ -257,12 +259,19 @@ def service_settings(cfg: StackConfig, region: RegionConfig, svc: ServiceConfig,
         repository_name=f"{prefix}/{svc.name}",
         target_group_name=_service_target_group(cfg, region, svc, project, svc.name),
         priority=routes.priority_of(svc.name, svc.paths, svc.priority),
-        log_group_name=f"/ecs/{prefix}/{svc.name}",
+        # A function's log group is Lambda's default, named after the function (the family).
+        log_group_name=f"/aws/lambda/{prefix}-{svc.name}" if on_lambda else f"/ecs/{prefix}/{svc.name}",
         log_retention_days=cfg.logs.retention_days,
-        environment={**svc.environment, "AWS_REGION": region.name, "ENVIRONMENT": cfg.environment, "PORT": str(svc.port)},
+        environment=service_environment(svc, region=region.name, environment=cfg.environment),
+        lambda_settings=from_model(
+            LambdaCompute, lambda_settings_of(svc), architecture=lambda_settings_of(svc).architecture or svc.architecture
+        )
+        if on_lambda
+        else None,
         alarms=ServiceAlarms(
             alarm_prefix=f"{prefix}-svc-{svc.name}",
             thresholds=from_model(ServiceThresholds, cfg.monitoring.thresholds(svc.name)),
+            duration_percent=cfg.monitoring.function_duration_percent,
         )
         if cfg.monitoring.enabled
         else None,
@@ -274,12 +283,19 @@ def service_settings(cfg: StackConfig, region: RegionConfig, svc: ServiceConfig,
         if staged
         else None,
         alternate_target_group_name=_service_target_group(cfg, region, svc, project, svc.name + ALTERNATE_SUFFIX)
-        if svc.deployment.progressive
+        if svc.ecs_progressive
         else None,
     )
 
 
 def _service_target_group(cfg: StackConfig, region: RegionConfig, svc: ServiceConfig, project: str, route: str) -> str:
+    """Its physical name hashes what ELB cannot change in place, so a flip of compute creates the
+    new group under a new name while the old one still serves."""
+    if svc.compute == "lambda":
+        return routes.target_group_name(
+            route, project=project, environment=cfg.environment, region=region.name,
+            target_type="lambda", port=None, vpc_cidr=None, protocol=None,
+        )  # fmt: skip
     return routes.target_group_name(
         route,
         project=project,

@@ -1,8 +1,9 @@
 """CloudWatch alarms as data: what each service, function, queue and the ALB are alarmed on, and
 how missing data is treated. The same definitions feed the alarms and the dashboard.
 
-Not a component: helpers for :class:`~components.fargate_service.FargateService` (its own alarms,
-which also gate its deployments) and :class:`~components.monitoring.Monitoring` (the rest).
+Not a component: helpers for :class:`~components.fargate_service.FargateService` and
+:class:`~components.lambda_service.LambdaService` (their own alarms, which also gate their
+deployments) and :class:`~components.monitoring.Monitoring` (the rest).
 
 Missing data. CloudWatch publishes no datapoint for a period with nothing to count (no requests,
 no 5XX, no invocations, an idle queue), so every alarm here treats missing data as
@@ -60,14 +61,21 @@ class ServiceAlarms:
     Attributes:
         alarm_prefix: Alarm names are ``{alarm_prefix}-{kind}``, e.g. ``devops-platform-prod-svc-auth-cpu``.
         thresholds: Default seed 001's.
+        duration_percent: On Lambda: alarm when a request takes more than this share of the
+            function's timeout. Default 90.
     """
 
     alarm_prefix: str
     thresholds: ServiceThresholds = ServiceThresholds()
+    duration_percent: int = 90
 
 
 # Which alarms gate an ECS deployment: the two that say the new tasks are failing their users.
 DEPLOYMENT_ALARMS = ("5xx", "unhealthy")
+# Which roll back a CodeDeploy shift of a Lambda service's alias: 5XX at its target group, and errors.
+LAMBDA_DEPLOYMENT_ALARMS = ("5xx", "errors")
+# The alarms a service has on both computes, with the same names: a flip updates them in place.
+SHARED_ALARMS = ("5xx", "latency")
 
 
 def service_alarm_specs(thresholds: ServiceThresholds, mode: Literal["service", "on-demand"]) -> list[AlarmSpec]:
@@ -91,6 +99,23 @@ def service_alarm_specs(thresholds: ServiceThresholds, mode: Literal["service", 
             *specs,
         ]  # fmt: skip
     return specs
+
+
+def lambda_service_alarm_specs(thresholds: ServiceThresholds, timeout_seconds: int, duration_percent: int) -> list[AlarmSpec]:
+    """A service on Lambda: 5XX and latency at its target group (as on Fargate), and the function's
+    errors, throttles and duration near its timeout. Lambda has no CPU, memory or unhealthy hosts
+    to alarm on: the ALB does not health-check a Lambda target."""
+    t = thresholds
+    limit_ms = timeout_seconds * 1000 * duration_percent / 100
+    return [
+        *[s for s in service_alarm_specs(t, "on-demand") if s.kind in SHARED_ALARMS],
+        AlarmSpec("errors", "The function failed (an exception, a timeout or an out-of-memory)",
+                  "AWS/Lambda", "Errors", "Sum", 300, 1, 0),
+        AlarmSpec("throttles", "Requests were throttled (concurrency exhausted)",
+                  "AWS/Lambda", "Throttles", "Sum", 300, 1, 0),
+        AlarmSpec("duration", f"A request took more than {duration_percent}% of the {timeout_seconds} s timeout",
+                  "AWS/Lambda", "Duration", "Maximum", 300, 1, limit_ms),
+    ]  # fmt: skip
 
 
 def metric_alarm(

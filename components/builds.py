@@ -12,12 +12,16 @@ from typing import TYPE_CHECKING
 import pulumi
 import pulumi_aws as aws
 
-from . import iam
-from .buildspecs import ImageBuild, OnDemandImage, artifact_name, build_spec, release_spec
+from . import delivery, iam
+from .buildspecs import ImageBuild, OnDemandImage, artifact_name, build_spec, lambda_deploy_spec, release_spec
 from .ecs_roles import pass_task_roles
 
 if TYPE_CHECKING:
-    from .delivery import DeliveryArgs, ServiceImage
+    from .delivery import DeliveryArgs, LambdaTarget, ServiceImage
+
+# ``delivery`` is imported as a module: it imports this one (as pipeline_stages does).
+# Minutes a Lambda deploy project may run beyond the deploy's own wait for CodeDeploy.
+LAMBDA_DEPLOY_MARGIN_MINUTES = 10
 
 # codebuild/standard images: docker, the AWS CLI and jq, on each architecture.
 BUILD_IMAGES = {
@@ -34,7 +38,11 @@ class BuildProjects:
       each image once per commit and push it to the service's repository;
     - with a production stage, ``{name}-release-logs``, ``-release-role`` / ``-release-policy``
       and ``{name}-release``: the project of the Release action, which records the released
-      images and revises the on-demand task definitions.
+      images and revises the on-demand task definitions;
+    - with a service on Lambda in a deploy stage, ``{name}-lambda-deploy-logs``,
+      ``-lambda-deploy-role`` / ``-lambda-deploy-policy`` and ``{name}-lambda-deploy``: the
+      project of its deploy actions, allowed to update exactly those functions and start
+      deployments in exactly their CodeDeploy groups.
 
     Every project encrypts with ``key``; ``artifact_statements(write)`` grants the artifacts.
     """
@@ -54,10 +62,12 @@ class BuildProjects:
         self.builds = [self._build_project(k, [images[s] for s in batch]) for k, batch in enumerate(args.settings.build.batches)]
         has_release = any(s.type == "deploy" and s.target == "production" for s in args.settings.stages)
         self.release = self._release_project(images) if has_release else None
+        targets = args.deployed(delivery.LambdaTarget)
+        self.lambda_deploy = self._lambda_deploy_project(targets) if targets else None
 
     @property
     def projects(self) -> list[aws.codebuild.Project]:
-        return [*self.builds, *([self.release] if self.release else [])]
+        return [*self.builds, *([self.release] if self.release else []), *([self.lambda_deploy] if self.lambda_deploy else [])]
 
     def _log_group(self, role: str) -> aws.cloudwatch.LogGroup:
         return aws.cloudwatch.LogGroup(
@@ -95,7 +105,15 @@ class BuildProjects:
         return iam_role
 
     def _project(
-        self, logical: str, physical: str, role: aws.iam.Role, logs: aws.cloudwatch.LogGroup, spec: pulumi.Input[str], *, privileged: bool
+        self,
+        logical: str,
+        physical: str,
+        role: aws.iam.Role,
+        logs: aws.cloudwatch.LogGroup,
+        spec: pulumi.Input[str],
+        *,
+        privileged: bool,
+        timeout_minutes: int | None = None,
     ) -> aws.codebuild.Project:
         args = self._args
         env_type, image = BUILD_IMAGES[args.settings.build.architecture]
@@ -104,7 +122,7 @@ class BuildProjects:
             name=physical,
             service_role=role.arn,
             encryption_key=self._key.arn,
-            build_timeout=args.settings.build.timeout_minutes,
+            build_timeout=timeout_minutes or args.settings.build.timeout_minutes,
             source=aws.codebuild.ProjectSourceArgs(type="CODEPIPELINE", buildspec=spec),
             artifacts=aws.codebuild.ProjectArtifactsArgs(type="CODEPIPELINE"),
             environment=aws.codebuild.ProjectEnvironmentArgs(
@@ -206,3 +224,75 @@ class BuildProjects:
             )
         )
         return self._project(f"{self._name}-release", f"{args.settings.name_prefix}-release", role, logs, spec, privileged=False)
+
+    def _lambda_deploy_project(self, targets: Sequence[LambdaTarget]) -> aws.codebuild.Project:
+        args, ctx = self._args, self._args.context
+        functions = [t.function_arn for t in targets]
+        groups = [t for t in targets if t.deployment_group is not None]
+        statements: list[dict[str, object]] = [
+            {
+                "Sid": "UpdateServiceFunctions",
+                "Effect": "Allow",
+                "Action": [
+                    "lambda:GetAlias",
+                    "lambda:GetFunctionConfiguration",
+                    "lambda:PublishVersion",
+                    "lambda:UpdateAlias",
+                    "lambda:UpdateFunctionCode",
+                ],
+                "Resource": [*functions, *[pulumi.Output.concat(f, ":*") for f in functions]],
+            },
+            {
+                # Lambda reads the new image's manifest as the caller of UpdateFunctionCode.
+                "Sid": "ReadServiceImages",
+                "Effect": "Allow",
+                "Action": ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"],
+                "Resource": _unique([t.repository_arn for t in targets]),
+            },
+        ]
+        if groups:
+            statements += [
+                {
+                    "Sid": "ShiftWithCodeDeploy",
+                    "Effect": "Allow",
+                    "Action": ["codedeploy:CreateDeployment", "codedeploy:GetDeployment", "codedeploy:StopDeployment"],
+                    "Resource": [
+                        pulumi.Output.concat(ctx.arn("codedeploy", "deploymentgroup:"), t.deployment_application, "/", t.deployment_group)
+                        for t in groups
+                    ],
+                },
+                {
+                    # CreateDeployment with AppSpec content registers it as the application's revision.
+                    "Sid": "RegisterRevisions",
+                    "Effect": "Allow",
+                    "Action": ["codedeploy:GetApplicationRevision", "codedeploy:RegisterApplicationRevision"],
+                    "Resource": [pulumi.Output.concat(ctx.arn("codedeploy", "application:"), t.deployment_application) for t in groups],
+                },
+                {
+                    "Sid": "ReadDeploymentConfigs",
+                    "Effect": "Allow",
+                    "Action": "codedeploy:GetDeploymentConfig",
+                    "Resource": [pulumi.Output.concat(ctx.arn("codedeploy", "deploymentconfig:"), t.deployment_config) for t in groups],
+                },
+            ]
+        logs = self._log_group("lambda-deploy")
+        role = self._codebuild_role("lambda-deploy", logs, statements)
+        timeout = args.settings.deploy_timeout_minutes
+        return self._project(
+            f"{self._name}-lambda-deploy",
+            f"{args.settings.name_prefix}-lambda-deploy",
+            role,
+            logs,
+            lambda_deploy_spec(timeout),
+            privileged=False,
+            timeout_minutes=timeout + LAMBDA_DEPLOY_MARGIN_MINUTES,
+        )
+
+
+def _unique(values: Sequence[pulumi.Input[str]]) -> list[pulumi.Input[str]]:
+    """Each value once (the same repository serves a service and its staging copy)."""
+    seen: list[pulumi.Input[str]] = []
+    for value in values:
+        if not any(value is other for other in seen):
+            seen.append(value)
+    return seen

@@ -141,3 +141,74 @@ def release_spec(parameter_path: str, deployed: Mapping[str, str], on_demand: Se
         )
     spec = {"version": 0.2, "env": {"shell": "bash"}, "phases": {"build": {"commands": commands}}}
     return yaml.safe_dump(spec, sort_keys=False, width=1000)
+
+
+# The alias a service on Lambda serves from (components/lambda_service.py).
+LAMBDA_ALIAS = "live"
+POLL_SECONDS = 15
+
+
+def lambda_deploy_spec(timeout_minutes: int) -> str:
+    """Deploy a service's image to its Lambda function, from the build's imagedefinitions file.
+
+    Each deploy action runs this project with its own variables: ``SERVICE``, ``FUNCTION_NAME``,
+    and for production ``APPLICATION`` and ``DEPLOYMENT_GROUP`` (CodeDeploy); without them (a
+    staging copy) the alias moves at once. In order:
+
+    1. A function that is still the 503 stub (package type Zip: no image was ever published) is not
+       deployed; the Release action records the image and the next ``pulumi up`` runs it.
+    2. Update the function's image, wait for the update, publish a version. Publishing is
+       idempotent (Lambda returns the last version when nothing changed), so a retried run finds
+       the version the first run published.
+    3. If the alias already points at that version, nothing is left to do.
+    4. Staging: move the alias. Production: a CodeDeploy deployment shifts the alias by the
+       group's configuration and rolls back on its alarms; wait for it, at most ``timeout_minutes``,
+       then stop it (rolling back) and fail.
+    """
+    script = f"""{_STRICT}
+image="$(jq -r '.[0].imageUri // empty' {IMAGE_DEFINITIONS})"
+test -n "$image"
+package="$(aws lambda get-function-configuration --function-name "$FUNCTION_NAME" --query PackageType --output text)"
+if [ "$package" != Image ]; then
+  echo "$SERVICE: $FUNCTION_NAME still answers 503 (no image published yet); not deployed. The Release action records $image, and the next pulumi up runs it on the function."
+  exit 0
+fi
+current="$(aws lambda get-alias --function-name "$FUNCTION_NAME" --name {LAMBDA_ALIAS} --query FunctionVersion --output text)"
+aws lambda update-function-code --function-name "$FUNCTION_NAME" --image-uri "$image" --query LastUpdateStatus --output text
+aws lambda wait function-updated --function-name "$FUNCTION_NAME"
+target="$(aws lambda publish-version --function-name "$FUNCTION_NAME" --description "$image" --query Version --output text)"
+if [ "$target" = "$current" ]; then
+  echo "$SERVICE: version $target ($image) is live already"
+  exit 0
+fi
+if [ -z "${{DEPLOYMENT_GROUP:-}}" ]; then
+  aws lambda update-alias --function-name "$FUNCTION_NAME" --name {LAMBDA_ALIAS} --function-version "$target" --query FunctionVersion --output text
+  echo "$SERVICE: {LAMBDA_ALIAS} moved from version $current to $target ($image)"
+  exit 0
+fi
+# The AppSpec's version is the number 0.0, which jq would print as 0.
+appspec="$(printf '{{"version":0.0,"Resources":[{{"service":{{"Type":"AWS::Lambda::Function","Properties":{{"Name":"%s","Alias":"{LAMBDA_ALIAS}","CurrentVersion":"%s","TargetVersion":"%s"}}}}}}]}}' "$FUNCTION_NAME" "$current" "$target")"
+revision="$(jq -nc --arg content "$appspec" '{{revisionType: "AppSpecContent", appSpecContent: {{content: $content}}}}')"
+id="$(aws deploy create-deployment --application-name "$APPLICATION" --deployment-group-name "$DEPLOYMENT_GROUP" \\
+  --revision "$revision" --description "$SERVICE $image" --query deploymentId --output text)"
+echo "$SERVICE: CodeDeploy deployment $id shifts {LAMBDA_ALIAS} from version $current to $target"
+deadline=$(( $(date +%s) + {timeout_minutes} * 60 ))
+while :; do
+  status="$(aws deploy get-deployment --deployment-id "$id" --query deploymentInfo.status --output text)"
+  case "$status" in
+    Succeeded) echo "$SERVICE: $id succeeded; version $target is live"; exit 0 ;;
+    Failed|Stopped)
+      echo "$SERVICE: $id $status; CodeDeploy moved {LAMBDA_ALIAS} back to version $current" >&2
+      aws deploy get-deployment --deployment-id "$id" --query deploymentInfo.errorInformation --output json >&2 || true
+      exit 1 ;;
+  esac
+  if [ "$(date +%s)" -ge "$deadline" ]; then
+    echo "$SERVICE: $id still $status after {timeout_minutes} minutes; stopping it (rolls back)" >&2
+    aws deploy stop-deployment --deployment-id "$id" --auto-rollback-enabled --query status --output text >&2 || true
+    exit 1
+  fi
+  sleep "${{POLL_SECONDS:-{POLL_SECONDS}}}"
+done
+"""
+    spec = {"version": 0.2, "env": {"shell": "bash"}, "phases": {"build": {"commands": [script]}}}
+    return yaml.safe_dump(spec, sort_keys=False, width=1000)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import pulumi
@@ -37,10 +38,13 @@ class ContainerRegistryArgs:
         repository_name: The repository's name, for example ``devops-platform-prod/auth``. It is
             what the pipeline pushes to, so it comes from the validated config, not auto-naming.
         settings: Default :class:`RegistrySettings`.
+        lambda_functions: The ARNs of the functions that run this repository's images (a service
+            on Lambda, and its staging copy). Default none: no repository policy.
     """
 
     repository_name: str
     settings: RegistrySettings = RegistrySettings()
+    lambda_functions: Sequence[pulumi.Input[str]] = ()
 
 
 def lifecycle_policy(keep_tagged: int, untagged_days: int) -> str:
@@ -76,12 +80,37 @@ def lifecycle_policy(keep_tagged: int, untagged_days: int) -> str:
     )
 
 
+def lambda_pull_policy(function_arns: Sequence[pulumi.Input[str]]) -> pulumi.Output[str]:
+    """Lambda may pull this repository's images for these functions only. Lambda reads a function's
+    image with the repository policy, not the function's role (AWS's Lambda documentation: "Amazon
+    ECR permissions"); the condition keeps any other function of the account out."""
+    sources: list[pulumi.Input[str]] = []
+    for arn in function_arns:
+        sources += [arn, pulumi.Output.concat(arn, ":*")]
+    return pulumi.Output.json_dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Sid": "LambdaPullsForTheServiceFunctions",
+                    "Effect": "Allow",
+                    "Principal": {"Service": "lambda.amazonaws.com"},
+                    "Action": ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"],
+                    "Condition": {"StringLike": {"aws:sourceArn": sources}},
+                }
+            ],
+        }
+    )
+
+
 class ContainerRegistry(pulumi.ComponentResource):
     """An ECR repository for one service or function in one region.
 
     Creates ``{name}-repository`` (scan on push, immutable tags so a tag always means the same
     image, AES-256 encryption at rest; Security Hub ECR.1, ECR.2) and ``{name}-lifecycle``
-    (ECR.3: untagged images expire, only the newest tagged images are kept).
+    (ECR.3: untagged images expire, only the newest tagged images are kept); with
+    ``lambda_functions``, ``{name}-lambda-pull``: the repository policy that lets Lambda pull for
+    exactly those functions.
     """
 
     repository_arn: pulumi.Output[str]
@@ -106,6 +135,11 @@ class ContainerRegistry(pulumi.ComponentResource):
             policy=lifecycle_policy(args.settings.keep_tagged_images, args.settings.expire_untagged_after_days),
             opts=child,
         )
+        self.pull_permission: aws.ecr.RepositoryPolicy | None = None
+        if args.lambda_functions:
+            self.pull_permission = aws.ecr.RepositoryPolicy(
+                f"{name}-lambda-pull", repository=repo.name, policy=lambda_pull_policy(args.lambda_functions), opts=child
+            )
         self.repository_arn = repo.arn
         self.repository_url = repo.repository_url
         self.repository_name = repo.name

@@ -3,14 +3,18 @@
 Who owns what (README "Who owns what"). The pipeline owns the image a service runs; ``pulumi up``
 owns everything else. The production deploy stage ends with a Release action that writes each
 deployed image to ``{image_parameter_path}/{service}`` (SSM), which ``pulumi up`` reads, so the
-next ``pulumi up`` renders task definitions with the image that is running.
+next ``pulumi up`` renders task definitions (and Lambda functions) with the image that is running.
+
+A service on Fargate is deployed by CodePipeline's ECS action; a service on Lambda by a CodeBuild
+action that updates its function's image, publishes a version and has CodeDeploy shift the
+``live`` alias to it (straight to it for a staging copy).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Literal, TypeVar
 
 import pulumi
 import pulumi_aws as aws
@@ -20,6 +24,8 @@ from .builds import BuildProjects
 from .event_function import admit_rules, dead_letter_queue, event_retries
 from .pipeline_stages import PipelineDefinition
 from .storage import private_bucket_controls
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -68,6 +74,28 @@ class DeployTarget:
 
 
 @dataclass(frozen=True)
+class LambdaTarget:
+    """A service on Lambda (or its staging copy) that a deploy action updates.
+
+    Attributes:
+        function_name / function_arn: Its function.
+        repository_arn: Its ECR repository (the deploy reads the image's manifest from it).
+        deployment_application / deployment_group / deployment_config: Its CodeDeploy application,
+            group and configuration, or None (default) to move the alias at once (a staging copy).
+    """
+
+    function_name: str
+    function_arn: pulumi.Input[str]
+    repository_arn: pulumi.Input[str]
+    deployment_application: pulumi.Input[str] | None = None
+    deployment_group: pulumi.Input[str] | None = None
+    deployment_config: pulumi.Input[str] | None = None
+
+
+Target = DeployTarget | LambdaTarget
+
+
+@dataclass(frozen=True)
 class ServiceImage:
     """A service the build makes an image of.
 
@@ -76,14 +104,14 @@ class ServiceImage:
         mode: ``service`` (deployed by ECS deploy actions) or ``on-demand`` (a new task
             definition revision at release).
         repository_url / repository_arn: Its ECR repository in this region.
-        target: Its production service and task definition.
+        target: Its production service and task definition, or its function on Lambda.
     """
 
     name: str
     mode: Literal["service", "on-demand"]
     repository_url: pulumi.Input[str]
     repository_arn: pulumi.Input[str]
-    target: DeployTarget
+    target: Target
 
 
 @dataclass(frozen=True)
@@ -177,6 +205,11 @@ class DeliverySettings:
     def pipeline_name(self) -> str:
         return self.name_prefix
 
+    @property
+    def released_services(self) -> frozenset[str]:
+        """The services the production deploy stage deploys (and the Release action records)."""
+        return frozenset(s for st in self.stages if st.type == "deploy" and st.target == "production" for s in st.services)
+
 
 @dataclass(frozen=True)
 class DeliveryArgs:
@@ -186,7 +219,7 @@ class DeliveryArgs:
         settings: What the pipeline is (:class:`DeliverySettings`).
         context: Account, partition and region.
         images: Every service the build makes an image of.
-        cluster_name: The region's ECS cluster.
+        cluster_name: The region's ECS cluster, or None when every service runs on Lambda.
         production / staging: Deploy targets by service name. Default none for staging.
         image_parameter_path: Where the Release action records deployed images.
         notification_topic_arn: Approval requests and failed runs go here.
@@ -199,17 +232,31 @@ class DeliveryArgs:
     settings: DeliverySettings
     context: iam.AwsContext
     images: Sequence[ServiceImage]
-    cluster_name: pulumi.Input[str]
-    production: Mapping[str, DeployTarget]
+    cluster_name: pulumi.Input[str] | None
+    production: Mapping[str, Target]
     image_parameter_path: str
     notification_topic_arn: pulumi.Input[str]
     notification_key_arn: pulumi.Input[str] | None = None
-    staging: Mapping[str, DeployTarget] = field(default_factory=dict)
+    staging: Mapping[str, Target] = field(default_factory=dict)
     staging_url: pulumi.Input[str] | None = None
     production_gate_alarm: str | None = None
 
-    def targets(self, stage: Stage) -> Mapping[str, DeployTarget]:
+    def __post_init__(self) -> None:
+        if self.cluster_name is None and any(isinstance(t, DeployTarget) for t in [*self.production.values(), *self.staging.values()]):
+            raise ValueError("a service on Fargate needs cluster_name")
+
+    def targets(self, stage: Stage) -> Mapping[str, Target]:
         return self.staging if stage.target == "staging" else self.production
+
+    def deployed(self, kind: type[T]) -> list[T]:
+        """Every deploy stage's targets of one kind (:class:`DeployTarget` or :class:`LambdaTarget`)."""
+        return [
+            t
+            for stage in self.settings.stages
+            if stage.type == "deploy"
+            for t in (self.targets(stage)[s] for s in stage.services)
+            if isinstance(t, kind)
+        ]
 
 
 class Delivery(pulumi.ComponentResource):
@@ -227,6 +274,8 @@ class Delivery(pulumi.ComponentResource):
       on pushes to the branch instead.
     - ``{name}-build-logs``, ``{name}-build-role`` / ``-build-policy``, and ``{name}-build`` (and
       ``{name}-build-2`` ... with more than 5 deployed services): privileged CodeBuild projects.
+    - With a service on Lambda: ``{name}-lambda-deploy-logs``, ``-lambda-deploy-role`` /
+      ``-lambda-deploy-policy`` and ``{name}-lambda-deploy``, the project of its deploy actions.
     - With a production stage: ``{name}-release-logs``, ``-release-role`` / ``-release-policy``
       and ``{name}-release``, the project of the Release action.
     - ``{name}-pipeline-role`` / ``-pipeline-policy`` and ``{name}-pipeline``. The production
@@ -267,7 +316,7 @@ class Delivery(pulumi.ComponentResource):
 
         projects = BuildProjects(self, name, args, key, self._artifact_statements)
         builds, release = projects.builds, projects.release
-        definition = PipelineDefinition(args, repository, self._artifact_statements)
+        definition = PipelineDefinition(args, repository, self._artifact_statements, projects.lambda_deploy)
 
         role = aws.iam.Role(
             f"{name}-pipeline-role",
@@ -310,6 +359,7 @@ class Delivery(pulumi.ComponentResource):
         self.pipeline_arn = pipeline.arn
         self.dead_letter_queue_name = dead_letters.name
         self.build_project_names = [b.name for b in builds]
+        self.lambda_deploy_project_name = projects.lambda_deploy.name if projects.lambda_deploy else None
         self.repository_name = repository.repository_name if repository else None
         self.repository_arn = repository.arn if repository else None
         self.outputs: dict[str, pulumi.Input[object]] = {

@@ -15,217 +15,24 @@ that. The split:
 
 from __future__ import annotations
 
-import dataclasses
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import Literal
+from collections.abc import Sequence
+from dataclasses import dataclass
 
 import pulumi
 import pulumi_aws as aws
 
 from . import iam
-from .alarms import DEPLOYMENT_ALARMS, ServiceAlarms, metric_alarm, service_alarm_specs
+from .alarms import DEPLOYMENT_ALARMS, SHARED_ALARMS, ServiceAlarms, metric_alarm, service_alarm_specs
 from .load_balancer import alb_only_rules, path_rule
 from .progressive import (
     SERVICE_OWNED_BY_ECS,
-    Deployment,
     Traffic,
     declare_traffic,
     deployment_configuration,
     hook_details,
 )
+from .service_settings import FARGATE_SERVICE_TYPE, LAMBDA_SERVICE_TYPE, ServiceSettings, flip_aliases
 from .task_definition import container_definition, execution_statements, volume_name
-
-
-@dataclass(frozen=True)
-class HealthCheck:
-    """Health checks of a service.
-
-    Attributes:
-        path: Path the ALB probes. Default ``/health``.
-        matcher: Healthy HTTP codes. Default ``200-399``.
-        interval_seconds / timeout_seconds: Default 30 / 5.
-        healthy_threshold / unhealthy_threshold: Default 3 / 3.
-        grace_period_seconds: ALB health checks ECS ignores after a task starts. Default 60.
-        container_command: The command of an ECS container health check in its CMD-SHELL form
-            (one shell command string), or None (default) for none; the image must contain
-            what it runs.
-    """
-
-    path: str = "/health"
-    matcher: str = "200-399"
-    interval_seconds: int = 30
-    timeout_seconds: int = 5
-    healthy_threshold: int = 3
-    unhealthy_threshold: int = 3
-    grace_period_seconds: int = 60
-    container_command: Sequence[str] | None = None
-
-
-@dataclass(frozen=True)
-class Autoscaling:
-    """Target-tracking autoscaling of the task count.
-
-    Attributes:
-        min_capacity / max_capacity: Bounds. Default 2 / 10 (seed 001).
-        cpu_target / memory_target: Average utilization % to hold, or None for no such policy.
-            Default 60 / 70 (seed 003).
-        requests_per_target: ALB requests per task per minute to hold, or None (default).
-        scale_out_cooldown_seconds / scale_in_cooldown_seconds: Default 60 / 300.
-    """
-
-    min_capacity: int = 2
-    max_capacity: int = 10
-    cpu_target: int | None = 60
-    memory_target: int | None = 70
-    requests_per_target: int | None = None
-    scale_out_cooldown_seconds: int = 60
-    scale_in_cooldown_seconds: int = 300
-
-
-@dataclass(frozen=True)
-class Grant:
-    """One IAM statement of the task role."""
-
-    actions: Sequence[str]
-    resources: Sequence[str]
-
-
-@dataclass(frozen=True)
-class StagingCopy:
-    """What a service's staging copy changes (see :meth:`ServiceSettings.staging_copy`).
-
-    Attributes:
-        target_group_name: The copy's own target group (at most 32 characters).
-        desired_count: Tasks the copy keeps; it does not autoscale. Default 1.
-        spot: Run the copy on Fargate Spot (interruptible, cheaper). Default True.
-    """
-
-    target_group_name: str
-    desired_count: int = 1
-    spot: bool = True
-
-
-@dataclass(frozen=True)
-class ServiceSettings:
-    """A service's settings: plain data, from the validated stack config (``services[]``).
-
-    Attributes:
-        name: The service's name (``auth``); names the container, and the ECS service unless
-            ``ecs_service_name`` is set.
-        family: Task definition family, for example ``devops-platform-prod-auth``.
-        repository_name: Its ECR repository (the region creates it; the pipeline pushes there).
-        target_group_name: Physical target group name (at most 32 characters).
-        priority / paths: The listener rule (1 to 5 path patterns).
-        port: Container port; also in ``$PORT``.
-        log_group_name: Where the container logs go.
-        bootstrap_image: What runs until the pipeline publishes an image (module docstring).
-        log_retention_days: Default 365.
-        cpu / memory: Fargate size (validated by the stack config). Default 256 / 512.
-        architecture: ``X86_64`` (default) or ``ARM64``.
-        mode: ``service`` (default) or ``on-demand``: no ECS service or scaling; the task
-            launcher starts tasks and registers them in the target group.
-        desired_count: Tasks at creation. Default 2.
-        autoscaling: Default :class:`Autoscaling`.
-        health_check: Default :class:`HealthCheck`.
-        environment: Container environment (the wiring adds AWS_REGION, ENVIRONMENT, PORT).
-        secrets: Variable name to SSM parameter or Secrets Manager ARN.
-        writable_paths: Scratch volumes on a read-only root filesystem. Default ``("/tmp",)``.
-        task_policy: Task-role statements. Default none: the task role has no permissions.
-        stop_timeout_seconds: Seconds between SIGTERM and SIGKILL when a task stops (2 to 120 on
-            Fargate), or None (default) for ECS's 30.
-        deployment: How new revisions reach production (:class:`~components.progressive.Deployment`).
-            Default rolling.
-        alternate_target_group_name: The second target group of a progressive deployment (at
-            most 32 characters); required with one, and only with one.
-        alarms: The service's alarms (:class:`~components.alarms.ServiceAlarms`), or None
-            (default) for none.
-        staging: The service's staging copy, or None (default) for none.
-
-    A copy of a service differs in these, which the config never sets:
-
-        ecs_service_name: The ECS service's name, when it differs from ``name`` (which still
-            names the container, so one imagedefinitions file fits every copy). Default ``name``.
-        capacity_provider: ``FARGATE`` (default) or ``FARGATE_SPOT`` (the cluster must have it).
-        autoscale: Attach the scaling target and policies (mode ``service``). Default True;
-            False keeps ``desired_count`` tasks.
-    """
-
-    name: str
-    family: str
-    repository_name: str
-    target_group_name: str
-    priority: int
-    paths: Sequence[str]
-    port: int
-    log_group_name: str
-    bootstrap_image: str
-    log_retention_days: int = 365
-    cpu: int = 256
-    memory: int = 512
-    architecture: Literal["X86_64", "ARM64"] = "X86_64"
-    mode: Literal["service", "on-demand"] = "service"
-    desired_count: int = 2
-    autoscaling: Autoscaling = field(default_factory=Autoscaling)
-    health_check: HealthCheck = field(default_factory=HealthCheck)
-    environment: Mapping[str, str] = field(default_factory=dict)
-    secrets: Mapping[str, str] = field(default_factory=dict)
-    writable_paths: Sequence[str] = ("/tmp",)
-    task_policy: Sequence[Grant] = ()
-    stop_timeout_seconds: int | None = None
-    deployment: Deployment = field(default_factory=Deployment)
-    alternate_target_group_name: str | None = None
-    alarms: ServiceAlarms | None = None
-    staging: StagingCopy | None = None
-    ecs_service_name: str | None = None
-    capacity_provider: Literal["FARGATE", "FARGATE_SPOT"] = "FARGATE"
-    autoscale: bool = True
-
-    @property
-    def ecs_name(self) -> str:
-        """The ECS service's name."""
-        return self.ecs_service_name or self.name
-
-    def __post_init__(self) -> None:
-        if not 1 <= len(self.paths) <= 5:
-            raise ValueError("a listener rule takes 1 to 5 path patterns")
-        if len(self.target_group_name) > 32:
-            raise ValueError("a target group name has at most 32 characters")
-        if self.mode == "service" and self.autoscale and not (
-            self.autoscaling.min_capacity <= self.desired_count <= self.autoscaling.max_capacity
-        ):
-            raise ValueError("min_capacity <= desired_count <= max_capacity")
-        if self.staging is not None and self.mode != "service":
-            raise ValueError("only a mode service service has a staging copy")
-        if self.deployment.progressive and self.mode != "service":
-            raise ValueError(f"a {self.deployment.strategy} deployment needs an ECS service (mode service)")
-        if self.deployment.progressive != (self.alternate_target_group_name is not None):
-            raise ValueError("alternate_target_group_name goes with a progressive deployment, and only with one")
-        if self.alternate_target_group_name is not None and len(self.alternate_target_group_name) > 32:
-            raise ValueError("a target group name has at most 32 characters")
-
-    def staging_copy(self) -> ServiceSettings:
-        """The staging copy: these settings, but its own ECS service, family, target group and
-        log group, ``staging.desired_count`` tasks without autoscaling, on Spot if asked, rolling
-        deployments, and no alarms (staging runs unapproved builds: its failures are the
-        pipeline's to report)."""
-        copy = self.staging
-        if copy is None:
-            raise ValueError(f"{self.name} has no staging copy")
-        return dataclasses.replace(
-            self,
-            ecs_service_name=f"{self.name}-staging",
-            family=f"{self.family}-staging",
-            target_group_name=copy.target_group_name,
-            log_group_name=f"{self.log_group_name}-staging",
-            desired_count=copy.desired_count,
-            capacity_provider="FARGATE_SPOT" if copy.spot else "FARGATE",
-            autoscale=False,
-            deployment=Deployment(),
-            alternate_target_group_name=None,
-            alarms=None,
-            staging=None,
-        )
 
 
 @dataclass(frozen=True)
@@ -268,7 +75,7 @@ class FargateServiceArgs:
         if self.settings.alarms is not None and self.alarm_topic_arn is None:
             raise ValueError("alarms need alarm_topic_arn")
         deployment = self.settings.deployment
-        if deployment.progressive and self.test_listener_arn is None:
+        if self.settings.ecs_progressive and self.test_listener_arn is None:
             raise ValueError(f"a {deployment.strategy} deployment needs test_listener_arn")
         if deployment.smoke_test is not None and (self.test_origin is None or self.smoke_test_function_arn is None):
             raise ValueError("a smoke test needs test_origin and smoke_test_function_arn")
@@ -300,11 +107,15 @@ class FargateService(pulumi.ComponentResource):
     """
 
     def __init__(self, name: str, args: FargateServiceArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("devops-platform:compute:FargateService", name, None, opts)
+        super().__init__(FARGATE_SERVICE_TYPE, name, None, opts)
         self.args = args
         self.settings = settings = args.settings
+        if settings.compute != "fargate":
+            raise ValueError(f"{settings.name} runs on {settings.compute}: use LambdaService")
         child = pulumi.ResourceOptions(parent=self)
         ctx = args.context
+        # The route and the alarms both computes share: what a flip to Lambda keeps (service_settings.py).
+        self._shared = flip_aliases(name, opts, LAMBDA_SERVICE_TYPE)
 
         logs = aws.cloudwatch.LogGroup(
             f"{name}-logs", name=settings.log_group_name, retention_in_days=settings.log_retention_days, opts=child
@@ -388,7 +199,7 @@ class FargateService(pulumi.ComponentResource):
         )
 
         self.traffic: Traffic | None = None
-        if settings.deployment.progressive:
+        if settings.ecs_progressive:
             assert settings.alternate_target_group_name is not None and args.test_listener_arn is not None
             self.traffic = declare_traffic(
                 name,
@@ -402,6 +213,7 @@ class FargateService(pulumi.ComponentResource):
                 live=target_group,
                 alternate=self._target_group(f"{name}-tg-alt", settings.alternate_target_group_name, args),
                 smoke_test_function_arn=args.smoke_test_function_arn if settings.deployment.smoke_test else None,
+                rule_aliases=self._shared,
             )
             rule = self.traffic.production_rule
         else:
@@ -411,7 +223,7 @@ class FargateService(pulumi.ComponentResource):
                 priority=settings.priority,
                 paths=settings.paths,
                 target_group_arn=target_group.arn,
-                opts=child,
+                opts=pulumi.ResourceOptions(parent=self, aliases=self._shared),
             )
         # After a progressive deployment the live traffic runs on the other group: everything that
         # reads a target group's metrics reads both.
@@ -435,6 +247,7 @@ class FargateService(pulumi.ComponentResource):
         self.execution_role_arn = execution_role.arn
         self.log_group_name = logs.name
         self.outputs: dict[str, pulumi.Input[object]] = {
+            "compute": "fargate",
             "mode": settings.mode,
             "service_name": self.service_name,
             "task_definition_family": self.task_definition_family,
@@ -490,7 +303,7 @@ class FargateService(pulumi.ComponentResource):
                 alarm_name=f"{alarms.alarm_prefix}-{spec.kind}",
                 dimensions=on_service if spec.namespace == "AWS/ECS" else on_target_groups,
                 topic_arn=args.alarm_topic_arn,
-                opts=pulumi.ResourceOptions(parent=self),
+                opts=pulumi.ResourceOptions(parent=self, aliases=self._shared if spec.kind in SHARED_ALARMS else None),
             )
 
     def _service(

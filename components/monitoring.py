@@ -11,6 +11,7 @@ import pulumi_aws as aws
 
 from .alarms import AlarmSpec, metric_alarm
 from .fargate_service import FargateService
+from .lambda_service import LambdaService
 
 
 @dataclass(frozen=True)
@@ -110,7 +111,7 @@ class MonitoringArgs:
     region: str
     topic_arn: pulumi.Input[str]
     load_balancer_arn_suffix: pulumi.Input[str]
-    services: Mapping[str, FargateService] = field(default_factory=dict)
+    services: Mapping[str, FargateService | LambdaService] = field(default_factory=dict)
     functions: Sequence[WatchedFunction] = ()
     queues: Sequence[WatchedQueue] = ()
     replication: WatchedReplication | None = None
@@ -166,9 +167,10 @@ class Monitoring(pulumi.ComponentResource):
     - with replication, per secondary ``{name}-replication-lag-{region}``;
     - with services, ``{name}-production-health``: a composite alarm over every production
       service's alarms, without actions, which gates the pipeline's production stage;
-    - ``{name}-dashboard`` unless ``dashboard_name`` is None: a row per service (CPU and memory,
-      running tasks, requests, 5XX, latency), the ALB, the functions, the queues, the pipeline's
-      builds, replication lag, and every alarm's state. Its body is built from the same data.
+    - ``{name}-dashboard`` unless ``dashboard_name`` is None: a row per service (on Fargate CPU and
+      memory and running tasks, on Lambda invocations, errors, throttles, duration and concurrency;
+      then requests, 5XX and latency at its target groups), the ALB, the functions, the queues, the
+      pipeline's builds, replication lag, and every alarm's state. Its body is built from the same data.
     """
 
     def __init__(self, name: str, args: MonitoringArgs, opts: pulumi.ResourceOptions | None = None) -> None:
@@ -261,11 +263,21 @@ def _metric_widget(
     }
 
 
-def _service_row(args: MonitoringArgs, name: str, svc: FargateService) -> list[dict[str, Any]]:
+def _service_row(args: MonitoringArgs, name: str, svc: FargateService | LambdaService) -> list[dict[str, Any]]:
     region = args.region
     mode: Literal["service", "on-demand"] = svc.settings.mode
     widgets = []
-    if mode == "service":
+    if isinstance(svc, LambdaService):
+        fn = ["FunctionName", svc.settings.function_name]
+        widgets += [
+            _metric_widget(f"{name} (Lambda): invocations, errors, throttles", region,
+                           [["AWS/Lambda", m, *fn] for m in ("Invocations", "Errors", "Throttles")], stat="Sum", width=6),
+            _metric_widget(f"{name} (Lambda): duration (ms), concurrency", region,
+                           [["AWS/Lambda", "Duration", *fn, {"stat": "p99"}],
+                            ["AWS/Lambda", "ConcurrentExecutions", *fn, {"stat": "Maximum", "yAxis": "right"}]],
+                           stat="Average", width=4),
+        ]  # fmt: skip
+    elif mode == "service":
         ecs = ["ClusterName", svc.args.cluster_name, "ServiceName", svc.settings.ecs_name]
         widgets += [
             _metric_widget(f"{name}: CPU and memory (%)", region,

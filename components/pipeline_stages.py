@@ -7,7 +7,7 @@ statements.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 import pulumi
@@ -18,7 +18,7 @@ from .buildspecs import IMAGE_DEFINITIONS, artifact_name
 from .ecs_roles import pass_task_roles
 
 if TYPE_CHECKING:
-    from .delivery import DeliveryArgs, DeployTarget, Stage
+    from .delivery import DeliveryArgs, Stage
 
 # ``delivery`` is imported as a module: it imports this one, and its source types are looked up
 # only when a pipeline is rendered.
@@ -31,7 +31,8 @@ class PipelineDefinition:
     """The stages, trigger and role statements of one pipeline.
 
     ``repository`` is the CodeCommit repository (None for a connection source);
-    ``artifact_statements(write)`` grants the artifact bucket and key.
+    ``artifact_statements(write)`` grants the artifact bucket and key; ``lambda_deploy`` is the
+    project of the services on Lambda's deploy actions (None without any).
     """
 
     def __init__(
@@ -39,10 +40,12 @@ class PipelineDefinition:
         args: DeliveryArgs,
         repository: aws.codecommit.Repository | None,
         artifact_statements: Callable[..., list[dict[str, object]]],
+        lambda_deploy: aws.codebuild.Project | None = None,
     ) -> None:
         self._args = args
         self._repository = repository
         self._artifact_statements = artifact_statements
+        self._lambda_deploy = lambda_deploy
         self._images = {i.name: i for i in args.images}
 
     def statements(self, builds: Sequence[aws.codebuild.Project], release: aws.codebuild.Project | None) -> list[dict[str, object]]:
@@ -75,7 +78,7 @@ class PipelineDefinition:
                     "Resource": args.settings.source.connection_arn,
                 }
             )
-        projects = [*builds, *([release] if release else [])]
+        projects = [*builds, *([release] if release else []), *([self._lambda_deploy] if self._lambda_deploy else [])]
         statements.append(
             {
                 "Sid": "RunBuilds",
@@ -84,8 +87,9 @@ class PipelineDefinition:
                 "Resource": [p.arn for p in projects],
             }
         )
-        targets = [t for stage in args.settings.stages if stage.type == "deploy" for t in _pick(args.targets(stage), stage.services)]
+        targets = args.deployed(delivery.DeployTarget)
         if targets:
+            assert args.cluster_name is not None  # DeliveryArgs checks it
             statements += [
                 {
                     "Sid": "DeployServices",
@@ -197,25 +201,7 @@ class PipelineDefinition:
             ]
         else:
             targets = args.targets(stage)
-            actions = [
-                aws.codepipeline.PipelineStageActionArgs(
-                    name=service,
-                    category="Deploy",
-                    owner="AWS",
-                    provider="ECS",
-                    version="1",
-                    input_artifacts=[artifact_name(service)],
-                    configuration={
-                        "ClusterName": args.cluster_name,
-                        "ServiceName": targets[service].service_name,
-                        "FileName": IMAGE_DEFINITIONS,
-                        "DeploymentTimeout": str(args.settings.deploy_timeout_minutes),
-                    },
-                    # Every service in parallel.
-                    run_order=1,
-                )
-                for service in stage.services
-            ]
+            actions = [self._deploy_action(service, targets[service]) for service in stage.services]
             if stage.target == "production" and release is not None:
                 actions.append(
                     aws.codepipeline.PipelineStageActionArgs(
@@ -239,6 +225,51 @@ class PipelineDefinition:
                 on_failure=aws.codepipeline.PipelineStageOnFailureArgs(result="ROLLBACK"),
             )
         return aws.codepipeline.PipelineStageArgs(name=stage.name, actions=actions)
+
+    def _deploy_action(self, service: str, target: delivery.Target) -> aws.codepipeline.PipelineStageActionArgs:
+        """ECS's deploy action for a service on Fargate; for one on Lambda, the Lambda deploy
+        project with the service's function and CodeDeploy group (buildspecs.lambda_deploy_spec).
+        Every service of a stage deploys in parallel."""
+        args = self._args
+        if isinstance(target, delivery.LambdaTarget):
+            assert self._lambda_deploy is not None
+            variables: list[dict[str, pulumi.Input[str]]] = [
+                {"name": "SERVICE", "value": service, "type": "PLAINTEXT"},
+                {"name": "FUNCTION_NAME", "value": target.function_name, "type": "PLAINTEXT"},
+            ]
+            if target.deployment_group is not None:
+                variables += [
+                    {"name": "APPLICATION", "value": target.deployment_application, "type": "PLAINTEXT"},  # type: ignore[dict-item]
+                    {"name": "DEPLOYMENT_GROUP", "value": target.deployment_group, "type": "PLAINTEXT"},
+                ]
+            return aws.codepipeline.PipelineStageActionArgs(
+                name=service,
+                category="Build",
+                owner="AWS",
+                provider="CodeBuild",
+                version="1",
+                input_artifacts=[artifact_name(service)],
+                configuration={
+                    "ProjectName": self._lambda_deploy.name,
+                    "EnvironmentVariables": pulumi.Output.json_dumps(variables),
+                },
+                run_order=1,
+            )
+        return aws.codepipeline.PipelineStageActionArgs(
+            name=service,
+            category="Deploy",
+            owner="AWS",
+            provider="ECS",
+            version="1",
+            input_artifacts=[artifact_name(service)],
+            configuration={
+                "ClusterName": args.cluster_name,  # type: ignore[dict-item]  # DeliveryArgs: set with Fargate targets
+                "ServiceName": target.service_name,
+                "FileName": IMAGE_DEFINITIONS,
+                "DeploymentTimeout": str(args.settings.deploy_timeout_minutes),
+            },
+            run_order=1,
+        )
 
     def _production_gate(self) -> aws.codepipeline.PipelineStageBeforeEntryArgs | None:
         """Production is entered only inside the window and while no production alarm fires."""
@@ -329,6 +360,3 @@ def _rule_type(provider: str) -> aws.codepipeline.PipelineStageBeforeEntryCondit
         category="Rule", owner="AWS", provider=provider, version="1"
     )
 
-
-def _pick(targets: Mapping[str, DeployTarget], services: Sequence[str]) -> list[DeployTarget]:
-    return [targets[s] for s in services]

@@ -175,6 +175,7 @@ def declare_traffic(
     live: aws.lb.TargetGroup,
     alternate: aws.lb.TargetGroup,
     smoke_test_function_arn: pulumi.Input[str] | None,
+    rule_aliases: Sequence[pulumi.Alias] = (),
 ) -> Traffic:
     """Declare, as children of ``parent`` with ``name`` as the prefix:
 
@@ -185,11 +186,13 @@ def declare_traffic(
       smoke-test function with.
 
     Both rules ignore later changes to their actions: ECS owns the weights after creation.
+    ``rule_aliases`` are the production rule's former URNs (a flip from Lambda compute).
     """
     owned_by_ecs = pulumi.ResourceOptions(parent=parent, ignore_changes=RULE_OWNED_BY_ECS)
     production = path_rule(
         name, listener_arn=listener_arn, priority=priority, paths=paths,
-        action=weighted_forward(live.arn, alternate.arn), opts=owned_by_ecs,
+        action=weighted_forward(live.arn, alternate.arn),
+        opts=pulumi.ResourceOptions.merge(owned_by_ecs, pulumi.ResourceOptions(aliases=list(rule_aliases))),
     )  # fmt: skip
     test = path_rule(
         f"{name}-test", listener_arn=test_listener_arn, priority=priority, paths=paths,

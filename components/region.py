@@ -19,9 +19,10 @@ from . import iam
 from .alarms import metric_alarm
 from .alb_function import AlbFunction, AlbFunctionArgs, FunctionSettings, VpcPlacement
 from .container_registry import RegistrySettings
-from .delivery import Delivery, DeliveryArgs, DeliverySettings, DeployTarget, ServiceImage
+from .delivery import Delivery, DeliveryArgs, DeliverySettings, DeployTarget, LambdaTarget, ServiceImage
 from .failover import DnsSettings, RegionalDns, RegionalDnsArgs, health_check_alarm_spec
-from .fargate_service import FargateService, ServiceSettings
+from .fargate_service import FargateService
+from .lambda_service import LambdaService
 from .load_balancer import LoadBalancer, LoadBalancerArgs, LoadBalancerSettings
 from .monitoring import (
     Monitoring,
@@ -40,7 +41,8 @@ from .repo_replicator import (
     RepoReplicator,
     RepoReplicatorArgs,
 )
-from .services import RegionServices, build_services
+from .service_settings import ServiceSettings
+from .services import RegionServices, ServiceCompute, build_services
 from .smoke_test import SmokeTestFunction, SmokeTestFunctionArgs, SmokeTestSettings
 from .task_launcher import LauncherSettings, LaunchTarget, TaskLauncher, TaskLauncherArgs
 
@@ -109,11 +111,12 @@ class RegionalPlatform(pulumi.ComponentResource):
       config names an existing topic;
     - with a service's smoke test: ``{name}-smoke-test``
       (:class:`~components.smoke_test.SmokeTestFunction`);
-    - with services (``components/services.py``): ``{name}-cluster``, and per service
-      ``{name}-{service}-registry`` (:class:`~components.container_registry.ContainerRegistry`)
-      and ``{name}-{service}`` (:class:`~components.fargate_service.FargateService`), with its
-      own alarms; with a staging stage ``{name}-{service}-staging`` per ``mode: service``
-      service and, for Fargate Spot, ``{name}-cluster-capacity``;
+    - with services (``components/services.py``): with one on Fargate ``{name}-cluster``, and per
+      service ``{name}-{service}-registry`` (:class:`~components.container_registry.ContainerRegistry`)
+      and ``{name}-{service}`` (:class:`~components.fargate_service.FargateService` or, with
+      ``compute: lambda``, :class:`~components.lambda_service.LambdaService`), with its own alarms;
+      with a staging stage ``{name}-{service}-staging`` per ``mode: service`` service and, for
+      Fargate Spot, ``{name}-cluster-capacity``;
     - per function ``{name}-{function}`` (:class:`~components.alb_function.AlbFunction`);
     - with a pipeline: ``{name}-delivery`` (:class:`~components.delivery.Delivery`);
     - with a task launcher: ``{name}-task-launcher``
@@ -218,6 +221,7 @@ class RegionalPlatform(pulumi.ComponentResource):
             load_balancer=self.load_balancer,
             alarm_topic_arn=self.notifications_topic_arn,
             smoke_test_function_arn=self.smoke_test.function_arn if self.smoke_test else None,
+            released=self.args.pipeline.released_services if self.args.pipeline else (),
         )
 
     def _function(self, fn: FunctionSettings) -> AlbFunction:
@@ -257,7 +261,7 @@ class RegionalPlatform(pulumi.ComponentResource):
                     )
                     for n, svc in self.services.items()
                 ],
-                cluster_name=self._containers.cluster.name,
+                cluster_name=self._containers.cluster.name if self._containers.cluster else None,
                 production={n: _target(svc) for n, svc in self.services.items() if svc.settings.mode == "service"},
                 staging={n: _target(svc) for n, svc in self.staging_services.items()},
                 image_parameter_path=self.args.image_parameter_path,
@@ -271,7 +275,7 @@ class RegionalPlatform(pulumi.ComponentResource):
 
     def _task_launcher(self) -> TaskLauncher | None:
         settings = self.args.task_launcher
-        if settings is None or self._containers is None:
+        if settings is None or self._containers is None or self._containers.cluster is None:
             return None
         cluster = self._containers.cluster
         return TaskLauncher(
@@ -294,7 +298,7 @@ class RegionalPlatform(pulumi.ComponentResource):
                         execution_role_arn=svc.execution_role_arn,
                     )
                     for n, svc in self.services.items()
-                    if svc.settings.mode == "on-demand"
+                    if isinstance(svc, FargateService) and svc.settings.mode == "on-demand"
                 },
             ),
             self._child,
@@ -400,7 +404,11 @@ class RegionalPlatform(pulumi.ComponentResource):
     def routes(self) -> list[dict[str, object]]:
         """The region's route table, from config: what the ALB sends where, in evaluation order."""
         table = [
-            {"priority": s.priority, "paths": list(s.paths), "target": f"service {s.name}:{s.port}"}
+            {
+                "priority": s.priority,
+                "paths": list(s.paths),
+                "target": f"service {s.name}:{s.port}" + (" on lambda" if s.compute == "lambda" else ""),
+            }
             for s in self.args.services
         ] + [
             {"priority": f.priority, "paths": list(f.paths), "target": f"function {f.name}"}
@@ -436,12 +444,23 @@ class RegionalPlatform(pulumi.ComponentResource):
         }
 
 
-def _target(svc: FargateService) -> DeployTarget:
+def _target(svc: ServiceCompute) -> DeployTarget | LambdaTarget:
+    if isinstance(svc, LambdaService):
+        return LambdaTarget(
+            function_name=svc.settings.function_name,
+            function_arn=svc.function_arn,
+            repository_arn=svc.args.repository_arn,
+            deployment_application=svc.deployment_application.name if svc.deployment_application else None,
+            deployment_group=svc.deployment_group.deployment_group_name if svc.deployment_group else None,
+            deployment_config=svc.deployment_group.deployment_config_name if svc.deployment_group else None,
+        )
     return DeployTarget(svc.settings.ecs_name, svc.settings.family, svc.task_role_arn, svc.execution_role_arn)
 
 
-def _staging_outputs(svc: FargateService | None) -> dict[str, object] | None:
+def _staging_outputs(svc: ServiceCompute | None) -> dict[str, object] | None:
     if svc is None:
         return None
     keys = ("service_name", "task_definition_family", "target_group_arn", "log_group_name")
+    if isinstance(svc, LambdaService):
+        keys = ("function_name", "target_group_arn", "log_group_name")
     return {k: svc.outputs[k] for k in keys}

@@ -1,12 +1,12 @@
-"""A region's containers: the ECS cluster, and per service its registry, its Fargate service and its
-staging copy. Not a component: every resource here is a child of the region, as it was before
-this module existed, so no URN moved when it was split out of ``region.py``.
+"""A region's services: the ECS cluster, and per service its registry, its compute (a Fargate service
+or its image on Lambda) and its staging copy. Not a component: every resource here is a child of the
+region, as it was before this module existed, so no URN moved when it was split out of ``region.py``.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 
 import pulumi
@@ -14,9 +14,14 @@ import pulumi_aws as aws
 
 from . import iam
 from .container_registry import ContainerRegistry, ContainerRegistryArgs, RegistrySettings
-from .fargate_service import FargateService, FargateServiceArgs, ServiceSettings
+from .fargate_service import FargateService, FargateServiceArgs
+from .lambda_service import LambdaService, LambdaServiceArgs
 from .load_balancer import LoadBalancer
 from .network import Network
+from .service_settings import ServiceSettings
+
+# A service's compute: what the monitoring, the pipeline and the outputs take from either.
+ServiceCompute = FargateService | LambdaService
 
 
 @dataclass
@@ -24,15 +29,15 @@ class RegionServices:
     """What :func:`build_services` declared.
 
     Attributes:
-        cluster: The region's ECS cluster.
+        cluster: The region's ECS cluster, or None when every service runs on Lambda.
         services: The production services by name.
         staging: The staging copies by service name.
         registries: The ECR repositories by service name.
     """
 
-    cluster: aws.ecs.Cluster
-    services: dict[str, FargateService] = field(default_factory=dict)
-    staging: dict[str, FargateService] = field(default_factory=dict)
+    cluster: aws.ecs.Cluster | None
+    services: dict[str, ServiceCompute] = field(default_factory=dict)
+    staging: dict[str, ServiceCompute] = field(default_factory=dict)
     registries: dict[str, ContainerRegistry] = field(default_factory=dict)
 
 
@@ -49,46 +54,42 @@ def build_services(
     load_balancer: LoadBalancer,
     alarm_topic_arn: pulumi.Input[str],
     smoke_test_function_arn: pulumi.Input[str] | None = None,
+    released: Collection[str] = (),
 ) -> RegionServices:
     """Declare, as children of ``region`` and with ``name`` (the region code) as the prefix:
 
-    - ``{name}-cluster``: the ECS cluster, with Container Insights (Security Hub ECS.12), and with a
-      staging copy on Spot ``{name}-cluster-capacity`` (the FARGATE and FARGATE_SPOT providers);
+    - with a service on Fargate, ``{name}-cluster``: the ECS cluster, with Container Insights
+      (Security Hub ECS.12), and with a staging copy on Spot ``{name}-cluster-capacity`` (the
+      FARGATE and FARGATE_SPOT providers);
     - per service ``{name}-{service}-registry`` (:class:`~components.container_registry.ContainerRegistry`)
-      and ``{name}-{service}`` (:class:`~components.fargate_service.FargateService`), running the
-      image the pipeline last published under ``image_parameter_path`` or else its bootstrap image;
+      and ``{name}-{service}``: a :class:`~components.fargate_service.FargateService` running the
+      image the pipeline last published under ``image_parameter_path`` or else its bootstrap image,
+      or a :class:`~components.lambda_service.LambdaService` running that image or, before the
+      first release, the 503 stub;
     - per staging copy ``{name}-{service}-staging``: the production service's arguments with the
       copy's settings, on the staging listener.
 
-    A progressive service gets the region's test listener, and with a smoke test the region's
-    smoke-test function (``smoke_test_function_arn``).
+    A progressive Fargate service gets the region's test listener, and with a smoke test the
+    region's smoke-test function (``smoke_test_function_arn``). A service on Lambda whose
+    production the pipeline deploys (named in ``released``) gets its CodeDeploy group.
     """
     child = pulumi.ResourceOptions(parent=region)
-    cluster = aws.ecs.Cluster(
-        f"{name}-cluster",
-        name=cluster_name,
-        settings=[aws.ecs.ClusterSettingArgs(name="containerInsights", value="enabled")],
-        opts=child,
-    )
-    built = RegionServices(cluster)
-    staging_cluster_arn: pulumi.Output[str] = cluster.arn
-    if any(s.staging is not None and s.staging.spot for s in services):
-        capacity = aws.ecs.ClusterCapacityProviders(
-            f"{name}-cluster-capacity",
-            cluster_name=cluster.name,
-            capacity_providers=["FARGATE", "FARGATE_SPOT"],
-            default_capacity_provider_strategies=[
-                aws.ecs.ClusterCapacityProvidersDefaultCapacityProviderStrategyArgs(capacity_provider="FARGATE", weight=1)
-            ],
-            opts=child,
-        )
-        # A service may name FARGATE_SPOT only once the cluster has it.
-        staging_cluster_arn = pulumi.Output.all(cluster.arn, capacity.id).apply(lambda v: v[0])
     # One lookup for every service: the images the pipeline has deployed so far.
     published = aws.ssm.get_parameters_by_path_output(
         path=image_parameter_path, recursive=False, with_decryption=False, opts=pulumi.InvokeOutputOptions(parent=region)
     )
+    built = RegionServices(cluster=None)
+    fargate = [s for s in services if s.compute == "fargate"]
+    staging_cluster_arn: pulumi.Output[str] | None = None
+    if fargate:
+        built.cluster, staging_cluster_arn = _cluster(name, child, cluster_name, fargate)
     for settings in services:
+        parameter = f"{image_parameter_path}/{settings.name}"
+        if settings.compute == "lambda":
+            _lambda_service(name, child, built, settings, registry, parameter, context, network, load_balancer,
+                            alarm_topic_arn, published, codedeploy=settings.name in released)  # fmt: skip
+            continue
+        assert built.cluster is not None and staging_cluster_arn is not None
         registry_component = ContainerRegistry(
             f"{name}-{settings.name}-registry", ContainerRegistryArgs(settings.repository_name, registry), child
         )
@@ -96,17 +97,17 @@ def build_services(
         args = FargateServiceArgs(
             settings=settings,
             context=context,
-            cluster_arn=cluster.arn,
-            cluster_name=cluster.name,
+            cluster_arn=built.cluster.arn,
+            cluster_name=built.cluster.name,
             vpc_id=network.vpc_id,
             private_subnet_ids=network.private_subnet_ids,
             load_balancer_security_group_id=load_balancer.security_group_id,
             listener_arn=load_balancer.listener_arn,
             load_balancer_arn_suffix=load_balancer.load_balancer_arn_suffix,
-            image=_published_image(published, f"{image_parameter_path}/{settings.name}", settings.bootstrap_image),
+            image=_published_image(published, parameter, settings.bootstrap_image),
             repository_arn=registry_component.repository_arn,
             alarm_topic_arn=alarm_topic_arn if settings.alarms is not None else None,
-            test_listener_arn=load_balancer.test_listener_arn if settings.deployment.progressive else None,
+            test_listener_arn=load_balancer.test_listener_arn if settings.ecs_progressive else None,
             test_origin=load_balancer.test_origin if settings.deployment.smoke_test else None,
             smoke_test_function_arn=smoke_test_function_arn if settings.deployment.smoke_test else None,
         )
@@ -126,7 +127,86 @@ def build_services(
     return built
 
 
+def _cluster(
+    name: str, child: pulumi.ResourceOptions, cluster_name: str, services: Sequence[ServiceSettings]
+) -> tuple[aws.ecs.Cluster, pulumi.Output[str]]:
+    """The cluster, and the ARN a staging copy names (after the Spot capacity provider, if any)."""
+    cluster = aws.ecs.Cluster(
+        f"{name}-cluster",
+        name=cluster_name,
+        settings=[aws.ecs.ClusterSettingArgs(name="containerInsights", value="enabled")],
+        opts=child,
+    )
+    staging_cluster_arn: pulumi.Output[str] = cluster.arn
+    if any(s.staging is not None and s.staging.spot for s in services):
+        capacity = aws.ecs.ClusterCapacityProviders(
+            f"{name}-cluster-capacity",
+            cluster_name=cluster.name,
+            capacity_providers=["FARGATE", "FARGATE_SPOT"],
+            default_capacity_provider_strategies=[
+                aws.ecs.ClusterCapacityProvidersDefaultCapacityProviderStrategyArgs(capacity_provider="FARGATE", weight=1)
+            ],
+            opts=child,
+        )
+        # A service may name FARGATE_SPOT only once the cluster has it.
+        staging_cluster_arn = pulumi.Output.all(cluster.arn, capacity.id).apply(lambda v: v[0])
+    return cluster, staging_cluster_arn
+
+
+def _lambda_service(
+    name: str,
+    child: pulumi.ResourceOptions,
+    built: RegionServices,
+    settings: ServiceSettings,
+    registry: RegistrySettings,
+    parameter: str,
+    context: iam.AwsContext,
+    network: Network,
+    load_balancer: LoadBalancer,
+    alarm_topic_arn: pulumi.Input[str],
+    published: pulumi.Output[aws.ssm.GetParametersByPathResult],
+    *,
+    codedeploy: bool,
+) -> None:
+    """A service on Lambda and its staging copy; its repository lets Lambda pull for both."""
+    copies = [settings] + ([settings.staging_copy()] if settings.staging is not None else [])
+    registry_component = ContainerRegistry(
+        f"{name}-{settings.name}-registry",
+        ContainerRegistryArgs(
+            settings.repository_name,
+            registry,
+            lambda_functions=[context.arn("lambda", f"function:{c.function_name}") for c in copies],
+        ),
+        child,
+    )
+    built.registries[settings.name] = registry_component
+    args = LambdaServiceArgs(
+        settings=settings,
+        context=context,
+        vpc_id=network.vpc_id,
+        private_subnet_ids=network.private_subnet_ids,
+        listener_arn=load_balancer.listener_arn,
+        load_balancer_arn_suffix=load_balancer.load_balancer_arn_suffix,
+        image=_published_image(published, parameter, None),
+        image_parameter=parameter,
+        repository_arn=registry_component.repository_arn,
+        pull_permission=registry_component.pull_permission,
+        alarm_topic_arn=alarm_topic_arn if settings.alarms is not None else None,
+        codedeploy=codedeploy,
+    )
+    built.services[settings.name] = LambdaService(f"{name}-{settings.name}", args, child)
+    if settings.staging is not None:
+        copy = dataclasses.replace(
+            args,
+            settings=copies[1],
+            listener_arn=load_balancer.staging_listener_arn,
+            alarm_topic_arn=None,
+            codedeploy=False,
+        )
+        built.staging[settings.name] = LambdaService(f"{name}-{settings.name}-staging", copy, child)
+
+
 def _published_image(
-    published: pulumi.Output[aws.ssm.GetParametersByPathResult], parameter: str, bootstrap: str
-) -> pulumi.Output[str]:
+    published: pulumi.Output[aws.ssm.GetParametersByPathResult], parameter: str, bootstrap: str | None
+) -> pulumi.Output[str | None]:
     return published.apply(lambda p: dict(zip(p.names, p.values, strict=True)).get(parameter, bootstrap))

@@ -3,6 +3,7 @@ its settings: plain functions, no resources (helpers of :class:`~components.farg
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 import pulumi
@@ -81,15 +82,20 @@ def execution_statements(args: FargateServiceArgs, log_group_arn: pulumi.Output[
             "Resource": pulumi.Output.concat(log_group_arn, ":log-stream:*"),
         },
     ]
-    ssm = sorted({v for v in settings.secrets.values() if ":ssm:" in v})
-    secrets = sorted(
-        {arn for v in settings.secrets.values() if ":secretsmanager:" in v for arn in _secret_arns(v)}
-    )
+    return statements + secret_statements(settings.secrets)
+
+
+def secret_statements(secrets: Mapping[str, str]) -> list[dict[str, object]]:
+    """Read exactly these secrets (variable name to SSM parameter or Secrets Manager ARN): ECS's
+    execution role on Fargate, the function's role on Lambda."""
+    statements: list[dict[str, object]] = []
+    ssm = sorted({v for v in secrets.values() if ":ssm:" in v})
+    arns = sorted({arn for v in secrets.values() if ":secretsmanager:" in v for arn in _secret_arns(v)})
     if ssm:
         statements.append({"Sid": "ReadParameters", "Effect": "Allow", "Action": "ssm:GetParameters", "Resource": ssm})
-    if secrets:
+    if arns:
         statements.append(
-            {"Sid": "ReadSecrets", "Effect": "Allow", "Action": "secretsmanager:GetSecretValue", "Resource": secrets}
+            {"Sid": "ReadSecrets", "Effect": "Allow", "Action": "secretsmanager:GetSecretValue", "Resource": arns}
         )
     return statements
 

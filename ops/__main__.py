@@ -45,6 +45,12 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="synthesize as a preview: IDs, ARNs and other computed values stay unknown",
     )
+    p.add_argument(
+        "--published-images",
+        action="store_true",
+        help="synthesize as if every service's pipeline had released an image (the steady state: services "
+        "on Lambda run their image instead of the 503 stub); by default none has, as in a new account",
+    )
     driver.add_verbs(verbs)
     return parser
 
@@ -59,7 +65,12 @@ def main(argv: list[str] | None = None, **driver_options: object) -> int:
     args = parser.parse_args(argv)
     if args.verb == "synth":
         return synth.synth(
-            args.stack, json_path=args.json, diagram_path=args.diagram, preview=args.preview, policy=args.policy
+            args.stack,
+            json_path=args.json,
+            diagram_path=args.diagram,
+            preview=args.preview,
+            policy=args.policy,
+            published=args.published_images,
         )
     if args.verb in driver.DRIVER_VERBS:
         return driver.run(args, **driver_options)  # type: ignore[arg-type]

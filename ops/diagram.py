@@ -47,7 +47,9 @@ T_HEALTH = "aws:route53/healthCheck:HealthCheck"
 
 # Components are matched by their last type segment (``devops-platform:<module>:<Name>``).
 C_FARGATE = "FargateService"
+C_LAMBDA_SERVICE = "LambdaService"
 C_ALB_FUNCTION = "AlbFunction"
+T_CODEDEPLOY_CONFIG = "aws:codedeploy/deploymentConfig:DeploymentConfig"
 
 
 def _kind(r: Registration) -> str:
@@ -258,8 +260,9 @@ def _staging_names(graph: Graph, region: str) -> set[str]:
     services = exports.get("services") if isinstance(exports, dict) else None
     names = set()
     for svc in (services or {}).values():
-        if isinstance(svc, dict) and isinstance(svc.get("staging"), dict) and svc["staging"].get("service_name"):
-            names.add(svc["staging"]["service_name"])
+        staging = svc.get("staging") if isinstance(svc, dict) else None
+        if isinstance(staging, dict) and (staging.get("service_name") or staging.get("function_name")):
+            names.add(str(staging.get("service_name") or staging.get("function_name")))
     return names
 
 
@@ -292,12 +295,17 @@ def _traffic(ix: _Index, out: _Out, region: str, rid: str, alb_nodes: dict[str, 
             for tg in ix.within(c, T_TG):
                 target_node[tg.urn] = nid
         if staging:
-            names = sorted(_short(c.name, region) for c in staging)
+            lambda_staging = [
+                r for r in graph.resources
+                if not r.custom and _kind(r) == C_LAMBDA_SERVICE and r.name.startswith(region + "-") and r.name.endswith("-staging")
+            ]  # fmt: skip
+            names = sorted(_short(c.name, region) for c in [*staging, *lambda_staging])
             sid = out.node(node_id(rid, "staging"), lines(f"staging copies ×{len(names)}", ", ".join(names)))
             for c in staging:
                 for tg in ix.within(c, T_TG):
                     target_node[tg.urn] = sid
         out.close()
+    _lambda_services(ix, out, region, rid, target_node)
     for fn in sorted((r for r in graph.resources if not r.custom and _kind(r) == C_ALB_FUNCTION and r.name.startswith(region + "-")), key=lambda r: r.name):
         nid = out.node(node_id(rid, "fn", _short(fn.name, region)), lines(f"Lambda {_short(fn.name, region)}", "ALB target"))
         for tg in ix.within(fn, T_TG):
@@ -343,6 +351,44 @@ def _traffic(ix: _Index, out: _Out, region: str, rid: str, alb_nodes: dict[str, 
                 out.edge(aid, target, ", ".join(p for _, p in patterns))
 
 
+def _lambda_services(ix: _Index, out: _Out, region: str, rid: str, target_node: dict[str, str]) -> None:
+    """Services on Lambda: one node each (its image, or the 503 stub before the first release, and
+    how CodeDeploy releases it); their staging copies join the staging node."""
+    graph = ix.graph
+    components = sorted(
+        (r for r in graph.resources if not r.custom and _kind(r) == C_LAMBDA_SERVICE and r.name.startswith(region + "-")),
+        key=lambda r: r.name,
+    )
+    if not components:
+        return
+    staging_id = node_id(rid, "staging")
+    production = [c for c in components if not _short(c.name, region).endswith("-staging")]
+    if production:
+        out.open(node_id(rid, "lambda"), lines("Lambda services", "the same images · private subnets"), "TB")
+        for c in production:
+            name = _short(c.name, region)
+            (fn,) = ix.within(c, T_FUNCTION) or [None]
+            package = fn.inputs.get("packageType") if fn is not None else None
+            detail = "image" if package == "Image" else "503 until the first release"
+            configs = ix.within(c, T_CODEDEPLOY_CONFIG)
+            if configs:
+                routing = configs[0].inputs.get("trafficRoutingConfig") or {}
+                detail += " · CodeDeploy " + str(routing.get("type", "")).removeprefix("TimeBased").lower()
+            elif any(r.type.startswith("aws:codedeploy/") for r in ix.within(c, "aws:codedeploy/deploymentGroup:DeploymentGroup")):
+                detail += " · CodeDeploy all at once"
+            nid = out.node(node_id(rid, "svc", name), lines(f"Lambda service {name}", detail))
+            for tg in ix.within(c, T_TG):
+                target_node[tg.urn] = nid
+        out.close()
+    for c in components:
+        if c in production:
+            continue
+        if staging_id not in out.nodes:
+            out.node(staging_id, lines("staging copies", _short(c.name, region)))
+        for tg in ix.within(c, T_TG):
+            target_node[tg.urn] = staging_id
+
+
 def _delivery(ix: _Index, out: _Out, region: str, rid: str, repo_nodes: dict[str, str]) -> None:
     repos = ix.in_region(region, T_REPO)
     for repo in repos:
@@ -376,6 +422,14 @@ def _delivery(ix: _Index, out: _Out, region: str, rid: str, repo_nodes: dict[str
             if services:
                 target = node_id(rid, "staging") if all(s.endswith("-staging") for s in services) else node_id(rid, "ecs")
                 out.edge(sid, target, f"deploy {plural(len(services), 'service')}")
+            # Services on Lambda deploy through the Lambda deploy project (a CodeBuild action with
+            # the service's function, and its CodeDeploy group in production).
+            functions = [a for a in actions if "FUNCTION_NAME" in str((a.get("configuration") or {}).get("EnvironmentVariables"))]
+            if functions:
+                staged = all("DEPLOYMENT_GROUP" not in str(a["configuration"]["EnvironmentVariables"]) for a in functions)
+                target = node_id(rid, "staging") if staged else node_id(rid, "lambda")
+                how = "" if staged else " · CodeDeploy"
+                out.edge(sid, target, f"deploy {plural(len(functions), 'function')}{how}")
             if "Approval" in categories:
                 for topic in ix.deps(pipeline, T_TOPIC):
                     out.edge(sid, _topic_id(ix, topic, rid), "approval request", "-.->")
@@ -391,7 +445,7 @@ def _events(
     late_edges: list[tuple[str, str, str, str]],
 ) -> None:
     for fn in ix.in_region(region, T_FUNCTION):
-        if ix.owner(fn, C_ALB_FUNCTION) is not None:
+        if ix.owner(fn, C_ALB_FUNCTION) is not None or ix.owner(fn, C_LAMBDA_SERVICE) is not None:
             continue
         name = _short(fn.name, region).removesuffix("-function-function").removesuffix("-function")
         triggers, schedules = [], []

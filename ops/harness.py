@@ -117,6 +117,7 @@ class Registration:
     delete_before_replace: bool | None = None
     replace_on_changes: tuple[str, ...] = ()
     aliases: tuple[Any, ...] = ()
+    replace_with: tuple[str, ...] = ()
 
     @property
     def depends_on(self) -> tuple[str, ...]:
@@ -142,6 +143,8 @@ class Registration:
             options["replaceOnChanges"] = list(self.replace_on_changes)
         if self.aliases:
             options["aliases"] = list(self.aliases)
+        if self.replace_with:
+            options["replaceWith"] = list(self.replace_with)
         return options
 
 
@@ -200,6 +203,7 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
                 delete_before_replace=request.deleteBeforeReplace if request.deleteBeforeReplaceDefined else None,
                 replace_on_changes=tuple(request.replaceOnChanges),
                 aliases=tuple(_alias(a) for a in request.aliases) + tuple(request.aliasURNs),
+                replace_with=tuple(sorted(request.replace_with)),
             )
         )
         return response
@@ -230,6 +234,8 @@ class Graph:
     outputs: dict[str, Any]
     warnings: list[str] = field(default_factory=list)
     calls: list[Any] = field(default_factory=list)
+    # Whether SSM held published images for the run (``ops synth --published-images``).
+    published: bool = False
 
     def custom(self) -> Iterator[Registration]:
         return (r for r in self.resources if r.custom)
@@ -248,7 +254,7 @@ class Graph:
 
     def to_json(self) -> dict[str, Any]:
         """The ``--json`` contract: stack, project, resources[urn,type,name,parent,region,custom,
-        inputs,dependencies,options?], outputs (README: the graph contract)."""
+        inputs,dependencies,options?], outputs, publishedImages (README: the graph contract)."""
         return {
             "stack": self.stack,
             "project": self.project,
@@ -267,6 +273,7 @@ class Graph:
                 for r in sorted(self.resources, key=lambda r: r.urn)
             ],
             "outputs": self.outputs,
+            "publishedImages": self.published,
         }
 
 
@@ -326,6 +333,7 @@ def run(
             outputs=monitor.stack_outputs,
             warnings=list(collector.messages),
             calls=list(mocks.calls),
+            published=bool(ssm_parameters),
         )
 
     with _few_gc_passes():

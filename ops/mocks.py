@@ -81,7 +81,8 @@ class RealisticMocks(pulumi.runtime.Mocks):
         self.stack = stack
         self.preview = preview
         # What SSM holds in every region (name -> value): the images a pipeline has published.
-        # Empty by default, as in a new account.
+        # Empty by default, as in a new account. ``{region}`` and ``{account}`` in a value are
+        # filled in per call, so one map can stand for every region's own ECR images.
         self.ssm_parameters = dict(ssm_parameters or {})
         # Filled by the recording monitor as providers register: provider URN -> region.
         self.provider_regions: dict[str, str] = {}
@@ -361,7 +362,7 @@ class RealisticMocks(pulumi.runtime.Mocks):
                 "id": path,
                 "path": args.args.get("path"),
                 "names": [k for k, _ in found],
-                "values": [v for _, v in found],
+                "values": [v.replace("{region}", region).replace("{account}", MOCK_ACCOUNT_ID) for _, v in found],
                 "types": ["String"] * len(found),
                 "arns": arns,
                 "withDecryption": args.args.get("withDecryption", True),

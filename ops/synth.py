@@ -7,6 +7,7 @@ it with a ``pulumi.RunError`` (one line per problem, no traceback); 1 the progra
 
 from __future__ import annotations
 
+import hashlib
 import json
 import sys
 import traceback
@@ -17,6 +18,8 @@ from typing import TextIO
 import pulumi
 
 from stack_config import ConfigError
+from stack_config.load import validate
+from stack_config.model import StackConfig
 
 from . import stackfiles
 from .harness import Graph, cause_of_type, run_program
@@ -27,8 +30,9 @@ EXIT_OK, EXIT_FAILED, EXIT_CONFIG, EXIT_POLICY = 0, 1, 2, 4
 def summary(graph: Graph, source: Path) -> str:
     """The readable report: resource counts by type per region, warnings, then the outputs."""
     mode = "preview (computed values unknown)" if graph.preview else "update"
+    images = "every service's image published" if graph.published else "no image published yet"
     lines = [
-        f"{graph.project} · stack {graph.stack} · offline synth, {mode}, under mocks: nothing was sent to AWS",
+        f"{graph.project} · stack {graph.stack} · offline synth, {mode}, {images}, under mocks: nothing was sent to AWS",
         f"config: {source.name} is valid",
         "",
     ]
@@ -43,6 +47,7 @@ def summary(graph: Graph, source: Path) -> str:
         width = max(len(str(n)) for n in counts.values())
         lines += [f"  {n:>{width}}  {t}" for t, n in sorted(counts.items())]
         lines += _route_table(roles.get(region))
+        lines += _lambda_services(roles.get(region))
         lines += _pipeline(roles.get(region))
         lines += _events(roles.get(region))
         lines += _observability(roles.get(region))
@@ -74,6 +79,26 @@ def _route_table(exports: object) -> list[str]:
             target += f", released {STRATEGY_WORDS.get(strategy, strategy)}"
         for pattern in route["paths"]:
             lines.append(f"    {route['priority']:>5}  {pattern:<24} → {target}")
+    return lines
+
+
+def _lambda_services(exports: object) -> list[str]:
+    """The region's services on Lambda, and whether they wait for their first image."""
+    if not isinstance(exports, dict):
+        return []
+    services = {n: s for n, s in (exports.get("services") or {}).items() if isinstance(s, dict) and s.get("compute") == "lambda"}
+    if not services:
+        return []
+    pending = sorted(n for n, s in services.items() if s.get("image_pending"))
+    running = sorted(n for n in services if n not in pending)
+    lines = []
+    if running:
+        lines.append(f"  on Lambda, running their published images: {', '.join(running)}")
+    if pending:
+        lines.append(
+            f"  on Lambda, answering 503 until their first image: {', '.join(pending)} (the pipeline's Release "
+            "records it; the next pulumi up runs it: README, Lambda compute)"
+        )
     return lines
 
 
@@ -147,10 +172,38 @@ def _indent(text: str) -> str:
     return "\n".join("  " + line for line in text.splitlines())
 
 
-def synthesize(stack: str, err: TextIO, *, preview: bool = False) -> tuple[stackfiles.StackFiles, Graph] | int:
+# The commit a --published-images synth pretends each image was built from.
+PUBLISHED_COMMIT = hashlib.sha1(b"devops-platform published image").hexdigest()
+
+
+def published_images(files: stackfiles.StackFiles) -> dict[str, str]:
+    """What SSM would hold once every service's pipeline has released (:func:`published_images_of`).
+    Empty when the config does not validate: the synth then reports why."""
+    namespace = f"{files.project}:"
+    values = {k.removeprefix(namespace): v for k, v in files.config.items() if k.startswith(namespace)}
+    try:
+        return published_images_of(validate(values, files.project))
+    except ConfigError:
+        return {}
+
+
+def published_images_of(cfg: StackConfig) -> dict[str, str]:
+    """``/{prefix}/images/{service}`` naming each service's image in its own region's ECR, tagged
+    with a commit (``{region}``/``{account}`` are filled in by the mocks per call)."""
+    prefix = f"{cfg.name}-{cfg.environment}"
+    return {
+        f"/{prefix}/images/{s.name}": f"{{account}}.dkr.ecr.{{region}}.amazonaws.com/{prefix}/{s.name}:{PUBLISHED_COMMIT}"
+        for s in cfg.services
+    }
+
+
+def synthesize(
+    stack: str, err: TextIO, *, preview: bool = False, published: bool = False
+) -> tuple[stackfiles.StackFiles, Graph] | int:
     """The stack files and the graph of ``stack`` under mocks, or the exit status (config or
     program failure) after printing why to ``err``. Shared by the synth, the cost estimate, the
-    policy check and the diagram refresh."""
+    policy check and the diagram refresh. ``published``: as if every service's pipeline had
+    released an image (the steady state); by default none has, as in a new account."""
     try:
         files = stackfiles.load(stack)
     except stackfiles.StackFileError as exc:
@@ -158,7 +211,12 @@ def synthesize(stack: str, err: TextIO, *, preview: bool = False) -> tuple[stack
         return EXIT_CONFIG
     try:
         return files, run_program(
-            stack=stack, config=files.config, project=files.project, secret_keys=files.secret_keys, preview=preview
+            stack=stack,
+            config=files.config,
+            project=files.project,
+            secret_keys=files.secret_keys,
+            preview=preview,
+            ssm_parameters=published_images(files) if published else None,
         )
     except ConfigError as exc:
         print(f"error: {files.path.name}: invalid stack config:", file=err)
@@ -184,10 +242,11 @@ def synth(
     diagram_path: Path | None = None,
     preview: bool = False,
     policy: bool = False,
+    published: bool = False,
     out: TextIO = sys.stdout,
     err: TextIO = sys.stderr,
 ) -> int:
-    result = synthesize(stack, err, preview=preview)
+    result = synthesize(stack, err, preview=preview, published=published)
     if isinstance(result, int):
         return result
     files, graph = result

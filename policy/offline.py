@@ -24,6 +24,7 @@ def resources_of(graph: Any) -> list[Resource]:
             dependencies=tuple(r.dependencies),
             property_dependencies=dict(r.property_dependencies),
             ignore_changes=tuple(r.ignore_changes),
+            region=r.region,
         )
         for r in graph.custom()
         if not r.type.startswith("pulumi:providers:")

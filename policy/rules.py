@@ -47,6 +47,8 @@ class Resource:
     property_dependencies: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     # The resource option: property paths ``pulumi up`` leaves alone (camelCase).
     ignore_changes: tuple[str, ...] = ()
+    # Where it is declared: its own ``region`` input, else its provider's region when known.
+    region: str | None = None
 
     def get(self, *path: str, default: Any = None) -> Any:
         value: Any = self.inputs
@@ -144,6 +146,7 @@ ECS_TASKDEF = "aws:ecs/taskDefinition:TaskDefinition"
 ECS_CLUSTER = "aws:ecs/cluster:Cluster"
 ECR_REPO = "aws:ecr/repository:Repository"
 ECR_LIFECYCLE = "aws:ecr/lifecyclePolicy:LifecyclePolicy"
+ECR_POLICY = "aws:ecr/repositoryPolicy:RepositoryPolicy"
 VPC = "aws:ec2/vpc:Vpc"
 DEFAULT_SG = "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup"
 FLOW_LOG = "aws:ec2/flowLog:FlowLog"
@@ -535,6 +538,49 @@ def check_lambda2(r: Resource, ctx: Context) -> list[str]:
     return []
 
 
+# An image in this account's ECR: Lambda runs nothing else, and nothing public.
+_ECR_IMAGE = re.compile(r"^(\d{12})\.dkr\.ecr\.([a-z0-9-]+)\.amazonaws\.com(\.cn)?/[a-z0-9._/-]+(:[\w.-]+|@sha256:[0-9a-f]{64})$")
+
+
+def check_lambda_image(r: Resource, ctx: Context) -> list[str]:
+    """An image function (a service on Lambda) runs its own region's ECR image, in a VPC."""
+    if r.inputs.get("packageType") != "Image":
+        return []
+    found = []
+    image = r.inputs.get("imageUri")
+    if not is_unknown(image):
+        match = _ECR_IMAGE.match(image) if isinstance(image, str) else None
+        region = r.inputs.get("region") or r.region
+        if match is None:
+            found.append(f"image {image!r} is not in an ECR repository of this account")
+        elif isinstance(region, str) and not is_unknown(region) and match.group(2) != region:
+            found.append(f"image {image!r} is in {match.group(2)}'s ECR, not {region}'s")
+    vpc = r.inputs.get("vpcConfig") or {}
+    subnets, groups = vpc.get("subnetIds"), vpc.get("securityGroupIds")
+    if not (is_unknown(subnets) or subnets) or not (is_unknown(groups) or groups):
+        found.append("image function outside the VPC (vpcConfig with subnets and a security group)")
+    return found
+
+
+def check_ecr_policy(r: Resource, ctx: Context) -> list[str]:
+    """A repository policy admits no one at large: no '*' principal, and an AWS service only for
+    named resources of its own (aws:sourceArn), never for every resource of the service."""
+    doc = _json(r.inputs.get("policy"))
+    found = []
+    for st in _allow_statements(doc):
+        principal = st.get("Principal")
+        if principal == "*" or (isinstance(principal, Mapping) and "*" in _as_list(principal.get("AWS"))):
+            found.append(f"statement {st.get('Sid')!r} admits any principal")
+            continue
+        services = _as_list(principal.get("Service")) if isinstance(principal, Mapping) else []
+        if services:
+            conditions = {k.lower(): v for op in (st.get("Condition") or {}).values() if isinstance(op, Mapping) for k, v in op.items()}
+            sources = _as_list(conditions.get("aws:sourcearn"))
+            if not sources or any(s == "*" or (isinstance(s, str) and s.endswith(":function:*")) for s in sources):
+                found.append(f"statement {st.get('Sid')!r} admits {', '.join(services)} without naming its resources (aws:sourceArn)")
+    return found
+
+
 # --- CodeBuild ---------------------------------------------------------------------------------------
 
 _SECRET_NAME = re.compile(r"(SECRET|PASSWORD|PASSWD|TOKEN|PRIVATE_KEY|ACCESS_KEY)", re.IGNORECASE)
@@ -759,6 +805,18 @@ RULES: list[Rule] = [
         check_lambda1,
     ),
     Rule("Lambda.2", "Lambda functions use a supported runtime", (LAMBDA_FUNCTION,), check_lambda2),
+    Rule(
+        "Lambda.image",
+        "Image functions run an image from this account's ECR in their own region, in the VPC",
+        (LAMBDA_FUNCTION,),
+        check_lambda_image,
+    ),
+    Rule(
+        "ECR.policy",
+        "Repository policies admit no '*' principal, and a service only for named resources (aws:sourceArn)",
+        (ECR_POLICY,),
+        check_ecr_policy,
+    ),
     Rule("CodeBuild.1", "No source credentials or credentialed source URLs", (CODEBUILD,), check_codebuild1),
     Rule(
         "CodeBuild.2",

@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from typing import Annotated, Any, Literal
 
-from pydantic import BeforeValidator, model_validator
+from pydantic import BeforeValidator, PrivateAttr, model_validator
 
 from .base import HEALTH_PATH_ALLOWED, HealthPath, _fail, _field, _int, _Model
 
@@ -124,9 +124,13 @@ class DeploymentConfig(_Model):
         "before production traffic reaches them. Default none.",
         allowed="an object with path, expectedStatus, timeoutSeconds, waitSeconds",
     )
+    # The keys the stack file gave, before the strategy's defaults were filled in: a service on
+    # Lambda refuses bakeMinutes only when it was asked for (stack_config/compute.py).
+    _given: frozenset[str] = PrivateAttr(default=frozenset())
 
     @model_validator(mode="after")
     def _strategy_defaults(self) -> DeploymentConfig:
+        self._given = frozenset(self.model_fields_set)
         # Defaults are filled for the keys of the chosen strategy only, so a key set for another
         # strategy still stands out (stack_config/deployment_checks.py).
         defaults: dict[str, Any] = {}
@@ -146,6 +150,11 @@ class DeploymentConfig(_Model):
     def progressive(self) -> bool:
         return self.strategy != "rolling"
 
+    @property
+    def given(self) -> frozenset[str]:
+        """The keys (field names) the stack file set, without the filled-in defaults."""
+        return self._given
+
     def shift_minutes(self) -> float:
         """Minutes of baking from the first production traffic to the old tasks' removal."""
         bake = self.bake_minutes or 0
@@ -156,3 +165,12 @@ class DeploymentConfig(_Model):
             # ECS skips the step bake after the step that reaches 100 %.
             return (steps - 1) * (self.step_bake_minutes or 0) + bake
         return bake
+
+    def alias_shift_minutes(self) -> float:
+        """Minutes CodeDeploy takes to move a Lambda service's live alias: the canary's interval, or
+        one interval per linear step (counted for every step, to be safe); no bake time."""
+        if self.strategy == "canary":
+            return float(self.canary_bake_minutes or 0)
+        if self.strategy == "linear":
+            return math.ceil(100 / (self.step_percent or DEFAULT_STEP_PERCENT)) * float(self.step_bake_minutes or 0)
+        return 0.0

@@ -21,7 +21,7 @@ _LINEAR_KEYS = (("stepPercent", "step_percent"), ("stepBakeMinutes", "step_bake_
 
 def deployment_problems(cfg: StackConfig) -> list[Problem]:
     problems = [p for i in range(len(cfg.services)) for p in _service_problems(cfg, i)]
-    if any(s.deployment.progressive for s in cfg.services):
+    if any(s.ecs_progressive for s in cfg.services):
         taken = {80: "the production listeners", 443: "the production listeners"}
         if cfg.has_staging:
             taken[cfg.pipeline.staging.listener_port] = "pipeline.staging.listenerPort"
@@ -33,8 +33,11 @@ def deployment_problems(cfg: StackConfig) -> list[Problem]:
 
 def deploy_minutes(cfg: StackConfig, i: int) -> int:
     """Minutes a production deploy of ``services[i]`` can take: its bake times, the smoke test's
-    wait, and the time to start and register the new tasks."""
+    wait, and the time to start and register the new tasks (on Lambda: CodeDeploy's shift of the
+    alias, and the time to update the function and publish a version)."""
     deployment = cfg.services[i].deployment
+    if cfg.services[i].compute == "lambda":
+        return math.ceil(deployment.alias_shift_minutes()) + PROVISION_MINUTES
     wait = deployment.smoke_test.wait_seconds / 60 if deployment.smoke_test else 0
     return math.ceil(deployment.shift_minutes() + wait) + PROVISION_MINUTES
 
@@ -61,6 +64,9 @@ def _service_problems(cfg: StackConfig, i: int) -> list[Problem]:
                     )
                 )
         return problems
+    if svc.compute == "lambda":
+        # What CodeDeploy accepts is checked with the other lambda keys (stack_config/compute.py).
+        return problems + _deploy_time_problems(cfg, i)
     if svc.mode != "service":
         problems.append(
             Problem(f"{path}.strategy", "rolling for a mode on-demand service: it has no ECS service for ECS to deploy", d.strategy)
@@ -87,20 +93,35 @@ def _service_problems(cfg: StackConfig, i: int) -> list[Problem]:
         )
     if d.smoke_test is not None:
         problems += _smoke_test_problems(cfg, i)
-    if cfg.has_pipeline:
-        needed = deploy_minutes(cfg, i)
-        if needed > cfg.pipeline.deploy_timeout_minutes:
-            problems.append(
-                Problem(
-                    "pipeline.deployTimeoutMinutes",
-                    f"at least {needed} for services[{i}] ({svc.name}): its {d.strategy} deployment bakes "
-                    f"{d.shift_minutes():g} minutes, waits up to {d.smoke_test.wait_seconds if d.smoke_test else 0} s "
-                    f"for its smoke test and needs about {PROVISION_MINUTES} to start tasks"
-                    + ("; shorten the bake times, the deploy action waits at most 60" if needed > 60 else ""),
-                    cfg.pipeline.deploy_timeout_minutes,
-                )
-            )
-    return problems
+    return problems + _deploy_time_problems(cfg, i)
+
+
+def _deploy_time_problems(cfg: StackConfig, i: int) -> list[Problem]:
+    if not cfg.has_pipeline:
+        return []
+    svc, d = cfg.services[i], cfg.services[i].deployment
+    needed = deploy_minutes(cfg, i)
+    if needed <= cfg.pipeline.deploy_timeout_minutes:
+        return []
+    if svc.compute == "lambda":
+        why = (
+            f"CodeDeploy moves its live alias over {d.alias_shift_minutes():g} minutes ({d.strategy}), and updating "
+            f"the function and publishing a version takes about {PROVISION_MINUTES}"
+        )
+    else:
+        why = (
+            f"its {d.strategy} deployment bakes {d.shift_minutes():g} minutes, waits up to "
+            f"{d.smoke_test.wait_seconds if d.smoke_test else 0} s for its smoke test and needs about "
+            f"{PROVISION_MINUTES} to start tasks"
+        )
+    return [
+        Problem(
+            "pipeline.deployTimeoutMinutes",
+            f"at least {needed} for services[{i}] ({svc.name}): {why}"
+            + ("; shorten the bake times, the deploy action waits at most 60" if needed > 60 else ""),
+            cfg.pipeline.deploy_timeout_minutes,
+        )
+    ]
 
 
 def _smoke_test_problems(cfg: StackConfig, i: int) -> list[Problem]:

@@ -19,6 +19,7 @@ from pydantic import BaseModel, ValidationError
 from pydantic.fields import FieldInfo
 
 from . import (
+    compute,
     deployment_checks,
     event_checks,
     monitoring_checks,
@@ -358,6 +359,7 @@ def validate(raw: Mapping[str, Any], namespace: str) -> StackConfig:
     problems += event_checks.event_problems(cfg)
     problems += monitoring_checks.monitoring_problems(cfg)
     problems += deployment_checks.deployment_problems(cfg)
+    problems += compute.compute_problems(cfg)
     if problems:
         raise ConfigError(problems, namespace)
     return cfg

@@ -103,6 +103,35 @@ def _route_problems(cfg: StackConfig) -> list[Problem]:
 
 
 def _service_problems(path: str, svc: ServiceConfig) -> list[Problem]:
+    problems = _fargate_problems(path, svc) if svc.compute == "fargate" else []
+    hc = svc.health_check
+    if hc.timeout_seconds >= hc.interval_seconds:
+        problems.append(
+            Problem(
+                f"{path}.healthCheck.timeoutSeconds",
+                f"less than healthCheck.intervalSeconds ({hc.interval_seconds})",
+                hc.timeout_seconds,
+            )
+        )
+    for key, source in (("environment", svc.environment), ("secrets", svc.secrets)):
+        for var in source:
+            where = f"{path}.{key}.{var}"
+            if key == "environment" and var in _CREDENTIAL_VARS:
+                problems.append(
+                    Problem(where, "credentials only through secrets (Security Hub ECS.8), never as plain environment", var)
+                )
+            elif var in RESERVED_ENV:
+                problems.append(Problem(where, "a variable other than " + ", ".join(RESERVED_ENV) + " (set by the program)", var))
+            elif not _ENV_NAME_RE.match(var):
+                problems.append(Problem(where, ENV_NAME_ALLOWED, var))
+    for var in set(svc.environment) & set(svc.secrets):
+        problems.append(Problem(f"{path}.secrets.{var}", "a variable not also set in environment", var))
+    return problems
+
+
+def _fargate_problems(path: str, svc: ServiceConfig) -> list[Problem]:
+    """What only a service on Fargate has: its task size, task count and scratch volumes (on Lambda
+    these keys are refused, stack_config/compute.py)."""
     problems: list[Problem] = []
     if svc.cpu not in FARGATE_SIZES:
         problems.append(Problem(f"{path}.cpu", "Fargate CPU units: " + ", ".join(map(str, FARGATE_SIZES)), svc.cpu))
@@ -142,28 +171,6 @@ def _service_problems(path: str, svc: ServiceConfig) -> list[Problem]:
                 scaling.scale_in_cooldown_seconds,
             )
         )
-    hc = svc.health_check
-    if hc.timeout_seconds >= hc.interval_seconds:
-        problems.append(
-            Problem(
-                f"{path}.healthCheck.timeoutSeconds",
-                f"less than healthCheck.intervalSeconds ({hc.interval_seconds})",
-                hc.timeout_seconds,
-            )
-        )
-    for key, source in (("environment", svc.environment), ("secrets", svc.secrets)):
-        for var in source:
-            where = f"{path}.{key}.{var}"
-            if key == "environment" and var in _CREDENTIAL_VARS:
-                problems.append(
-                    Problem(where, "credentials only through secrets (Security Hub ECS.8), never as plain environment", var)
-                )
-            elif var in RESERVED_ENV:
-                problems.append(Problem(where, "a variable other than " + ", ".join(RESERVED_ENV) + " (set by the program)", var))
-            elif not _ENV_NAME_RE.match(var):
-                problems.append(Problem(where, ENV_NAME_ALLOWED, var))
-    for var in set(svc.environment) & set(svc.secrets):
-        problems.append(Problem(f"{path}.secrets.{var}", "a variable not also set in environment", var))
     seen_paths: set[str] = set()
     for k, mount in enumerate(svc.writable_paths):
         if mount in seen_paths or mount == "/":

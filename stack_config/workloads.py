@@ -299,8 +299,33 @@ class GrantConfig(_Model):
     )
 
 
+class LambdaComputeConfig(_Model):
+    """How a service runs when its compute is lambda: its container image as a Lambda function."""
+
+    memory_mb: MemoryMb = _field(512, description="Memory (MB); Lambda's CPU grows with it.", allowed=MEMORY_MB_ALLOWED)  # type: ignore[valid-type]
+    timeout_seconds: LambdaTimeout = _field(  # type: ignore[valid-type]
+        30,
+        description="How long one request may run; at most loadBalancer.idleTimeoutSeconds, which ends "
+        "the client's connection first.",
+        allowed=LAMBDA_TIMEOUT_ALLOWED,
+    )
+    reserved_concurrency: Concurrency | None = _field(  # type: ignore[valid-type]
+        None,
+        description="Concurrent executions reserved for the service (null: the account's unreserved pool).",
+        allowed=CONCURRENCY_ALLOWED,
+    )
+    provisioned_concurrency: Concurrency | None = _field(  # type: ignore[valid-type]
+        None,
+        description="Pre-initialized executions on the live alias (billed whether used or not).",
+        allowed=CONCURRENCY_ALLOWED,
+    )
+    architecture: Literal["X86_64", "ARM64"] | None = _field(
+        None, description="The function's architecture; null: the service's architecture.", allowed="X86_64 or ARM64"
+    )
+
+
 class ServiceConfig(_Model):
-    """A Fargate service behind the shared ALB."""
+    """A service behind the shared ALB: on Fargate, or its image on Lambda."""
 
     name: RouteName = _field(description="Service name, unique among services and functions.", allowed=ROUTE_NAME_ALLOWED)
     mode: Literal["service", "on-demand"] = _field(
@@ -308,6 +333,23 @@ class ServiceConfig(_Model):
         description="service: an ECS service keeps desiredCount tasks running; on-demand: "
         "everything but the ECS service (the task launcher starts tasks and registers them).",
         allowed="service or on-demand",
+    )
+    compute: Literal["fargate", "lambda"] = _field(
+        "fargate",
+        description="fargate: ECS tasks; lambda: the same image as a Lambda function behind the same path "
+        "(the AWS Lambda Web Adapter in the image turns the ALB's invocations into HTTP requests on $PORT), "
+        "answering 503 until the pipeline's first release. cpu, memory, desiredCount, autoscaling, "
+        "stopTimeoutSeconds, writablePaths, bootstrapImage and every healthCheck key but path are Fargate's "
+        "and refused with lambda; mode on-demand needs fargate. A change on a live service moves its path "
+        "without a gap (README: Changing a service's compute).",
+        allowed="fargate or lambda",
+    )
+    lambda_settings: LambdaComputeConfig | None = _field(
+        None,
+        alias="lambda",
+        description="compute lambda: the function's size and limits (default: each key's default below); "
+        "refused with compute fargate.",
+        allowed="an object with memoryMb, timeoutSeconds, reservedConcurrency, provisionedConcurrency, architecture",
     )
     port: Port = _field(description="The container port; the app listens on $PORT.", allowed=PORT_ALLOWED)  # type: ignore[valid-type]
     paths: list[PathPattern] = _field(
@@ -322,36 +364,42 @@ class ServiceConfig(_Model):
         "(longer literal prefixes first), stable when other routes change.",
         allowed=PRIORITY_ALLOWED,
     )
-    cpu: int = _field(256, description="Task CPU units.", allowed=CPU_ALLOWED, strict=True)
-    memory: int = _field(512, description="Task memory (MiB).", allowed=MEMORY_ALLOWED, strict=True)
+    cpu: int = _field(256, description="Task CPU units (Fargate).", allowed=CPU_ALLOWED, strict=True)
+    memory: int = _field(512, description="Task memory (MiB; Fargate).", allowed=MEMORY_ALLOWED, strict=True)
     architecture: Literal["X86_64", "ARM64"] = _field(
-        "X86_64", description="CPU architecture of the task.", allowed="X86_64 or ARM64"
+        "X86_64",
+        description="CPU architecture of the image (the pipeline builds one image, for this architecture) and "
+        "so of the task or function.",
+        allowed="X86_64 or ARM64",
     )
     desired_count: Capacity = _field(  # type: ignore[valid-type]
         2,
-        description="Tasks at first deploy; autoscaling owns the count afterwards.",
+        description="Tasks at first deploy; autoscaling owns the count afterwards (Fargate).",
         allowed=CAPACITY_ALLOWED,
     )
     autoscaling: AutoscalingConfig = _field(
-        AutoscalingConfig(), description="Task-count scaling.", allowed="an object (see below)"
+        AutoscalingConfig(), description="Task-count scaling (Fargate).", allowed="an object (see below)"
     )
     health_check: HealthCheckConfig = _field(
         HealthCheckConfig(), description="Health checks.", allowed="an object (see below)"
     )
     writable_paths: list[HealthPath] = _field(
         ["/tmp"],
-        description="Directories mounted as writable scratch volumes; the root filesystem is read-only.",
+        description="Directories mounted as writable scratch volumes; the root filesystem is read-only (Fargate; "
+        "Lambda gives /tmp).",
         allowed="a list of absolute paths",
     )
     environment: dict[str, str] = _field(
         {},
-        description="Extra environment variables (AWS_REGION, ENVIRONMENT and PORT are set by the program).",
+        description="Extra environment variables (AWS_REGION, ENVIRONMENT and PORT are set by the program; on "
+        "Lambda also AWS_LWA_READINESS_CHECK_PATH and PLATFORM_SECRETS, and 4 KB in all).",
         allowed="a map of " + ENV_NAME_ALLOWED + " to a string",
     )
     secrets: dict[str, SecretArn] = _field(
         {},
         description="Environment variables filled from SSM parameters or Secrets Manager at task "
-        "start; the execution role may read exactly these.",
+        "start; the execution role may read exactly these. On Lambda the app reads them itself at start-up: "
+        "PLATFORM_SECRETS holds {variable: ARN}, and the function's role may read exactly these.",
         allowed="a map of variable name to " + SECRET_ALLOWED,
     )
     task_policy: list[GrantConfig] = _field(
@@ -367,16 +415,23 @@ class ServiceConfig(_Model):
     )
     deployment: DeploymentConfig = _field(
         DeploymentConfig(),
-        description="How a new revision reaches production traffic (mode service only).",
+        description="How a new revision reaches production traffic (mode service only). On Lambda CodeDeploy "
+        "moves the live alias: rolling is all at once, canary and linear shift gradually (whole percentages).",
         allowed="an object with strategy, canaryPercent, canaryBakeMinutes, stepPercent, stepBakeMinutes, "
         "bakeMinutes, smokeTest",
     )
     bootstrap_image: Image = _field(
         DEFAULT_BOOTSTRAP_IMAGE,
         description="Image the service runs until its pipeline publishes one; it must answer the "
-        "health check on $PORT.",
+        "health check on $PORT (Fargate; on Lambda the path answers 503 until the first release).",
         allowed=IMAGE_ALLOWED,
     )
+
+    @property
+    def ecs_progressive(self) -> bool:
+        """A Fargate service that ECS deploys blue/green, canary or linear (a second target group,
+        the test listener); a service on Lambda shifts its alias instead."""
+        return self.compute == "fargate" and self.deployment.progressive
 
 
 class ContainerRegistryConfig(_Model):

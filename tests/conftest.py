@@ -15,7 +15,8 @@ import pytest
 
 from ops import harness, stackfiles
 from ops.harness import Graph
-from stack_config.load import decode
+from ops.synth import published_images_of
+from stack_config.load import decode, validate
 
 PROJECT = "devops-platform"
 
@@ -39,13 +40,16 @@ def run_stack(
     *,
     edit: Callable[[dict[str, Any]], None] | None = None,
     preview: bool = False,
+    published: bool = False,
 ) -> Graph:
-    """Run __main__.py with a stack file's whole config, its project keys optionally edited first."""
+    """Run __main__.py with a stack file's whole config, its project keys optionally edited first;
+    ``published``: with every service's image published, as ``ops synth --published-images``."""
     namespace = namespace_of(stack)
     if edit is not None:
         edit(namespace)
     others = {k: v for k, v in stackfiles.load(stack).config.items() if not k.startswith(f"{PROJECT}:")}
-    return harness.run_program(stack=stack, config={**others, **encode(namespace)}, preview=preview)
+    images = published_images_of(validate(namespace, PROJECT)) if published else None
+    return harness.run_program(stack=stack, config={**others, **encode(namespace)}, preview=preview, ssm_parameters=images)
 
 
 @pytest.fixture
@@ -62,6 +66,16 @@ def prod() -> Graph:
 @pytest.fixture(scope="session")
 def dev() -> Graph:
     return run_stack("dev")
+
+
+@pytest.fixture(scope="session")
+def prod_published() -> Graph:
+    return run_stack("prod", published=True)
+
+
+@pytest.fixture(scope="session")
+def dev_published() -> Graph:
+    return run_stack("dev", published=True)
 
 
 @pytest.fixture(scope="session")

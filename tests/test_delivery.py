@@ -67,8 +67,13 @@ def test_prod_runs_the_seeds_five_stages_and_dev_the_short_chain(prod: Graph, de
         assert pipeline["name"] == f"devops-platform-{graph.stack}"
 
 
-def _service_names(stack: str, mode: str = "service") -> list[str]:
-    return [s["name"] for s in namespace_of(stack)["services"] if s.get("mode", "service") == mode]
+def _service_names(stack: str, mode: str = "service", compute: str | None = None) -> list[str]:
+    """The stack's services of a mode (and, if given, a compute), in config order."""
+    return [
+        s["name"]
+        for s in namespace_of(stack)["services"]
+        if s.get("mode", "service") == mode and compute in (None, s.get("compute", "fargate"))
+    ]
 
 
 @pytest.mark.parametrize("region", REGIONS)
@@ -79,7 +84,8 @@ def test_each_deploy_action_targets_its_own_service_in_the_regions_cluster(prod:
     built = {artifact for a in builds.values() for artifact in a["outputArtifacts"]}
     for stage, suffix in (("DeployStaging", "-staging"), ("DeployProduction", "")):
         deploys = [a for a in by_stage[stage] if a["provider"] == "ECS"]
-        assert sorted(a["name"] for a in deploys) == sorted(_service_names("prod"))
+        # Services on Lambda deploy through CodeBuild (tests/test_lambda_compute.py).
+        assert sorted(a["name"] for a in deploys) == sorted(_service_names("prod", compute="fargate"))
         for action in deploys:
             config = action["configuration"]
             assert config["ClusterName"] == cluster
@@ -233,8 +239,9 @@ def test_delivery_roles_name_resources_and_never_grant_star_actions(graphs: dict
     graph = graphs[stack]
     for region in REGIONS:
         policies = _statements(graph, region)
+        # Both stacks have services on Lambda, so both have the Lambda deploy project's role.
         assert set(policies) == {
-            f"{region}-delivery-{n}-policy" for n in ("build", "release", "pipeline", "trigger")
+            f"{region}-delivery-{n}-policy" for n in ("build", "release", "pipeline", "trigger", "lambda-deploy")
         }
         for name, statements in policies.items():
             for s in statements:
@@ -267,7 +274,8 @@ def test_each_role_reaches_only_its_own_resources(prod: Graph):
     assert set(passed["Resource"]) == on_demand_roles
     assert passed["Condition"] == {"StringEquals": {"iam:PassedToService": "ecs-tasks.amazonaws.com"}}
     deployed = {r.rsplit("/", 2)[-1] for r in pipeline["DeployServices"]["Resource"]}
-    assert deployed == set(_service_names("prod")) | {f"{s}-staging" for s in _service_names("prod")}
+    on_fargate = _service_names("prod", compute="fargate")
+    assert deployed == set(on_fargate) | {f"{s}-staging" for s in on_fargate}
     assert all(r.startswith(f"arn:aws:ecs:{region}:123456789012:service/devops-platform-prod/") for r in pipeline["DeployServices"]["Resource"])
     assert pipeline["ReadSource"]["Resource"] == f"arn:aws:codecommit:{region}:123456789012:devops-platform-prod"
     assert pipeline["RequestApproval"]["Resource"] == prod.named(f"{region}-notifications-topic").id
@@ -331,7 +339,7 @@ def test_staging_copies_are_reachable_only_through_the_staging_listener(prod: Gr
 @pytest.mark.parametrize("region", REGIONS)
 def test_staging_is_a_reduced_copy_on_fargate_spot(prod: Graph, region: str):
     ns = namespace_of("prod")
-    for name in _service_names("prod"):
+    for name in _service_names("prod", compute="fargate"):
         service = prod.named(f"{region}-{name}-staging-service").inputs
         production = prod.named(f"{region}-{name}-service").inputs
         assert service["name"] == f"{name}-staging"

@@ -99,6 +99,13 @@ def test_shows_every_region_service_stage_and_route_the_stack_exports(prod: Grap
         rid = region.replace("-", "_")
         assert subgraphs[rid] == f"{region} ({exports['role']})"
         for name, svc in exports["services"].items():
+            if svc["compute"] == "lambda":
+                # Its image once released (a 503 before), and how CodeDeploy shifts it.
+                image = "503 until the first release" if svc["image_pending"] else "image"
+                shift = {"rolling": "all at once"}.get(svc["deployment_strategy"], svc["deployment_strategy"])
+                assert nodes[f"{rid}_svc_{name.replace('-', '_')}"] == f"Lambda service {name}<br/>{image} · CodeDeploy {shift}"
+                assert subgraphs[f"{rid}_lambda"].startswith("Lambda services")
+                continue
             kind = "on-demand task" if svc["mode"] == "on-demand" else "ECS service"
             strategy = {"rolling": "", "blueGreen": " · blue/green"}.get(svc["deployment_strategy"], f" · {svc['deployment_strategy']}")
             assert nodes[f"{rid}_svc_{name.replace('-', '_')}"] == f"{kind} {name}<br/>port {svc['container_port']}{strategy}"

@@ -17,6 +17,8 @@ DASHBOARD = "aws:cloudwatch/dashboard:Dashboard"
 RECORD = "aws:route53/record:Record"
 CHECK = "aws:route53/healthCheck:HealthCheck"
 SEED_001 = {"cpu": 80, "memory": 80, "5xx": 10, "latency": 1.0, "unhealthy": 0}
+# A service on Lambda: the target group's two, and the function's errors, throttles and duration.
+LAMBDA_ALARMS = {"5xx", "latency", "errors", "throttles", "duration"}
 
 
 def services(stack: str = "prod") -> dict[str, dict[str, Any]]:
@@ -60,11 +62,14 @@ def test_each_service_has_seed_001s_alarms_with_its_overrides(prod: Graph, regio
     overrides = namespace_of("prod")["monitoring"]["services"]
     for name, svc in services().items():
         alarms = service_alarms(prod, region, name)
-        if svc.get("mode") == "on-demand":  # no ECS service: no CPU/memory per service
+        if svc.get("compute") == "lambda":
+            assert set(alarms) == LAMBDA_ALARMS, name
+        elif svc.get("mode") == "on-demand":  # no ECS service: no CPU/memory per service
             assert set(alarms) == {"5xx", "latency", "unhealthy"}, name
         else:
             assert set(alarms) == {"cpu", "memory", "5xx", "latency", "unhealthy"}, name
-        expected = {**SEED_001}
+        timeout = svc.get("lambda", {}).get("timeoutSeconds", 30)
+        expected = {**SEED_001, "errors": 0, "throttles": 0, "duration": timeout * 1000 * 0.9}
         if "responseTimeSeconds" in overrides.get(name, {}):
             expected["latency"] = overrides[name]["responseTimeSeconds"]
         for kind, alarm in alarms.items():
@@ -93,6 +98,10 @@ def test_service_alarms_watch_the_services_own_target_group_and_ecs_service(prod
             if kind in ("cpu", "memory"):
                 assert alarm["dimensions"] == {"ClusterName": cluster, "ServiceName": name}
                 continue
+            if kind in ("errors", "throttles", "duration"):
+                function = prod.named(f"{region}-{name}-function").inputs["name"]
+                assert alarm["dimensions"] == {"FunctionName": function} == {"FunctionName": f"devops-platform-prod-{name}"}
+                continue
             # The service's own group, and a progressive service's second group too.
             watched = [m["dimensions"] for m in metrics_of(alarm)]
             assert len(watched) == len(tg_names), (name, kind)
@@ -104,7 +113,7 @@ def test_service_alarms_watch_the_services_own_target_group_and_ecs_service(prod
 @pytest.mark.parametrize("region", REGIONS)
 def test_failing_deployments_roll_back_on_the_5xx_and_unhealthy_alarms(prod: Graph, region: str):
     for name, svc in services().items():
-        if svc.get("mode") == "on-demand":
+        if svc.get("mode") == "on-demand" or svc.get("compute") == "lambda":  # Lambda: tests/test_lambda_compute.py
             continue
         ecs = prod.named(f"{region}-{name}-service").inputs
         assert ecs["alarms"] == {
@@ -227,14 +236,20 @@ def test_the_dashboard_is_valid_json_naming_only_resources_that_exist(graphs: di
         seen: dict[str, set[str]] = {}
         for metric in _metrics(body):
             namespace, name, *dims = metric
+            if dims and isinstance(dims[-1], dict):  # a metric's own rendering options (stat, axis)
+                dims = dims[:-1]
             assert namespace and name
             for key, value in zip(dims[::2], dims[1::2], strict=True):
                 seen.setdefault(key, set()).add(value)
                 assert value in existing[key], (key, value)
         # Every service, function, queue and build project is on it.
-        assert {k for k in ("ClusterName", "ServiceName", "TargetGroup", "FunctionName", "QueueName", "ProjectName")} <= set(seen)
+        expected = {"TargetGroup", "FunctionName", "QueueName", "ProjectName"}
+        if existing["ServiceName"]:  # dev runs no ECS service: its services are on Lambda
+            expected |= {"ClusterName", "ServiceName"}
+        assert expected <= set(seen)
         assert seen["TargetGroup"] == {v for v in existing["TargetGroup"] if "-stg-" not in v}
-        assert seen["FunctionName"] == existing["FunctionName"]
+        # Staging copies run unapproved builds: not on the dashboard, on Fargate or on Lambda.
+        assert seen["FunctionName"] == {f for f in existing["FunctionName"] if not f.endswith("-staging")}
         assert seen["QueueName"] == existing["QueueName"]
         # The alarm widget lists exactly the region's alarms.
         (alarm_widget,) = [w for w in body["widgets"] if w["type"] == "alarm"]

@@ -36,8 +36,10 @@ def ids(resources: list[Resource], environment: str = "prod", has_certificate: b
 # --- the stacks --------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("stack", ["prod", "dev"])
+@pytest.mark.parametrize("stack", ["prod", "dev", "prod_published", "dev_published"])
 def test_stack_has_no_violations(stack: str, request: pytest.FixtureRequest) -> None:
+    """Both stacks, before any image is published and in the steady state (services on Lambda run
+    their images: Lambda.1, Lambda.2, Lambda.image and the VPC rules judge image functions)."""
     graph = request.getfixturevalue(stack)
     assert [(v.rule_id, v.urn, v.message) for v in evaluate_graph(graph)] == []
 
@@ -184,6 +186,17 @@ def repo_set(*, lifecycle: bool = True) -> list[Resource]:
             )
         )
     return out
+
+
+IMAGE = "111122223333.dkr.ecr.us-east-1.amazonaws.com/devops-platform-dev/auth:" + "a" * 40
+IN_VPC = {"subnetIds": ["subnet-1", "subnet-2"], "securityGroupIds": ["sg-1"]}
+FUNCTION_ARN = "arn:aws:lambda:us-east-1:111122223333:function:devops-platform-dev-auth"
+
+
+def pull_policy(condition: dict[str, Any] | None) -> dict[str, Any]:
+    statement = {"Sid": "LambdaPulls", "Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"},
+                 "Action": ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"]}  # fmt: skip
+    return {"Version": "2012-10-17", "Statement": [{**statement, **({"Condition": condition} if condition else {})}]}
 
 
 # (rule id, good resources, bad resources): good must pass that rule, bad must break it.
@@ -379,6 +392,29 @@ CASES: list[tuple[str, list[Resource], list[Resource]]] = [
         [
             res(rules.LISTENER_RULE, actions=WEIGHTED),
             dataclasses.replace(res(rules.LISTENER_RULE, actions=WEIGHTED), ignore_changes=("conditions",)),
+        ],
+    ),
+    (
+        "Lambda.image",
+        [
+            res(rules.LAMBDA_FUNCTION, packageType="Image", region="us-east-1", imageUri=IMAGE, vpcConfig=IN_VPC),
+            res(rules.LAMBDA_FUNCTION, packageType="Zip", runtime="python3.13"),  # the 503 stub: Lambda.2's
+        ],
+        [
+            res(rules.LAMBDA_FUNCTION, packageType="Image", region="us-east-1", imageUri="public.ecr.aws/nginx/nginx:1.27", vpcConfig=IN_VPC),
+            res(rules.LAMBDA_FUNCTION, packageType="Image", region="us-east-2", imageUri=IMAGE, vpcConfig=IN_VPC),
+            res(rules.LAMBDA_FUNCTION, packageType="Image", region="us-east-1", imageUri=IMAGE),
+            res(rules.LAMBDA_FUNCTION, packageType="Image", region="us-east-1", imageUri=IMAGE,
+                vpcConfig={"subnetIds": ["subnet-1"], "securityGroupIds": []}),
+        ],
+    ),
+    (
+        "ECR.policy",
+        [res(rules.ECR_POLICY, policy=json.dumps(pull_policy({"StringLike": {"aws:sourceArn": [FUNCTION_ARN]}})))],
+        [
+            res(rules.ECR_POLICY, policy=json.dumps(pull_policy(None))),
+            res(rules.ECR_POLICY, policy=json.dumps(pull_policy({"StringLike": {"aws:sourceArn": "arn:aws:lambda:us-east-1:111122223333:function:*"}}))),
+            res(rules.ECR_POLICY, policy=json.dumps({"Statement": [{"Sid": "Open", "Effect": "Allow", "Principal": "*", "Action": "ecr:BatchGetImage"}]})),
         ],
     ),
     ("KMS.4", [res(rules.KMS_KEY, enableKeyRotation=True)], [res(rules.KMS_KEY, enableKeyRotation=False)]),

@@ -42,7 +42,9 @@ def test_prod_shows_canary_linear_and_blue_green_and_dev_stays_rolling(prod: Gra
     for svc in dev.of_type("aws:ecs/service:Service"):
         assert "deploymentConfiguration" not in svc.inputs, svc.name
         assert svc.inputs["deploymentCircuitBreaker"] == {"enable": True, "rollback": True}
-    assert not [r.name for r in dev.resources if r.name.endswith(("-test", "-tg-alt", "-deploy-role", "-smoke-test"))]
+    ecs_traffic = ("-test", "-tg-alt", "-deploy-role", "-smoke-test")
+    # (The pipeline's Lambda deploy project, {region}-delivery-lambda-deploy-role, is another thing.)
+    assert not [r.name for r in dev.resources if r.name.endswith(ecs_traffic) and "-delivery-" not in r.name]
 
 
 @pytest.mark.parametrize("region", REGIONS)
@@ -270,7 +272,7 @@ def test_the_gate_alarm_covers_every_production_service_alarm_and_the_pipeline_m
         r.inputs["name"] for r in prod.of_type("aws:cloudwatch/metricAlarm:MetricAlarm")
         if r.region == region and r.inputs["name"].startswith("devops-platform-prod-svc-")
     )  # fmt: skip
-    assert len(service_alarms) == 26  # 4 services x 5 + 2 on-demand x 3
+    assert len(service_alarms) == 31  # 4 services x 5 + 2 on-demand x 3 + go-demo on Lambda x 5
     terms = composite["alarmRule"].split(" OR ")
     assert sorted(terms) == [f'ALARM("{n}")' for n in service_alarms]
     statement = policy(prod, f"{region}-delivery-pipeline-policy")["ReadProductionGateAlarm"]

@@ -12,9 +12,12 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-GRAPH_KEYS = ["stack", "project", "resources", "outputs"]
+GRAPH_KEYS = ["stack", "project", "resources", "outputs", "publishedImages"]
 RESOURCE_KEYS = ["urn", "type", "name", "parent", "region", "custom", "inputs", "dependencies"]
-OPTION_KEYS = {"dependsOn", "ignoreChanges", "protect", "retainOnDelete", "deleteBeforeReplace", "replaceOnChanges", "aliases"}
+OPTION_KEYS = {
+    "dependsOn", "ignoreChanges", "protect", "retainOnDelete", "deleteBeforeReplace", "replaceOnChanges", "aliases",
+    "replaceWith",
+}  # fmt: skip
 
 
 def synth(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
@@ -45,6 +48,7 @@ def test_json_graph_keeps_its_contract(prod_json):
     _, graph = prod_json
     assert list(graph) == GRAPH_KEYS
     assert (graph["stack"], graph["project"]) == ("prod", "devops-platform")
+    assert graph["publishedImages"] is False  # a new account's first synth: no pipeline has released
     urns = {r["urn"] for r in graph["resources"]}
     for r in graph["resources"]:
         # `options` comes last, and only where an option is set.
@@ -194,3 +198,23 @@ def test_more_azs_than_the_region_has_exits_2_without_a_traceback(project_copy: 
         "error: stack 'wide': azCount: got 4; allowed: at most 3, the standard availability zones "
         "this region offers (us-east-2a, us-east-2b, us-east-2c)"
     )
+
+
+@pytest.mark.slow
+def test_published_images_synthesizes_the_steady_state(tmp_path: Path):
+    """dev's services on Lambda answer 503 until their first image; --published-images shows them
+    running it, and says so in the graph."""
+    first = synth("dev")
+    assert first.returncode == 0, first.stderr
+    assert "no image published yet" in first.stdout
+    assert "→ service auth:8080 on lambda" in first.stdout
+    assert "on Lambda, answering 503 until their first image: auth, fargate-demo, go-demo, pdf, users" in first.stdout
+    out = tmp_path / "dev.json"
+    steady = synth("dev", "--published-images", "--json", str(out))
+    assert steady.returncode == 0, steady.stderr
+    assert "every service's image published" in steady.stdout
+    assert "on Lambda, running their published images: auth, fargate-demo, go-demo, pdf, users" in steady.stdout
+    graph = json.loads(out.read_text())
+    assert graph["publishedImages"] is True
+    images = {r["inputs"]["name"]: r["inputs"]["packageType"] for r in graph["resources"] if r["type"] == "aws:lambda/function:Function" and r["name"].endswith(("-auth-function", "-go-demo-function"))}
+    assert set(images.values()) == {"Image"} and len(images) == 2

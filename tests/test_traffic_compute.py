@@ -113,10 +113,13 @@ def test_service_security_groups_admit_only_the_alb(graphs: dict[str, Graph], st
     graph = graphs[stack]
     for region in REGIONS:
         alb_sg = graph.named(f"{region}-traffic-sg").id
+        configured = namespace_of(stack)["services"]
         service_sgs = {
-            graph.named(f"{region}-{name}-sg").id: port
-            for name, port in ((s["name"], s["port"]) for s in namespace_of(stack)["services"])
+            graph.named(f"{region}-{s['name']}-sg").id: s["port"] for s in configured if s.get("compute", "fargate") == "fargate"
         }
+        # A function is invoked through the Lambda API: its group admits nothing at all.
+        function_sgs = {graph.named(f"{region}-{s['name']}-sg").id for s in configured if s.get("compute") == "lambda"}
+        assert not {r.inputs["securityGroupId"] for r in in_region(graph, region, INGRESS)} & function_sgs
         for rule in in_region(graph, region, INGRESS):
             target = rule.inputs["securityGroupId"]
             if target in service_sgs:
@@ -143,7 +146,8 @@ def test_no_task_gets_a_public_ip_and_tasks_run_in_private_subnets(graphs: dict[
             r.id for r in in_region(graph, region, "aws:ec2/subnet:Subnet") if r.inputs["tags"]["tier"] == "private"
         }
         services = in_region(graph, region, SERVICE)
-        assert services
+        # dev runs every mode service service on Lambda (tests/test_lambda_compute.py), prod on Fargate.
+        assert bool(services) == (stack == "prod")
         for svc in services:
             net = svc.inputs["networkConfiguration"]
             assert net["assignPublicIp"] is False
@@ -184,8 +188,8 @@ def test_autoscaling_bounds_and_policies_come_from_config(prod: Graph, dev: Grap
         assert p["scaleInCooldown"] > p["scaleOutCooldown"]
     label = policies["requests"]["predefinedMetricSpecification"]["resourceLabel"]
     assert label.startswith("app/devops-platform-prod/") and "/targetgroup/fargate-demo-prod-" in label
-    dev_target = dev.named("us-east-1-auth-scaling-target").inputs
-    assert (dev_target["minCapacity"], dev_target["maxCapacity"]) == (1, 3)
+    # A service on Lambda scales per request by itself: no scaling target, no policies.
+    assert not [r for r in dev.resources if r.type.startswith("aws:appautoscaling/")]
 
 
 def test_autoscaling_owns_the_count_and_the_image_follows_what_the_pipeline_published(

@@ -11,8 +11,8 @@ from pydantic import BaseModel
 
 import wiring
 from components.alb_function import FunctionSettings
-from components.fargate_service import Autoscaling, HealthCheck, ServiceSettings, StagingCopy
 from components.monitoring import MonitoringSettings
+from components.service_settings import Autoscaling, HealthCheck, ServiceSettings, StagingCopy
 from components.task_launcher import LauncherSettings
 from stack_config import validate
 from stack_config.events import ReplicationConfig, TaskLauncherConfig
@@ -123,7 +123,10 @@ def test_a_staging_copy_is_the_production_settings_with_named_differences():
         copy = production.staging_copy()
         differing = {f.name for f in dataclasses.fields(ServiceSettings) if getattr(copy, f.name) != getattr(production, f.name)}
         # A copy always deploys rolling: a progressive service's copy also drops its strategy.
-        progressive = {"deployment", "alternate_target_group_name"} if production.deployment.progressive else set()
+        # On Lambda the alias has no second target group to drop.
+        progressive = set()
+        if production.deployment.progressive:
+            progressive = {"deployment", "alternate_target_group_name"} if production.ecs_progressive else {"deployment"}
         assert differing == named | progressive, production.name
         assert isinstance(production.staging, StagingCopy)
         assert copy.ecs_name == f"{production.name}-staging" and copy.target_group_name == production.staging.target_group_name

@@ -1,4 +1,5 @@
-"""A sample service: GET /health answers the ALB's health check; any other GET says where it ran.
+"""A sample service: GET /health answers the ALB's health check (and, on Lambda, the Web Adapter's
+readiness check); any other GET says where it ran, and on which compute.
 
 Duplicated in every service directory on purpose: each is its own Docker build context (no shared parent).
 """
@@ -19,6 +20,8 @@ class Handler(BaseHTTPRequestHandler):
             env = os.environ.get
             body = {"service": env("SERVICE_NAME"), "path": path, "region": env("AWS_REGION") or None}
             body["environment"] = env("ENVIRONMENT") or None
+            # Lambda sets AWS_LAMBDA_FUNCTION_NAME; the same image on Fargate has none.
+            body["compute"] = "lambda" if env("AWS_LAMBDA_FUNCTION_NAME") else "fargate"
         data = json.dumps(body).encode()
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
