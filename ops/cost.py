@@ -6,7 +6,9 @@ table in ops/prices.py, for 730 hours a month. Usage-driven parts (NAT and ALB t
 runs, builds, on-demand tasks) come from assumptions that are printed and that flags override.
 
 Also prints seed 002's "one ALB per service" layout next to it: the same graph with one ALB per
-service behind the shared ALB, so the saving of the shared ALB is visible.
+service behind the shared ALB, so the saving of the shared ALB is visible; and, as in seed 003's
+cost model, each service's break-even between Lambda and Fargate: the monthly requests above which
+Fargate's always-on tasks cost less than Lambda's requests and GB-seconds.
 
 Exit status: 0 priced; 2 invalid stack, stack file or config; 1 the program failed.
 """
@@ -55,6 +57,8 @@ class Assumptions:
     on_demand_hours: float = 0.0  # hours per month each on-demand task definition runs (1 task)
     endpoint_gb: float = 0.0  # GB per interface endpoint per month
     spot_discount: float = prices.FARGATE_SPOT_DISCOUNT  # Fargate Spot's discount on on-demand
+    lambda_requests: int = 100_000  # requests per month per service on Lambda, per region
+    lambda_duration_ms: float = 200.0  # average billed duration of one request (seed 003's figure)
 
     @property
     def builds_per_project(self) -> int:
@@ -72,6 +76,8 @@ class Assumptions:
             f"on-demand services: {_num(self.on_demand_hours)} task-hours/month each (--on-demand-hours)",
             f"interface endpoint data: {_num(self.endpoint_gb)} GB/month per endpoint (--endpoint-gb)",
             f"Fargate Spot: {_num(self.spot_discount * 100)}% off on-demand (--spot-discount)",
+            f"services on Lambda: {self.lambda_requests:,} requests/month each per region × "
+            f"{_num(self.lambda_duration_ms)} ms (--lambda-requests, --lambda-duration-ms); staging copies: 0",
         ]
 
 
@@ -245,6 +251,106 @@ def _progressive_lines(region: str, services: list[Registration], tasks: dict[An
     return lines
 
 
+# A service's compute component (type ``devops-platform:compute:LambdaService``).
+LAMBDA_SERVICE = "devops-platform:compute:LambdaService"
+
+
+def lambda_services(graph: Graph, region: str) -> list[tuple[str, Registration]]:
+    """(service name, function) of the region's services on Lambda, staging copies included."""
+    components = {r.urn: r.name.removeprefix(f"{region}-") for r in graph.resources
+                  if r.type == LAMBDA_SERVICE and r.name.startswith(f"{region}-")}  # fmt: skip
+    return sorted(
+        (components[fn.parent], fn) for fn in _by_region(graph, "aws:lambda/function:Function").get(region, []) if fn.parent in components
+    )
+
+
+def lambda_request_cost(memory_mb: float, arch: str, assume: Assumptions, factor: float = 1.0) -> float:
+    """One request on Lambda: the request charge and its GB-seconds at the assumed duration."""
+    gb_seconds = memory_mb / 1024 * assume.lambda_duration_ms / 1000
+    return (prices.LAMBDA_REQUEST + gb_seconds * prices.LAMBDA_GB_SECOND_BY_ARCH.get(arch, prices.LAMBDA_GB_SECOND)) * factor
+
+
+def _architecture(fn: Registration) -> str:
+    archs = fn.inputs.get("architectures") or ["X86_64"]
+    return str(archs[0]).upper() if isinstance(archs, list) and archs else "X86_64"
+
+
+def _lambda_service_lines(region: str, graph: Graph, assume: Assumptions, factor: float) -> list[Line]:
+    """Each service on Lambda: its requests and GB-seconds at the assumptions; staging copies take
+    a few review requests (priced at 0)."""
+    lines: list[Line] = []
+    for name, fn in lambda_services(graph, region):
+        if name.endswith("-staging"):
+            continue
+        memory = float(fn.inputs.get("memorySize") or 128)
+        arch = _architecture(fn)
+        n = assume.lambda_requests
+        gb_s = n * assume.lambda_duration_ms / 1000 * memory / 1024
+        lines += [
+            Line(region, f"Lambda requests · {name} ({n:,} requests, assumed)", n, "request", prices.LAMBDA_REQUEST * factor),
+            Line(region, f"Lambda duration · {name} ({n:,} × {_num(assume.lambda_duration_ms)} ms × {_num(memory / 1024)} GB, "
+                         f"{'x86' if arch == 'X86_64' else 'ARM64'})", gb_s, "GB-s",
+                 prices.LAMBDA_GB_SECOND_BY_ARCH.get(arch, prices.LAMBDA_GB_SECOND) * factor),
+        ]  # fmt: skip
+    return lines
+
+
+# The smallest Fargate task for a memory size (MiB): 0.25 vCPU up to 2 GB, then 0.5 vCPU up to 4 GB ...
+_FARGATE_FOR_MEMORY = ((2048, 256), (4096, 512), (8192, 1024), (16384, 2048), (30720, 4096))
+# What a service on Lambda would run on Fargate: the platform's default minimum, one task per AZ.
+BREAK_EVEN_TASKS = 2
+
+
+def _fargate_size_for(memory_mb: float) -> tuple[float, float]:
+    """(vCPU, GB) of the smallest Fargate task with at least ``memory_mb`` (at least 0.5 GB)."""
+    for limit, cpu in _FARGATE_FOR_MEMORY:
+        if memory_mb <= limit:
+            return cpu / 1024, max(512, memory_mb) / 1024
+    return 4.0, memory_mb / 1024
+
+
+def break_even(graph: Graph, assume: Assumptions) -> list[dict[str, Any]]:
+    """Seed 003's comparison per service, in the primary (first) region's prices: what the service
+    costs on Fargate per month and on Lambda per million requests, and the monthly requests at
+    which the two cost the same. Above them Fargate's always-on tasks are cheaper; below, Lambda."""
+    regions = _regions(graph)
+    if not regions:
+        return []
+    region = regions[0]
+    factor = prices.region_factor(region)
+    rows: list[dict[str, Any]] = []
+
+    def fargate_month(vcpu: float, gb: float, tasks: float, arch: str) -> float:
+        return tasks * HOURS * (vcpu * prices.FARGATE_VCPU_HOUR[arch] + gb * prices.FARGATE_GB_HOUR[arch]) * factor
+
+    for name, fn in lambda_services(graph, region):
+        if name.endswith("-staging"):
+            continue
+        memory, arch = float(fn.inputs.get("memorySize") or 128), _architecture(fn)
+        vcpu, gb = _fargate_size_for(memory)
+        per_request = lambda_request_cost(memory, arch, assume, factor)
+        monthly = fargate_month(vcpu, gb, BREAK_EVEN_TASKS, arch if arch in prices.FARGATE_VCPU_HOUR else "X86_64")
+        rows.append({"service": name, "compute": "lambda", "lambda_memory_mb": memory, "fargate_tasks": BREAK_EVEN_TASKS,
+                     "fargate_vcpu": vcpu, "fargate_gb": gb, "fargate_monthly": round(monthly, 6),
+                     "lambda_per_million": round(per_request * 1e6, 6), "break_even_requests": int(monthly / per_request),
+                     "lambda_monthly_at_assumed": round(per_request * assume.lambda_requests, 6)})  # fmt: skip
+    tasks = {t.inputs.get("family"): t for t in _by_region(graph, "aws:ecs/taskDefinition:TaskDefinition").get(region, [])}
+    for svc in sorted(_by_region(graph, "aws:ecs/service:Service").get(region, []), key=lambda s: str(s.inputs.get("name"))):
+        name = str(svc.inputs.get("name"))
+        task = tasks.get(_family_of(svc.inputs.get("taskDefinition")))
+        if task is None or name.endswith("-staging"):
+            continue
+        vcpu, gb, arch = _task_size(task)
+        count = float(svc.inputs.get("desiredCount") or 0)
+        monthly = fargate_month(vcpu, gb, count, arch)
+        per_request = lambda_request_cost(gb * 1024, arch, assume, factor)
+        rows.append({"service": name, "compute": "fargate", "lambda_memory_mb": gb * 1024, "fargate_tasks": count,
+                     "fargate_vcpu": vcpu, "fargate_gb": gb, "fargate_monthly": round(monthly, 6),
+                     "lambda_per_million": round(per_request * 1e6, 6), "break_even_requests": int(monthly / per_request),
+                     "lambda_monthly_at_assumed": round(per_request * assume.lambda_requests, 6)})  # fmt: skip
+    return rows
+
+
 def _health_check_endpoint(graph: Graph, check: Registration) -> str:
     """"aws" when the checked name is an alias of an AWS resource (the ALB) in the graph, else "non-aws"."""
     fqdn = str(check.inputs.get("fqdn") or "").rstrip(".")
@@ -260,12 +366,13 @@ def _health_check_endpoint(graph: Graph, check: Registration) -> str:
 
 
 def service_target_groups(graph: Graph, region: str) -> list[Registration]:
-    """The services behind the region's shared ALB: its ECS (ip) target groups, less staging copies
-    and the second groups of progressive deployments."""
+    """The services behind the region's shared ALB: its ECS (ip) target groups and those of its
+    services on Lambda, less staging copies and the second groups of progressive deployments."""
+    on_lambda = {fn.parent for name, fn in lambda_services(graph, region) if not name.endswith("-staging")}
     return [
         tg
         for tg in _by_region(graph, "aws:lb/targetGroup:TargetGroup").get(region, [])
-        if tg.inputs.get("targetType") == "ip"
+        if (tg.inputs.get("targetType") == "ip" or tg.parent in on_lambda)
         and not any(tag in str(tg.inputs.get("name") or "") for tag in ("-stg-", "-alt-"))
     ]
 
@@ -344,6 +451,9 @@ def estimate(graph: Graph, assume: Assumptions | None = None) -> Estimate:
             notes.append("task definitions no ECS service runs (on-demand services, started by the task launcher) "
                          f"are priced at {_num(assume.on_demand_hours)} task-hours/month each (--on-demand-hours)")
 
+        # Services on Lambda: their requests and GB-seconds at the assumptions.
+        lines += _lambda_service_lines(region, graph, assume, f)
+
         # Lambda warm capacity: billed whether invoked or not.
         memory = {str(fn.inputs.get("name")): float(fn.inputs.get("memorySize") or 128)
                   for fn in of["aws:lambda/function:Function"]}
@@ -417,8 +527,9 @@ def estimate(graph: Graph, assume: Assumptions | None = None) -> Estimate:
                      f"{_num(assume.build_minutes)} min, assumed)",
                      assume.builds_per_project * assume.build_minutes, "build-min", (price or 0.0) * f))
 
-        # Usage-based: listed so nothing looks forgotten, zero at idle.
-        counts = Counter(r.type for r in graph.custom() if r.region == region and r.type in USAGE_BASED)
+        # Usage-based: listed so nothing looks forgotten, zero at idle (services on Lambda are priced above).
+        priced = {fn.urn for _, fn in lambda_services(graph, region)}
+        counts = Counter(r.type for r in graph.custom() if r.region == region and r.type in USAGE_BASED and r.urn not in priced)
         for type_, label in USAGE_BASED.items():
             if counts[type_]:
                 add(Line(region, f"{label}: usage-based, near zero at idle", counts[type_],
@@ -497,6 +608,18 @@ def render(est: Estimate, comparison: dict[str, Any], graph: Graph) -> str:
     out.append(f"  shared ALB (this stack):  {_money(comparison['shared_total'])}/month")
     out.append(f"  one ALB per service:      {_money(comparison['per_service_total'])}/month")
     out.append(f"  saving of the shared ALB: {_money(comparison['saving'])}/month")
+    rows = break_even(graph, est.assumptions)
+    if rows:
+        a = est.assumptions
+        out += ["", f"Lambda or Fargate, per service (seed 003's break-even; {est.regions()[0]} prices, "
+                    f"{_num(a.lambda_duration_ms)} ms per request):"]  # fmt: skip
+        width = max(len(r["service"]) for r in rows)
+        for r in rows:
+            fargate = f"{_num(r['fargate_tasks'])} × {_num(r['fargate_vcpu'])} vCPU / {_num(r['fargate_gb'])} GB on Fargate {_money(r['fargate_monthly'])}/month"
+            lam = f"Lambda at {_num(r['lambda_memory_mb'])} MB {_money(r['lambda_per_million'])} per million requests"
+            cheaper = "Fargate is cheaper above" if r["compute"] == "lambda" else "Lambda is cheaper below"
+            out.append(f"  {r['service']:<{width}}  on {r['compute']:<7}  {fargate}; {lam}: {cheaper} "
+                       f"{r['break_even_requests']:,} requests/month")  # fmt: skip
     if est.notes:
         out += ["", "notes:"] + [f"  - {n}" for n in est.notes]
     return "\n".join(out)
@@ -520,6 +643,11 @@ def to_json(est: Estimate, comparison: dict[str, Any]) -> dict[str, Any]:
         "one_alb_per_service": comparison,
         "notes": est.notes,
     }
+
+
+def to_json_with(est: Estimate, comparison: dict[str, Any], graph: Graph) -> dict[str, Any]:
+    """:func:`to_json` and, for each service, its break-even between Lambda and Fargate."""
+    return {**to_json(est, comparison), "break_even": break_even(graph, est.assumptions)}
 
 
 # --- command line ---------------------------------------------------------------------------------
@@ -549,6 +677,11 @@ def parser() -> argparse.ArgumentParser:
                    help=f"GB/month per interface VPC endpoint (default {d.endpoint_gb:g})")
     p.add_argument("--spot-discount", type=float, default=d.spot_discount,
                    help=f"Fargate Spot's discount on on-demand, 0-1 (default {d.spot_discount:g})")
+    p.add_argument("--lambda-requests", type=int, default=d.lambda_requests,
+                   help=f"requests/month per service on Lambda, per region (default {d.lambda_requests:,})")
+    p.add_argument("--lambda-duration-ms", type=float, default=d.lambda_duration_ms,
+                   help=f"average duration of one request on Lambda, ms (default {d.lambda_duration_ms:g}); also the "
+                   "break-even's")
     return p
 
 
@@ -563,6 +696,8 @@ def assumptions_from(args: argparse.Namespace) -> Assumptions:
         on_demand_hours=args.on_demand_hours,
         endpoint_gb=args.endpoint_gb,
         spot_discount=args.spot_discount,
+        lambda_requests=args.lambda_requests,
+        lambda_duration_ms=args.lambda_duration_ms,
     )
 
 
@@ -571,7 +706,8 @@ def main(argv: list[str], *, out: TextIO | None = None, err: TextIO | None = Non
     err = err or sys.stderr
     args = parser().parse_args(argv)
     bad = [name for name in ("nat_gb", "alb_lcu", "pipeline_runs", "pipeline_minutes", "build_minutes",
-                             "on_demand_hours", "endpoint_gb") if getattr(args, name) < 0]
+                             "on_demand_hours", "endpoint_gb", "lambda_requests", "lambda_duration_ms")
+           if getattr(args, name) < 0]  # fmt: skip
     if args.builds is not None and args.builds < 0:
         bad.append("builds")
     if bad or not 0 <= args.spot_discount <= 1:
@@ -586,7 +722,7 @@ def main(argv: list[str], *, out: TextIO | None = None, err: TextIO | None = Non
     comparison = one_alb_per_service(graph, est)
     if args.json is not None:
         args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(to_json(est, comparison), indent=2) + "\n")
+        args.json.write_text(json.dumps(to_json_with(est, comparison, graph), indent=2) + "\n")
     print(render(est, comparison, graph), file=out)
     if args.json is not None:
         print(f"\nestimate written to {args.json}", file=out)

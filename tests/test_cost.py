@@ -131,17 +131,17 @@ def test_one_alb_per_service_costs_n_minus_one_albs_more_per_region(prod: Graph)
         for region in _regions(prod):
             groups = [
                 tg for tg in prod.of_type("aws:lb/targetGroup:TargetGroup")
-                if tg.region == region and tg.inputs["targetType"] == "ip"
+                if tg.region == region and (tg.inputs["targetType"] == "ip" or tg.name == f"{region}-go-demo-tg")
                 and "-stg-" not in tg.inputs["name"] and "-alt-" not in tg.inputs["name"]
             ]
-            # auth, pdf, fa, users, batch, fargate-demo; not staging, not the Lambda, not the second
-            # groups of progressive deployments.
-            assert len(groups) == 6
+            # auth, pdf, fa, users, batch, fargate-demo, and go-demo on Lambda; not staging, not the
+            # lambda-demo function, not the second groups of progressive deployments.
+            assert len(groups) == 7
             row = comparison["regions"][region]
-            assert (row["services"], row["extra_albs"]) == (6, 5)
+            assert (row["services"], row["extra_albs"]) == (7, 6)
             one_alb = HOURS * (prices.ALB_HOUR + lcu * prices.ALB_LCU_HOUR)
-            assert row["extra_monthly"] == pytest.approx(5 * one_alb)
-            expected += 5 * one_alb
+            assert row["extra_monthly"] == pytest.approx(6 * one_alb)
+            expected += 6 * one_alb
         assert comparison["shared_total"] == pytest.approx(est.total)
         assert comparison["per_service_total"] - comparison["shared_total"] == pytest.approx(expected)
         assert comparison["saving"] == pytest.approx(expected)
@@ -171,6 +171,8 @@ def test_json_output_parses_and_matches(prod: Graph, monkeypatch, tmp_path):
     assert data["one_alb_per_service"]["saving"] > 0
     assert prices.AS_OF in data["prices"]["statement"]
     assert f"total per month: ${est.total:,.2f}" in out.getvalue()
+    assert data["break_even"] == cost.break_even(prod, cost.Assumptions(alb_lcu=2))
+    assert {r["service"] for r in data["break_even"]} == {"go-demo", "auth", "pdf", "users", "fargate-demo"}
 
 
 def test_unknown_stack_exits_2():
@@ -225,3 +227,64 @@ def test_progressive_releases_are_priced_from_the_graph(prod: Graph, dev: Graph)
         assert gate.monthly == pytest.approx(0.50)
     dev_est = cost.estimate(dev)
     assert not [line for line in dev_est.lines if "releases" in line.item or "second target" in line.item]
+
+
+# --- services on Lambda ----------------------------------------------------------------------------
+
+
+def test_dev_on_lambda_costs_at_most_035_of_prod_with_the_default_assumptions(prod: Graph, dev: Graph):
+    dev_total, prod_total = cost.estimate(dev).total, cost.estimate(prod).total
+    assert dev_total <= 0.35 * prod_total, (dev_total, prod_total)
+
+
+def test_services_on_lambda_are_priced_by_requests_and_gb_seconds(dev: Graph, prod: Graph):
+    assume = cost.Assumptions(lambda_requests=2_000_000, lambda_duration_ms=100)
+    est = cost.estimate(dev, assume)
+    for region in _regions(dev):
+        requests = _line(est, region, "Lambda requests · pdf ")
+        duration = _line(est, region, "Lambda duration · pdf ")
+        assert (requests.quantity, requests.unit_price) == (2_000_000, prices.LAMBDA_REQUEST)
+        # pdf has lambda.memoryMb 1024: 2M × 0.1 s × 1 GB.
+        assert duration.quantity == pytest.approx(200_000) and duration.unit_price == prices.LAMBDA_GB_SECOND
+        assert _line(est, region, "Lambda duration · auth ").quantity == pytest.approx(100_000)  # 512 MB
+        # No ECS task runs for them, and the functions are not also listed as usage-based.
+        assert not est.find(region, "Fargate vCPU · auth")
+        usage = _line(est, region, "Lambda functions (requests, GB-seconds)")
+        plain = [r for r in dev.of_type("aws:lambda/function:Function") if r.region == region]
+        assert usage.quantity == len(plain) - len(cost.lambda_services(dev, region))
+    # A staging copy on Lambda takes a few review requests: not priced.
+    prod_est = cost.estimate(prod, assume)
+    assert [line.item for line in prod_est.lines if "go-demo-staging" in line.item] == []
+    assert _line(prod_est, "us-east-1", "Lambda requests · go-demo ").quantity == 2_000_000
+
+
+def test_the_break_even_is_where_lambda_and_fargate_cost_the_same(prod: Graph):
+    assume = cost.Assumptions()
+    rows = {r["service"]: r for r in cost.break_even(prod, assume)}
+    assert {n: r["compute"] for n, r in rows.items()} == {
+        "go-demo": "lambda", "auth": "fargate", "pdf": "fargate", "users": "fargate", "fargate-demo": "fargate"
+    }  # fmt: skip
+    for row in rows.values():
+        per_request = cost.lambda_request_cost(row["lambda_memory_mb"], "X86_64", assume)
+        at = row["break_even_requests"]
+        assert per_request * at <= row["fargate_monthly"] < per_request * (at + 2)
+        # Below it Lambda costs less; well above it, Fargate's always-on tasks do.
+        assert per_request * at * 0.9 < row["fargate_monthly"] < per_request * at * 1.1
+    # go-demo (512 MB on Lambda) against 2 tasks of 0.25 vCPU / 0.5 GB: the seed's comparison.
+    go = rows["go-demo"]
+    assert (go["fargate_tasks"], go["fargate_vcpu"], go["fargate_gb"]) == (2, 0.25, 0.5)
+    assert go["fargate_monthly"] == pytest.approx(2 * HOURS * (0.25 * 0.04048 + 0.5 * 0.004445), rel=1e-6)
+    # pdf on Fargate runs 2 × 0.5 vCPU / 1 GB; on Lambda it would take 1024 MB.
+    assert rows["pdf"]["lambda_memory_mb"] == 1024 and rows["pdf"]["fargate_vcpu"] == 0.5
+    # A longer request lowers the break-even.
+    slower = {r["service"]: r for r in cost.break_even(prod, cost.Assumptions(lambda_duration_ms=400))}
+    assert slower["go-demo"]["break_even_requests"] < go["break_even_requests"]
+
+
+def test_the_cost_command_prints_the_break_even_and_takes_the_lambda_flags(capsys):
+    assert cost.main(["dev", "--lambda-requests", "1000000", "--lambda-duration-ms", "50"]) == 0
+    out = capsys.readouterr().out
+    assert "services on Lambda: 1,000,000 requests/month each per region × 50 ms" in out
+    assert "Lambda requests · auth (1,000,000 requests, assumed)" in out
+    assert "Lambda or Fargate, per service" in out and "Fargate is cheaper above" in out
+    assert cost.main(["dev", "--lambda-requests", "-1"]) == 2
