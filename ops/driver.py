@@ -12,7 +12,8 @@ Exit status (see docs/ci.md):
   resource, a missing stack, a locked stack. One ``error:`` line on stderr, after the CLI's own
   streamed output;
 - 2: the driver refused to start: the Pulumi CLI is not on PATH, ``destroy`` without ``--yes``,
-  a missing policy pack directory, ``cost`` without ops/cost.py, or bad arguments;
+  a missing policy pack directory, ``cost`` without ops/cost.py, bad arguments, or (preview, up)
+  a service on Lambda that the config moves to Fargate with a progressive strategy in one update;
 - 3: drift: ``--expect-no-changes`` was given and Pulumi found changes.
 """
 
@@ -206,6 +207,43 @@ def _is_drift(exc: Exception) -> bool:
     return bool(_NO_CHANGES_EXPECTED.search(text)) or (code is not None and int(code.group(1)) == DRIFT_EXIT_CODE_OF_CLI)
 
 
+def compute_flip_problems(outputs: Mapping[str, Any], stack_name: str, work_dir: Path) -> list[str]:
+    """Services the stack runs on Lambda now (its last outputs) that the stack file moves to Fargate
+    with a blue/green, canary or linear deployment. ECS owns such a service's listener rule's actions
+    (``ignoreChanges``), so ``pulumi up`` would leave the rule forwarding to the Lambda target group it
+    deletes: the move takes two updates (README: "Changing a service's compute"). Empty when the
+    stack is new or its file does not validate (the update then reports that itself)."""
+    from ops import stackfiles
+    from stack_config import ConfigError, validate
+
+    regions = outputs.get("regions")
+    regions = getattr(regions, "value", regions)
+    if not isinstance(regions, Mapping):
+        return []
+    try:
+        files = stackfiles.load(stack_name, root=work_dir)
+        prefix = f"{files.project}:"
+        cfg = validate({k.removeprefix(prefix): v for k, v in files.config.items() if k.startswith(prefix)}, files.project)
+    except (stackfiles.StackFileError, ConfigError):
+        return []
+    problems = []
+    for i, svc in enumerate(cfg.services):
+        if not svc.ecs_progressive:
+            continue
+        on_lambda = sorted(
+            region for region, exports in regions.items()
+            if isinstance(exports, Mapping) and ((exports.get("services") or {}).get(svc.name) or {}).get("compute") == "lambda"
+        )  # fmt: skip
+        if on_lambda:
+            problems.append(
+                f"services[{i}] ({svc.name}) runs on Lambda now ({', '.join(on_lambda)}); moving it to Fargate with "
+                f"deployment.strategy {svc.deployment.strategy} in one update would leave its listener rule forwarding "
+                "to the Lambda target group the update deletes. Move it with strategy rolling, run up, then set "
+                f"{svc.deployment.strategy} (README: Changing a service's compute)"
+            )
+    return problems
+
+
 def run_cost(argv: list[str]) -> int:
     """``python -m ops cost ...``: hand the rest of the command line to ``ops.cost.main``."""
     try:
@@ -251,6 +289,12 @@ def run(
     label = f"pulumi {verb}" + (" --expect-no-changes" if expect else "") + f" of stack {stack_name!r}"
     try:
         stack = open_stack(stack_name, work_dir, create=verb in ("preview", "up"))
+        if verb in ("preview", "up"):
+            problems = compute_flip_problems(stack.outputs(), stack_name, work_dir)
+            for problem in problems:
+                _print(f"error: {problem}", err=True)
+            if problems:
+                return EXIT_USAGE
         if verb == "preview":
             result = stack.preview(expect_no_changes=expect or None, policy_packs=policy_packs or None, **streams)
             changes = _changes(result.change_summary)

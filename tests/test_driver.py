@@ -42,8 +42,9 @@ class FakeStack:
     """Stands in for ``pulumi.automation.Stack``: records each call and answers or raises as told."""
 
     def __init__(self, calls: list[tuple], *, result: Result | None = None, error: Exception | None = None,
-                 outputs: dict[str, Any] | None = None):
+                 outputs: dict[str, Any] | None = None, outputs_fail: bool = False):  # fmt: skip
         self.calls, self.result, self.error, self._outputs = calls, result or Result(), error, outputs or {}
+        self._outputs_fail = outputs_fail
 
     def _call(self, method: str, kwargs: dict[str, Any]) -> Result:
         # The real Stack's signature: a misspelled keyword fails here as it would against the CLI.
@@ -69,7 +70,12 @@ class FakeStack:
         return self._call("preview_refresh", kwargs)
 
     def outputs(self) -> dict[str, Any]:
-        self._call("outputs", {})
+        # Also read before preview and up (the compute flip check): ``error`` is the operation's,
+        # so reading the outputs fails only when told to.
+        inspect.signature(automation.Stack.outputs).bind(None)
+        self.calls.append(("outputs", {}))
+        if self.error is not None and self._outputs_fail:
+            raise self.error
         return self._outputs
 
 
@@ -91,7 +97,13 @@ class Harness:
 
     @property
     def methods(self) -> list[str]:
-        return [method for method, _ in self.calls]
+        return [method for method, _ in self.operations]
+
+    @property
+    def operations(self) -> list[tuple]:
+        """The calls but the outputs read that precedes preview and up (the compute flip check)."""
+        ops = [c for c in self.calls if c[0] != "outputs"]
+        return ops or self.calls
 
 
 def cli_error(code: int, stderr: str, stdout: str = "") -> CommandError:
@@ -103,7 +115,7 @@ def test_preview_success_streams_output_and_exits_0(capsys):
     run = Harness(result=Result({"create": 2, "same": 5}))
     assert run("preview", "--stack", "dev") == 0
     assert run.opened == [("dev", ROOT, True)]
-    [(method, kwargs)] = run.calls
+    [(method, kwargs)] = run.operations
     assert method == "preview"
     assert kwargs["expect_no_changes"] is None and kwargs["policy_packs"] is None
     kwargs["on_output"]("Previewing update (dev)")
@@ -155,7 +167,7 @@ def test_a_missing_stack_exits_1(capsys):
 def test_drift_reported_by_the_cli_exits_3(capsys, code, stderr):
     run = Harness(error=cli_error(code, stderr))
     assert run("preview", "--stack", "prod", "--expect-no-changes") == 3
-    [(method, kwargs)] = run.calls
+    [(method, kwargs)] = run.operations
     assert method == "preview" and kwargs["expect_no_changes"] is True
     assert capsys.readouterr().err.startswith("drift: pulumi preview --expect-no-changes of stack 'prod'")
 
@@ -174,7 +186,7 @@ def test_the_drift_exit_code_needs_the_flag():
 def test_refresh_drift_check_is_a_dry_run():
     run = Harness(result=Result({"update": 1, "same": 3}))
     assert run("refresh", "--stack", "prod", "--expect-no-changes") == 3
-    [(method, kwargs)] = run.calls
+    [(method, kwargs)] = run.operations
     assert method == "preview_refresh" and kwargs["expect_no_changes"] is True
     plain = Harness()
     assert plain("refresh", "--stack", "prod") == 0
@@ -184,7 +196,7 @@ def test_refresh_drift_check_is_a_dry_run():
 def test_up_with_expect_no_changes_passes_the_flag_and_maps_drift_to_3():
     run = Harness(error=cli_error(255, "error: no changes were expected but changes occurred"))
     assert run("up", "--stack", "dev", "--expect-no-changes") == 3
-    assert run.calls[0][1]["expect_no_changes"] is True
+    assert run.operations[0][1]["expect_no_changes"] is True
 
 
 def test_policy_pack_reaches_preview_and_up_as_an_absolute_path(tmp_path, monkeypatch):
@@ -193,7 +205,7 @@ def test_policy_pack_reaches_preview_and_up_as_an_absolute_path(tmp_path, monkey
     run = Harness()
     assert run("preview", "--stack", "prod", "--policy-pack", "policy") == 0
     assert run("up", "--stack", "prod", "--policy-pack", "policy") == 0
-    assert [kw["policy_packs"] for _, kw in run.calls] == [[str(tmp_path / "policy")]] * 2
+    assert [kw["policy_packs"] for _, kw in run.operations] == [[str(tmp_path / "policy")]] * 2
 
 
 def test_a_missing_policy_pack_is_refused_before_pulumi_runs(tmp_path, monkeypatch, capsys):
@@ -361,3 +373,34 @@ def test_docs_state_the_exit_codes():
     for code, meaning in ((0, "succeeded"), (1, "failed"), (2, "refused"), (3, "drift")):
         assert f"| `{code}` |" in doc and meaning in doc.lower()
     assert (driver.EXIT_OK, driver.EXIT_FAILED, driver.EXIT_USAGE, driver.EXIT_DRIFT) == (0, 1, 2, 3)
+
+
+# --- a compute flip that needs two updates -----------------------------------------------------------
+
+
+def _on_lambda(*services: str) -> dict[str, Any]:
+    """Stack outputs of a stack whose ``services`` run on Lambda in both regions."""
+    region = {"services": {s: {"compute": "lambda", "deployment_strategy": "rolling"} for s in services}}
+    return {"regions": OutputValue(value={"us-east-1": region, "us-east-2": region}, secret=False)}
+
+
+@pytest.mark.parametrize("verb", ["preview", "up"])
+def test_moving_a_service_from_lambda_to_a_progressive_fargate_deployment_in_one_update_is_refused(verb, capsys):
+    # prod's auth deploys canary on Fargate: had the last update left it on Lambda, ECS would own a
+    # listener rule that still forwards to the Lambda target group the update deletes.
+    run = Harness(outputs=_on_lambda("auth", "go-demo"))
+    assert run(verb, "--stack", "prod") == 2
+    assert run.methods == ["outputs"]  # nothing ran
+    err = capsys.readouterr().err
+    assert err.startswith("error: services[0] (auth) runs on Lambda now (us-east-1, us-east-2); moving it to Fargate")
+    assert "strategy rolling, run up, then set canary" in err and err.count("\n") == 1  # go-demo stays on Lambda
+
+
+def test_a_rolling_move_from_lambda_and_a_new_stack_go_ahead():
+    # dev's services deploy rolling: a move to Fargate is one update (the rule is updated in place).
+    run = Harness(outputs=_on_lambda("auth", "users"))
+    assert run("up", "--stack", "dev") == 0
+    assert run.methods == ["up"]
+    # A new stack has no outputs yet.
+    fresh = Harness()
+    assert fresh("up", "--stack", "prod") == 0 and fresh.methods == ["up"]
