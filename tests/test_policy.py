@@ -739,3 +739,11 @@ def test_the_pack_runs_with_the_real_crossguard_sdk(monkeypatch):
 
     assert report("IMMUTABLE") == []
     assert report("MUTABLE") and "ECR.2" in report("MUTABLE")[0]
+
+
+@pytest.mark.parametrize("rule_id", ["Lambda.image", "ECR.policy"])
+def test_each_bad_case_of_the_lambda_compute_rules_is_flagged_on_its_own(rule_id: str) -> None:
+    """Every bad resource of these rules' cases breaks the rule by itself (not only one of them)."""
+    (case,) = [c for c in CASES if c[0] == rule_id]
+    for bad in case[2]:
+        assert rule_id in ids([bad]), bad.inputs
