@@ -35,11 +35,28 @@ def _restrict(new: Any, base: Any) -> Any:
     return new
 
 
+def alias_urn(resource: dict[str, Any], alias: Any) -> str | None:
+    """The URN an alias stands for: a URN as given, or a spec's name, type and parent (the engine's
+    rule: the parent's type chain, then the type). None for a spec without a parent URN (a type alias
+    at the resource's own place, pulumi-aws's renamed types)."""
+    if isinstance(alias, str):
+        return alias
+    if not isinstance(alias, dict) or not alias.get("parentUrn"):
+        return None
+    parent = alias["parentUrn"]
+    head, _, rest = parent.partition("::")
+    project, _, rest = rest.partition("::")
+    chain = rest.rsplit("::", 1)[0]
+    typ, name = alias.get("type", resource["type"]), alias.get("name", resource["name"])
+    qualified = typ if chain == "pulumi:pulumi:Stack" else f"{chain}${typ}"
+    return f"{head}::{project}::{qualified}::{name}"
+
+
 def _aliases_name(resource: dict[str, Any], old: dict[str, Any]) -> bool:
     for alias in resource.get("options", {}).get("aliases", []):
-        if alias == old["urn"]:
+        if alias_urn(resource, alias) == old["urn"]:
             return True
-        if isinstance(alias, dict) and alias.get("name") == old["name"] and alias.get("type", old["type"]) == old["type"]:
+        if isinstance(alias, dict) and not alias.get("parentUrn") and alias.get("name") == old["name"] and alias.get("type", old["type"]) == old["type"]:
             return True
     return False
 

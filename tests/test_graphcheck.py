@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import copy
 
-from ops.graphcheck import compare
+from ops.graphcheck import alias_urn, compare
 
 BUCKET = "urn:pulumi:prod::p::aws:s3/bucket:Bucket::logs"
 
@@ -50,3 +50,28 @@ def test_a_moved_urn_passes_only_with_an_alias_to_the_old_one():
     # An alias naming some other resource covers nothing.
     wrong = graph(bucket(urn=moved_urn, options={"aliases": [{"name": "other"}]}))
     assert compare(base, wrong)[0] == [f"removed: {BUCKET}", f"added: {moved_urn}"]
+
+
+def test_an_alias_to_another_parent_covers_the_move():
+    """A service flipped between computes: its rule now hangs under the other component, and names
+    the old parent in its alias spec (no URN string): the move is covered, and only that one."""
+    region = "urn:pulumi:dev::p::devops-platform:platform:Region::us-east-1"
+    fargate = "urn:pulumi:dev::p::devops-platform:platform:Region$devops-platform:compute:FargateService::us-east-1-auth"
+    lam = "urn:pulumi:dev::p::devops-platform:platform:Region$devops-platform:compute:LambdaService::us-east-1-auth"
+    rule_type = "aws:lb/listenerRule:ListenerRule"
+
+    def rule(parent: str, **options: object) -> dict:
+        chain = parent.split("::")[2]
+        return {"urn": f"urn:pulumi:dev::p::{chain}${rule_type}::us-east-1-auth-rule", "type": rule_type,
+                "name": "us-east-1-auth-rule", "parent": parent, "inputs": {"priority": 39706}, **options}  # fmt: skip
+
+    old = rule(fargate)
+    moved = rule(lam, options={"aliases": [{"parentUrn": fargate}]})
+    assert alias_urn(moved, {"parentUrn": fargate}) == old["urn"]
+    assert alias_urn(moved, {"parentUrn": "", "type": "aws:elasticloadbalancingv2/listenerRule:ListenerRule"}) is None
+    base, new = {"stack": "dev", "project": "p", "resources": [old]}, {"stack": "dev", "project": "p", "resources": [moved]}
+    problems, moves = compare(base, new)
+    assert problems == [] and moves == [f"{old['urn']} -> {moved['urn']} (aliased)"]
+    # An alias to a parent the old rule never had covers nothing.
+    stray = rule(lam, options={"aliases": [{"parentUrn": region}]})
+    assert compare(base, {**new, "resources": [stray]})[0] == [f"removed: {old['urn']}", f"added: {stray['urn']}"]

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 import yaml
 
+from ops.graphcheck import alias_urn
 from ops.harness import Graph, Registration
 from stack_config import ConfigError, validate
 from tests.conftest import PROJECT, forward_targets, namespace_of, under
@@ -330,16 +331,9 @@ def test_the_staging_copy_is_its_own_function_behind_the_staging_listener_withou
 
 
 def alias_urns(r: Registration) -> set[str]:
-    """The URNs a resource's aliases stand for (same name and type, another parent)."""
-    found = set()
-    for alias in r.aliases:
-        if isinstance(alias, str):
-            found.add(alias)
-        elif alias.get("parentUrn"):
-            parent = alias["parentUrn"]
-            chain = parent.split("::")[2]
-            found.add(f"{parent.rsplit('::', 2)[0]}::{chain}${alias.get('type', r.type)}::{alias.get('name', r.name)}")
-    return found
+    """The URNs a resource's aliases stand for (ops.graphcheck's reading, the engine's rule)."""
+    found = {alias_urn({"type": r.type, "name": r.name}, alias) for alias in r.aliases}
+    return {u for u in found if u}
 
 
 def _to_lambda(i: int) -> Callable[[dict[str, Any]], None]:
