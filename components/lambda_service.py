@@ -14,7 +14,7 @@ the pipeline last published (``/{prefix}/images/{service}``, the same parameter 
 Lambda cannot change a function's package type, so the first ``pulumi up`` after the first
 release replaces the function (deleted first: its name is fixed), and with it the alias, the ELB
 permission, the target-group attachment and any provisioned concurrency. The listener rule and
-the target group stay. README: "Lambda compute".
+the target group stay. docs/lambda-compute.md.
 
 Ownership with the pipeline. The pipeline updates the function's image, publishes a version and
 has CodeDeploy shift the ``live`` alias to it (canary, linear or all at once), rolling back on the

@@ -25,7 +25,7 @@ def flip_aliases(name: str, opts: pulumi.ResourceOptions | None, other_type: str
     ``{name}-rule``, its alarms ``{name}-alarm-5xx`` and ``-latency``): the same resource under the
     other compute's component, which has the same name and parent. A flip of ``compute`` then
     updates them in place: the rule keeps its priority and paths and only changes its target group,
-    and no path is ever without a rule (README: "Changing a service's compute")."""
+    and no path is ever without a rule (docs/lambda-compute.md, "Changing a service's compute")."""
     parent = opts.parent if opts is not None else None
     return [pulumi.Alias(parent=pulumi.create_urn(name, other_type, parent=parent))]
 

@@ -211,7 +211,7 @@ def compute_flip_problems(outputs: Mapping[str, Any], stack_name: str, work_dir:
     """Services the stack runs on Lambda now (its last outputs) that the stack file moves to Fargate
     with a blue/green, canary or linear deployment. ECS owns such a service's listener rule's actions
     (``ignoreChanges``), so ``pulumi up`` would leave the rule forwarding to the Lambda target group it
-    deletes: the move takes two updates (README: "Changing a service's compute"). Empty when the
+    deletes: the move takes two updates (docs/lambda-compute.md). Empty when the
     stack is new or its file does not validate (the update then reports that itself)."""
     from ops import stackfiles
     from stack_config import ConfigError, validate
@@ -239,7 +239,7 @@ def compute_flip_problems(outputs: Mapping[str, Any], stack_name: str, work_dir:
                 f"services[{i}] ({svc.name}) runs on Lambda now ({', '.join(on_lambda)}); moving it to Fargate with "
                 f"deployment.strategy {svc.deployment.strategy} in one update would leave its listener rule forwarding "
                 "to the Lambda target group the update deletes. Move it with strategy rolling, run up, then set "
-                f"{svc.deployment.strategy} (README: Changing a service's compute)"
+                f"{svc.deployment.strategy} (docs/lambda-compute.md)"
             )
     return problems
 

@@ -97,7 +97,7 @@ def _lambda_services(exports: object) -> list[str]:
     if pending:
         lines.append(
             f"  on Lambda, answering 503 until their first image: {', '.join(pending)} (the pipeline's Release "
-            "records it; the next pulumi up runs it: README, Lambda compute)"
+            "records it; the next pulumi up runs it: docs/lambda-compute.md)"
         )
     return lines
 

@@ -34,7 +34,7 @@ FARGATE_ONLY = (
     ("stopTimeoutSeconds", "stop_timeout_seconds", "it is ECS's time between SIGTERM and SIGKILL"),
     ("writablePaths", "writable_paths", "Lambda gives a function a writable /tmp and nothing else"),
     ("bootstrapImage", "bootstrap_image", "Lambda runs only images in this account's ECR; until the first release "
-     "the service's path answers 503 (README: Lambda compute)"),
+     "the service's path answers 503 (docs/lambda-compute.md)"),
 )  # fmt: skip
 HEALTH_CHECK_FARGATE_ONLY = (
     ("matcher", "matcher"), ("intervalSeconds", "interval_seconds"), ("timeoutSeconds", "timeout_seconds"),

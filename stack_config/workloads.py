@@ -340,8 +340,8 @@ class ServiceConfig(_Model):
         "(the AWS Lambda Web Adapter in the image turns the ALB's invocations into HTTP requests on $PORT), "
         "answering 503 until the pipeline's first release. cpu, memory, desiredCount, autoscaling, "
         "stopTimeoutSeconds, writablePaths, bootstrapImage and every healthCheck key but path are Fargate's "
-        "and refused with lambda; mode on-demand needs fargate. A change on a live service moves its path "
-        "without a gap (README: Changing a service's compute).",
+        "and refused with lambda; mode on-demand needs fargate. A change on a live service moves it "
+        "keeping its listener rule (docs/lambda-compute.md: the order, and the move that takes two updates).",
         allowed="fargate or lambda",
     )
     lambda_settings: LambdaComputeConfig | None = _field(
