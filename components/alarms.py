@@ -14,7 +14,7 @@ the Route 53 health checks.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -116,6 +116,32 @@ def lambda_service_alarm_specs(thresholds: ServiceThresholds, timeout_seconds: i
         AlarmSpec("duration", f"A request took more than {duration_percent}% of the {timeout_seconds} s timeout",
                   "AWS/Lambda", "Duration", "Maximum", 300, 1, limit_ms),
     ]  # fmt: skip
+
+
+def service_alarms(
+    name: str,
+    specs: Sequence[AlarmSpec],
+    alarms: ServiceAlarms,
+    *,
+    dimensions: Callable[[AlarmSpec], Mapping[str, pulumi.Input[str]] | Sequence[Mapping[str, pulumi.Input[str]]]],
+    topic_arn: pulumi.Input[str],
+    parent: pulumi.Resource,
+    shared_aliases: Sequence[pulumi.Alias],
+) -> dict[str, aws.cloudwatch.MetricAlarm]:
+    """A service's alarms ``{name}-alarm-{kind}``, named ``{alarm_prefix}-{kind}``, on the
+    ``dimensions`` each spec reads. The kinds both computes have carry ``shared_aliases`` (a
+    flip of compute updates them in place)."""
+    return {
+        spec.kind: metric_alarm(
+            f"{name}-alarm-{spec.kind}",
+            spec,
+            alarm_name=f"{alarms.alarm_prefix}-{spec.kind}",
+            dimensions=dimensions(spec),
+            topic_arn=topic_arn,
+            opts=pulumi.ResourceOptions(parent=parent, aliases=list(shared_aliases) if spec.kind in SHARED_ALARMS else None),
+        )
+        for spec in specs
+    }
 
 
 def metric_alarm(

@@ -22,7 +22,7 @@ import pulumi
 import pulumi_aws as aws
 
 from . import iam
-from .alarms import DEPLOYMENT_ALARMS, SHARED_ALARMS, ServiceAlarms, metric_alarm, service_alarm_specs
+from .alarms import DEPLOYMENT_ALARMS, ServiceAlarms, service_alarm_specs, service_alarms
 from .load_balancer import alb_only_rules, path_rule
 from .progressive import (
     SERVICE_OWNED_BY_ECS,
@@ -296,15 +296,15 @@ class FargateService(pulumi.ComponentResource):
         on_target_groups = [{"TargetGroup": g.arn_suffix, "LoadBalancer": args.load_balancer_arn_suffix} for g in groups]
         on_service = {"ClusterName": args.cluster_name, "ServiceName": self.settings.ecs_name}
         assert args.alarm_topic_arn is not None  # FargateServiceArgs checks it
-        for spec in service_alarm_specs(alarms.thresholds, self.settings.mode):
-            self.alarms[spec.kind] = metric_alarm(
-                f"{name}-alarm-{spec.kind}",
-                spec,
-                alarm_name=f"{alarms.alarm_prefix}-{spec.kind}",
-                dimensions=on_service if spec.namespace == "AWS/ECS" else on_target_groups,
-                topic_arn=args.alarm_topic_arn,
-                opts=pulumi.ResourceOptions(parent=self, aliases=self._shared if spec.kind in SHARED_ALARMS else None),
-            )
+        self.alarms = service_alarms(
+            name,
+            service_alarm_specs(alarms.thresholds, self.settings.mode),
+            alarms,
+            dimensions=lambda spec: on_service if spec.namespace == "AWS/ECS" else on_target_groups,
+            topic_arn=args.alarm_topic_arn,
+            parent=self,
+            shared_aliases=self._shared,
+        )
 
     def _service(
         self,

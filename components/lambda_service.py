@@ -33,15 +33,9 @@ import pulumi
 import pulumi_aws as aws
 
 from . import iam
-from .alarms import (
-    LAMBDA_DEPLOYMENT_ALARMS,
-    SHARED_ALARMS,
-    ServiceAlarms,
-    lambda_service_alarm_specs,
-    metric_alarm,
-)
+from .alarms import LAMBDA_DEPLOYMENT_ALARMS, ServiceAlarms, lambda_service_alarm_specs, service_alarms
 from .load_balancer import path_rule
-from .python_function import VPC_NETWORK_INTERFACES, package
+from .python_function import VPC_NETWORK_INTERFACES, execution_role, log_group, package
 from .service_settings import FARGATE_SERVICE_TYPE, LAMBDA_SERVICE_TYPE, ServiceSettings, flip_aliases
 from .task_definition import secret_statements
 
@@ -139,22 +133,9 @@ class LambdaService(pulumi.ComponentResource):
         # The route and the alarms both computes share: what a flip to Fargate keeps (service_settings.py).
         self._shared = shared = flip_aliases(name, opts, FARGATE_SERVICE_TYPE)
 
-        logs = aws.cloudwatch.LogGroup(
-            f"{name}-logs", name=f"/aws/lambda/{settings.function_name}", retention_in_days=settings.log_retention_days, opts=child
-        )
-        role = aws.iam.Role(
-            f"{name}-role",
-            # Lambda does not pass aws:SourceAccount/SourceArn when it assumes an execution role,
-            # so the trust policy cannot be narrowed further than the service.
-            assume_role_policy=iam.document(
-                [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]
-            ),
-            description=f"Runs {settings.function_name} (the {settings.name} image on Lambda)",
-            opts=child,
-        )
-        policy = aws.iam.RolePolicy(
-            f"{name}-policy", role=role.id, policy=iam.document(self._statements(args, logs)), opts=child
-        )
+        logs = log_group(name, settings, child)
+        execution = execution_role(name, settings, logs, self._statements(args), child)
+        role, policy = execution.role, execution.policy
         grants = [
             aws.iam.RolePolicy(
                 f"{name}-task-policy",
@@ -311,14 +292,9 @@ class LambdaService(pulumi.ComponentResource):
         self.register_outputs(self.outputs)
 
     @staticmethod
-    def _statements(args: LambdaServiceArgs, logs: aws.cloudwatch.LogGroup) -> list[dict[str, object]]:
+    def _statements(args: LambdaServiceArgs) -> list[dict[str, object]]:
+        """Beyond writing its log group: its network interfaces, its image, its secrets."""
         return [
-            {
-                "Sid": "WriteLogs",
-                "Effect": "Allow",
-                "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
-                "Resource": pulumi.Output.concat(logs.arn, ":log-stream:*"),
-            },
             VPC_NETWORK_INTERFACES,
             {
                 # Lambda pulls with the repository policy (ContainerRegistry); this is the same
@@ -336,15 +312,15 @@ class LambdaService(pulumi.ComponentResource):
         assert lam is not None and args.alarm_topic_arn is not None
         on_target_group = {"TargetGroup": target_group.arn_suffix, "LoadBalancer": args.load_balancer_arn_suffix}
         on_function = {"FunctionName": settings.function_name}
-        for spec in lambda_service_alarm_specs(alarms.thresholds, lam.timeout_seconds, alarms.duration_percent):
-            self.alarms[spec.kind] = metric_alarm(
-                f"{name}-alarm-{spec.kind}",
-                spec,
-                alarm_name=f"{alarms.alarm_prefix}-{spec.kind}",
-                dimensions=on_function if spec.namespace == "AWS/Lambda" else on_target_group,
-                topic_arn=args.alarm_topic_arn,
-                opts=pulumi.ResourceOptions(parent=self, aliases=self._shared if spec.kind in SHARED_ALARMS else None),
-            )
+        self.alarms = service_alarms(
+            name,
+            lambda_service_alarm_specs(alarms.thresholds, lam.timeout_seconds, alarms.duration_percent),
+            alarms,
+            dimensions=lambda spec: on_function if spec.namespace == "AWS/Lambda" else on_target_group,
+            topic_arn=args.alarm_topic_arn,
+            parent=self,
+            shared_aliases=self._shared,
+        )
 
     def _codedeploy(self, name: str, args: LambdaServiceArgs, function: aws.lambda_.Function) -> None:
         settings, ctx = self.settings, args.context

@@ -231,6 +231,7 @@ class PipelineDefinition:
         project with the service's function and CodeDeploy group (buildspecs.lambda_deploy_spec).
         Every service of a stage deploys in parallel."""
         args = self._args
+        configuration: dict[str, pulumi.Input[str]]
         if isinstance(target, delivery.LambdaTarget):
             assert self._lambda_deploy is not None
             variables: list[dict[str, pulumi.Input[str]]] = [
@@ -242,32 +243,24 @@ class PipelineDefinition:
                     {"name": "APPLICATION", "value": target.deployment_application, "type": "PLAINTEXT"},  # type: ignore[dict-item]
                     {"name": "DEPLOYMENT_GROUP", "value": target.deployment_group, "type": "PLAINTEXT"},
                 ]
-            return aws.codepipeline.PipelineStageActionArgs(
-                name=service,
-                category="Build",
-                owner="AWS",
-                provider="CodeBuild",
-                version="1",
-                input_artifacts=[artifact_name(service)],
-                configuration={
-                    "ProjectName": self._lambda_deploy.name,
-                    "EnvironmentVariables": pulumi.Output.json_dumps(variables),
-                },
-                run_order=1,
-            )
-        return aws.codepipeline.PipelineStageActionArgs(
-            name=service,
-            category="Deploy",
-            owner="AWS",
-            provider="ECS",
-            version="1",
-            input_artifacts=[artifact_name(service)],
-            configuration={
+            category, provider = "Build", "CodeBuild"
+            configuration = {"ProjectName": self._lambda_deploy.name, "EnvironmentVariables": pulumi.Output.json_dumps(variables)}
+        else:
+            category, provider = "Deploy", "ECS"
+            configuration = {
                 "ClusterName": args.cluster_name,  # type: ignore[dict-item]  # DeliveryArgs: set with Fargate targets
                 "ServiceName": target.service_name,
                 "FileName": IMAGE_DEFINITIONS,
                 "DeploymentTimeout": str(args.settings.deploy_timeout_minutes),
-            },
+            }
+        return aws.codepipeline.PipelineStageActionArgs(
+            name=service,
+            category=category,
+            owner="AWS",
+            provider=provider,
+            version="1",
+            input_artifacts=[artifact_name(service)],
+            configuration=configuration,
             run_order=1,
         )
 
