@@ -15,6 +15,7 @@ from ops.graphcheck import alias_urn
 from ops.harness import Graph, Registration
 from stack_config import ConfigError, validate
 from tests.conftest import PROJECT, forward_targets, namespace_of, under
+from tests.test_config import _DROP, Edit, deployment, service
 
 REGIONS = ("us-east-1", "us-east-2")
 ACCOUNT = "123456789012"
@@ -396,14 +397,7 @@ def graphs(prod: Graph, dev: Graph) -> dict[str, Graph]:
 # --- what the config refuses ----------------------------------------------------------------------
 
 # prod's services: 0 auth (Fargate, canary), 2 fa (on demand), 5 fargate-demo (Fargate, rolling), 6 go-demo (Lambda, canary).
-Edit = Callable[[dict[str, Any]], None]
-
-
-def svc(i: int, **changes: Any) -> Edit:
-    def edit(ns: dict[str, Any]) -> None:
-        ns["services"][i].update(changes)
-
-    return edit
+svc = service
 
 
 def lam(**changes: Any) -> Edit:
@@ -414,10 +408,8 @@ def lam(**changes: Any) -> Edit:
 
 
 def deploy(**changes: Any) -> Edit:
-    def edit(ns: dict[str, Any]) -> None:
-        ns["services"][6]["deployment"].update(changes)
-
-    return edit
+    """go-demo's deployment (tests/test_config.py's helper; ``_DROP`` removes a key)."""
+    return deployment(6, **changes)
 
 
 def alarms(**changes: Any) -> Edit:
@@ -455,7 +447,7 @@ REFUSED: list[tuple[str, Edit, str, str]] = [
     ("fractional-canary", deploy(canaryPercent=2.5), "services[6].deployment.canaryPercent", "a whole percentage from 1 to 99 for go-demo"),
     ("canary-of-everything", deploy(canaryPercent=100), "services[6].deployment.canaryPercent", "a whole percentage from 1 to 99"),
     ("canary-without-interval", deploy(canaryBakeMinutes=0), "services[6].deployment.canaryBakeMinutes", "at least 1 for go-demo"),
-    ("linear-step-too-small", deploy(strategy="linear", canaryPercent=None, canaryBakeMinutes=None, stepPercent=3.5), "services[6].deployment.stepPercent", "a whole percentage"),
+    ("linear-step-too-small", deploy(strategy="linear", canaryPercent=_DROP, canaryBakeMinutes=_DROP, stepPercent=3.5), "services[6].deployment.stepPercent", "a whole percentage"),
     ("shift-longer-than-the-deploy-wait", deploy(canaryBakeMinutes=40), "pipeline.deployTimeoutMinutes", "at least 45 for services[6] (go-demo): CodeDeploy moves its live alias over 40 minutes"),
     ("cpu-alarm-on-lambda", alarms(cpuPercent=70), "monitoring.services.go-demo.cpuPercent", "nothing with compute lambda (go-demo runs on Lambda)"),
     ("unhealthy-alarm-on-lambda", alarms(unhealthyHosts=1), "monitoring.services.go-demo.unhealthyHosts", "no"),
@@ -466,9 +458,6 @@ REFUSED: list[tuple[str, Edit, str, str]] = [
 def test_config_that_cannot_run_on_lambda_is_refused_naming_the_key_and_the_service(edit: Edit, path: str, text: str):
     namespace = namespace_of("prod")
     edit(namespace)
-    for d in namespace["services"]:  # None means "drop the key" in these edits
-        if "deployment" in d:
-            d["deployment"] = {k: v for k, v in d["deployment"].items() if v is not None}
     with pytest.raises(ConfigError) as caught:
         validate(namespace, PROJECT)
     lines = caught.value.lines()
