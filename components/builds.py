@@ -229,27 +229,34 @@ class BuildProjects:
         args, ctx = self._args, self._args.context
         functions = [t.function_arn for t in targets]
         groups = [t for t in targets if t.deployment_group is not None]
+        staged = [t.function_arn for t in targets if t.deployment_group is None]
         statements: list[dict[str, object]] = [
             {
+                # Lambda reads the image with the repository's policy (ContainerRegistry), not the
+                # caller's permissions (its documentation), so this role needs no ECR action.
                 "Sid": "UpdateServiceFunctions",
                 "Effect": "Allow",
                 "Action": [
                     "lambda:GetAlias",
+                    "lambda:GetFunction",
                     "lambda:GetFunctionConfiguration",
                     "lambda:PublishVersion",
-                    "lambda:UpdateAlias",
                     "lambda:UpdateFunctionCode",
                 ],
                 "Resource": [*functions, *[pulumi.Output.concat(f, ":*") for f in functions]],
             },
-            {
-                # Lambda reads the new image's manifest as the caller of UpdateFunctionCode.
-                "Sid": "ReadServiceImages",
-                "Effect": "Allow",
-                "Action": ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"],
-                "Resource": _unique([t.repository_arn for t in targets]),
-            },
         ]
+        if staged:
+            statements.append(
+                {
+                    # Only a staging copy's alias moves by the project's own hand; production's is
+                    # CodeDeploy's to move.
+                    "Sid": "MoveStagingAliases",
+                    "Effect": "Allow",
+                    "Action": "lambda:UpdateAlias",
+                    "Resource": [pulumi.Output.concat(f, ":*") for f in staged],
+                }
+            )
         if groups:
             statements += [
                 {
@@ -288,11 +295,3 @@ class BuildProjects:
             timeout_minutes=timeout + LAMBDA_DEPLOY_MARGIN_MINUTES,
         )
 
-
-def _unique(values: Sequence[pulumi.Input[str]]) -> list[pulumi.Input[str]]:
-    """Each value once (the same repository serves a service and its staging copy)."""
-    seen: list[pulumi.Input[str]] = []
-    for value in values:
-        if not any(value is other for other in seen):
-            seen.append(value)
-    return seen

@@ -164,6 +164,9 @@ def lambda_deploy_spec(timeout_minutes: int) -> str:
     4. Staging: move the alias. Production: a CodeDeploy deployment shifts the alias by the
        group's configuration and rolls back on its alarms; wait for it, at most ``timeout_minutes``,
        then stop it (rolling back) and fail.
+    5. After a failed, stopped or timed-out deployment, put the live version's image back as the
+       function's code, so that nothing published later (a ``pulumi up`` that changes the
+       function's configuration publishes its code) brings the rejected image back.
     """
     script = f"""{_STRICT}
 image="$(jq -r '.[0].imageUri // empty' {IMAGE_DEFINITIONS})"
@@ -193,6 +196,13 @@ id="$(aws deploy create-deployment --application-name "$APPLICATION" --deploymen
   --revision "$revision" --description "$SERVICE $image" --query deploymentId --output text)"
 echo "$SERVICE: CodeDeploy deployment $id shifts {LAMBDA_ALIAS} from version $current to $target"
 deadline=$(( $(date +%s) + {timeout_minutes} * 60 ))
+restore() {{
+  # The function's code goes back to the live version's image: the rejected one stays only in its version.
+  live_image="$(aws lambda get-function --function-name "$FUNCTION_NAME" --qualifier "$current" --query Code.ImageUri --output text)"
+  aws lambda update-function-code --function-name "$FUNCTION_NAME" --image-uri "$live_image" --query LastUpdateStatus --output text >&2
+  aws lambda wait function-updated --function-name "$FUNCTION_NAME"
+  echo "$SERVICE: the function's code is $live_image again (version $current's)" >&2
+}}
 while :; do
   status="$(aws deploy get-deployment --deployment-id "$id" --query deploymentInfo.status --output text)"
   case "$status" in
@@ -200,11 +210,13 @@ while :; do
     Failed|Stopped)
       echo "$SERVICE: $id $status; CodeDeploy moved {LAMBDA_ALIAS} back to version $current" >&2
       aws deploy get-deployment --deployment-id "$id" --query deploymentInfo.errorInformation --output json >&2 || true
+      restore
       exit 1 ;;
   esac
   if [ "$(date +%s)" -ge "$deadline" ]; then
     echo "$SERVICE: $id still $status after {timeout_minutes} minutes; stopping it (rolls back)" >&2
     aws deploy stop-deployment --deployment-id "$id" --auto-rollback-enabled --query status --output text >&2 || true
+    restore
     exit 1
   fi
   sleep "${{POLL_SECONDS:-{POLL_SECONDS}}}"

@@ -203,7 +203,13 @@ def test_the_lambda_deploy_project_may_update_exactly_the_services_functions_and
     fns = [_function_arn(region, n) for n in ("devops-platform-prod-go-demo-staging", "devops-platform-prod-go-demo")]
     assert sorted(policy["UpdateServiceFunctions"]["Resource"]) == sorted(fns + [f"{f}:*" for f in fns])
     assert "lambda:UpdateFunctionCode" in policy["UpdateServiceFunctions"]["Action"]
-    assert policy["ReadServiceImages"]["Resource"] == [f"arn:aws:ecr:{region}:{ACCOUNT}:repository/devops-platform-prod/go-demo"]
+    # It moves an alias itself only for the staging copy; production's is CodeDeploy's to move.
+    assert "lambda:UpdateAlias" not in policy["UpdateServiceFunctions"]["Action"]
+    assert policy["MoveStagingAliases"] == {
+        "Sid": "MoveStagingAliases", "Effect": "Allow", "Action": "lambda:UpdateAlias", "Resource": [f"{fns[0]}:*"]
+    }  # fmt: skip
+    # Lambda reads the image with the repository's policy: the project needs no ECR action.
+    assert not [s for s in policy.values() if any(str(a).startswith("ecr:") for a in as_list(s["Action"]))]
     group = f"arn:aws:codedeploy:{region}:{ACCOUNT}:deploymentgroup:devops-platform-prod-go-demo/devops-platform-prod-go-demo"
     assert policy["ShiftWithCodeDeploy"]["Resource"] == [group]
     assert policy["RegisterRevisions"]["Resource"] == [f"arn:aws:codedeploy:{region}:{ACCOUNT}:application:devops-platform-prod-go-demo"]

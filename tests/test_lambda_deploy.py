@@ -25,9 +25,12 @@ OLD = "123456789012.dkr.ecr.us-east-1.amazonaws.com/devops-platform-prod/go-demo
 NEW = "123456789012.dkr.ecr.us-east-1.amazonaws.com/devops-platform-prod/go-demo:" + "b" * 40
 
 FAKE_AWS = r'''#!{python}
-"""A stand-in for the AWS CLI's lambda and deploy commands, validated against botocore's models."""
+"""A stand-in for the AWS CLI's lambda and deploy commands: every request is validated against
+botocore's model of the API, every answer is a whole response shaped as the API's, and --query
+(JMESPath) and --output pick from it as the CLI does."""
 import json, os, sys
 import botocore.session
+import jmespath
 from botocore import xform_name
 from botocore.validate import validate_parameters
 
@@ -43,11 +46,11 @@ else:
     operation = "".join(word.capitalize() for word in command.split("-"))
 model = botocore.session.get_session().get_service_model(SERVICES[service]).operation_model(operation)
 members = {{xform_name(m).replace("_", "-"): m for m in model.input_shape.members}}
-params, query, i = {{}}, None, 0
+params, query, output, i = {{}}, None, "json", 0
 while i < len(rest):
     option = rest[i][2:]
     if option in ("query", "output"):
-        query = rest[i + 1] if option == "query" else query
+        query, output = (rest[i + 1], output) if option == "query" else (query, rest[i + 1])
         i += 2
         continue
     member = members.get(option)
@@ -64,28 +67,32 @@ validate_parameters(params, model.input_shape)  # raises on anything the API wou
 
 path = os.environ["STATE"]
 state = json.load(open(path))
-answer = None
+function = {{"FunctionName": params.get("FunctionName"), "PackageType": state["package"], "LastUpdateStatus": "Successful"}}
 if operation == "GetFunctionConfiguration":
-    answer = state["package"]
+    response = function if command != "wait" else None
+elif operation == "GetFunction":
+    version = params.get("Qualifier", "$LATEST")
+    image = state["latest"] if version == "$LATEST" else state["versions"][version]
+    response = {{"Configuration": {{**function, "Version": version}}, "Code": {{"RepositoryType": "ECR", "ImageUri": image}}}}
 elif operation == "GetAlias":
-    answer = state["alias"]
+    response = {{"Name": params["Name"], "FunctionVersion": state["alias"]}}
 elif operation == "UpdateFunctionCode":
     state["latest"] = params["ImageUri"]
-    answer = "InProgress"
+    response = {{**function, "LastUpdateStatus": "InProgress"}}
 elif operation == "PublishVersion":
     # Lambda publishes nothing new when the code has not changed since the last version.
     last = max(state["versions"], key=int)
     if state["versions"][last] != state["latest"]:
         last = str(int(last) + 1)
         state["versions"][last] = state["latest"]
-    answer = last
+    response = {{**function, "Version": last}}
 elif operation == "UpdateAlias":
     state["alias"] = params["FunctionVersion"]
-    answer = state["alias"]
+    response = {{"Name": params["Name"], "FunctionVersion": state["alias"]}}
 elif operation == "CreateDeployment":
     appspec = json.loads(params["revision"]["appSpecContent"]["content"])
     state["deployments"].append({{"revision": params["revision"], "appspec": appspec, "polls": 0}})
-    answer = f"d-{{len(state['deployments']):09d}}"
+    response = {{"deploymentId": f"d-{{len(state['deployments']):09d}}"}}
 elif operation == "GetDeployment":
     deployment = state["deployments"][int(params["deploymentId"][2:]) - 1]
     deployment["polls"] += 1
@@ -93,13 +100,17 @@ elif operation == "GetDeployment":
     status = "InProgress" if deployment["polls"] < 2 or outcome == "Hang" else outcome
     if status == "Succeeded":
         state["alias"] = deployment["appspec"]["Resources"][0]["service"]["Properties"]["TargetVersion"]
-    answer = {{"code": "ALARM_ACTIVE"}} if query.endswith("errorInformation") else status
+    info = {{"deploymentId": params["deploymentId"], "status": status}}
+    if status == "Failed":
+        info["errorInformation"] = {{"code": "ALARM_ACTIVE", "message": "an alarm fired"}}
+    response = {{"deploymentInfo": info}}
 elif operation == "StopDeployment":
     state["stopped"] = params
-    answer = "Pending"
+    response = {{"status": "Pending", "statusMessage": "Stopping"}}
 json.dump(state, open(path, "w"))
-if answer is not None:
-    print(json.dumps(answer) if isinstance(answer, dict) else answer)
+if response is not None:
+    picked = jmespath.search(query, response) if query else response
+    print(picked if output == "text" and not isinstance(picked, (dict, list)) else json.dumps(picked))
 '''
 
 
@@ -172,10 +183,14 @@ def test_production_shifts_the_alias_with_codedeploy_from_the_live_version_to_th
 
 def test_a_rolled_back_deployment_fails_the_action_and_leaves_the_old_version_live(tmp_path: Path):
     _image(tmp_path)
-    result, state, _ = _run(tmp_path, LIVE, OUTCOME="Failed", **PRODUCTION)
+    result, state, calls = _run(tmp_path, LIVE, OUTCOME="Failed", **PRODUCTION)
     assert result.returncode == 1
     assert "Failed" in result.stderr and "ALARM_ACTIVE" in result.stderr
     assert state["alias"] == "3"
+    # The function's code is the live version's image again: a later publish (a pulumi up that
+    # changes the configuration) cannot bring the rejected image live.
+    assert state["latest"] == OLD and state["versions"]["4"] == NEW
+    assert f"lambda get-function --function-name {FUNCTION} --qualifier 3 --query Code.ImageUri --output text" in calls
 
 
 def test_a_deployment_that_outlasts_the_wait_is_stopped_with_rollback(tmp_path: Path):
@@ -183,7 +198,7 @@ def test_a_deployment_that_outlasts_the_wait_is_stopped_with_rollback(tmp_path: 
     result, state, _ = _run(tmp_path, LIVE, timeout_minutes=0, OUTCOME="Hang", **PRODUCTION)
     assert result.returncode == 1
     assert state["stopped"] == {"deploymentId": "d-000000001", "autoRollbackEnabled": True}
-    assert state["alias"] == "3"
+    assert state["alias"] == "3" and state["latest"] == OLD
 
 
 def test_a_retried_run_of_a_released_image_changes_nothing(tmp_path: Path):
@@ -220,3 +235,9 @@ def test_the_stand_in_refuses_what_the_api_would(tmp_path: Path):
     assert bad.returncode != 0 and "revisionType" in bad.stderr
     unknown = subprocess.run([str(fake), "lambda", "get-alias", "--function", "f", "--name", "live"], env=env, capture_output=True, text=True)
     assert unknown.returncode != 0 and "unknown option --function" in unknown.stderr
+    # A query picks from the whole response as the CLI's does: a misspelt field finds nothing.
+    query = [str(fake), "deploy", "get-deployment", "--deployment-id", "d-000000001", "--output", "text", "--query"]
+    (tmp_path / "state.json").write_text(json.dumps({**LIVE, "deployments": [{"appspec": {}, "polls": 0}]}))
+    env["OUTCOME"] = "Hang"
+    assert subprocess.run([*query, "deploymentInfo.status"], env=env, capture_output=True, text=True).stdout == "InProgress\n"
+    assert subprocess.run([*query, "deploymentInfo.Status"], env=env, capture_output=True, text=True).stdout == "None\n"
