@@ -14,6 +14,7 @@ for warning in (
     wiring.plain_http_warning(cfg),
     wiring.open_staging_warning(cfg),
     wiring.existing_topic_warning(cfg),
+    wiring.lambda_health_check_warning(cfg),
 ):
     if warning:
         pulumi.log.warn(warning)

@@ -453,6 +453,20 @@ def open_staging_warning(cfg: StackConfig) -> str | None:
     )
 
 
+def lambda_health_check_warning(cfg: StackConfig) -> str | None:
+    """Route 53's health check path reaching a service on Lambda: until its first image, 503."""
+    if cfg.dns is None or cfg.routing == "none" or cfg.dns.health_check_path is None:
+        return None
+    path = cfg.dns.health_check_path
+    for i, svc in enumerate(cfg.services):
+        if svc.compute == "lambda" and any(routes.matches(p, path) for p in svc.paths):
+            return (
+                f"dns.healthCheckPath {path} reaches services[{i}] ({svc.name}) on Lambda: until the pipeline's "
+                "first image it answers 503, so Route 53 counts each region down (docs/lambda-compute.md)"
+            )
+    return None
+
+
 def existing_topic_warning(cfg: StackConfig) -> str | None:
     if not cfg.pipeline.notifications.topic_arns or not cfg.monitoring.enabled:
         return None

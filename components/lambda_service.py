@@ -166,7 +166,7 @@ class LambdaService(pulumi.ComponentResource):
         )
 
         image = pulumi.Output.from_input(args.image)
-        pending = image.apply(image_pending)
+        self.image_pending = pending = image.apply(image_pending)
         environment = {k: v for k, v in sorted(settings.environment.items())}
         stub_environment = {"SERVICE_NAME": settings.name, "IMAGE_PARAMETER": args.image_parameter}
         function = aws.lambda_.Function(

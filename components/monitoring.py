@@ -211,10 +211,9 @@ class Monitoring(pulumi.ComponentResource):
                 f"{name}-production-health",
                 alarm_name=args.settings.production_alarm_name,
                 alarm_description="In ALARM while any production service's alarm is; the pipeline's production "
-                "stage does not start until it clears. It notifies nobody: the services' alarms do.",
-                alarm_rule=pulumi.Output.all(*[a.name for a in service_alarms]).apply(
-                    lambda names: " OR ".join(f'ALARM("{n}")' for n in names)
-                ),
+                "stage does not start until it clears. It notifies nobody: the services' alarms do. A service "
+                "on Lambda that still answers 503 (no image yet) is left out until its first image.",
+                alarm_rule=gate_rule(args.services),
                 actions_enabled=False,
                 opts=child,
             )
@@ -236,6 +235,21 @@ class Monitoring(pulumi.ComponentResource):
             "dashboard_name": self.dashboard_name,
         }
         self.register_outputs(self.outputs)
+
+
+def gate_rule(services: Mapping[str, FargateService | LambdaService]) -> pulumi.Output[str]:
+    """``ALARM("...") OR ...`` over the services' alarms. A service on Lambda whose image is not
+    published yet answers every request with the stub's 503, which its 5XX alarm counts: gating on it
+    would keep the production stage, and so the release that records its first image, from ever
+    running. CloudWatch's FALSE stands for an empty rule."""
+    terms = [
+        pulumi.Output.all(alarm.name, svc.image_pending if isinstance(svc, LambdaService) else False)
+        for svc in services.values()
+        for alarm in svc.alarms.values()
+    ]
+    return pulumi.Output.all(*terms).apply(
+        lambda pairs: " OR ".join(f'ALARM("{n}")' for n, pending in pairs if not pending) or "FALSE"
+    )
 
 
 # --- the dashboard -------------------------------------------------------------------------------

@@ -256,7 +256,8 @@ class ServiceSettings:
         """The staging copy: these settings, but its own ECS service, family, target group and
         log group, ``staging.desired_count`` tasks without autoscaling, on Spot if asked, rolling
         deployments, and no alarms (staging runs unapproved builds: its failures are the
-        pipeline's to report)."""
+        pipeline's to report). On Lambda: the function's size, without reserved or provisioned
+        concurrency (a few review requests need neither)."""
         copy = self.staging
         if copy is None:
             raise ValueError(f"{self.name} has no staging copy")
@@ -273,4 +274,7 @@ class ServiceSettings:
             alternate_target_group_name=None,
             alarms=None,
             staging=None,
+            lambda_settings=dataclasses.replace(self.lambda_settings, reserved_concurrency=None, provisioned_concurrency=None)
+            if self.lambda_settings is not None
+            else None,
         )

@@ -551,15 +551,23 @@ def check_lambda_image(r: Resource, ctx: Context) -> list[str]:
     if not is_unknown(image):
         match = _ECR_IMAGE.match(image) if isinstance(image, str) else None
         region = r.inputs.get("region") or r.region
+        role = r.inputs.get("role")
+        account = role.split(":")[4] if isinstance(role, str) and not is_unknown(role) and role.count(":") >= 5 else None
         if match is None:
             found.append(f"image {image!r} is not in an ECR repository of this account")
         elif isinstance(region, str) and not is_unknown(region) and match.group(2) != region:
             found.append(f"image {image!r} is in {match.group(2)}'s ECR, not {region}'s")
+        elif account and match.group(1) != account:
+            found.append(f"image {image!r} is in account {match.group(1)}'s ECR, not the function's account {account}")
     vpc = r.inputs.get("vpcConfig") or {}
     subnets, groups = vpc.get("subnetIds"), vpc.get("securityGroupIds")
     if not (is_unknown(subnets) or subnets) or not (is_unknown(groups) or groups):
         found.append("image function outside the VPC (vpcConfig with subnets and a security group)")
     return found
+
+
+# One named function of one account and region, with any qualifier (":*"): no wildcard elsewhere.
+_NAMED_FUNCTION = re.compile(r"^arn:aws(-[a-z]+)*:lambda:[a-z0-9-]+:\d{12}:function:[A-Za-z0-9_-]+(:\*)?$")
 
 
 def check_ecr_policy(r: Resource, ctx: Context) -> list[str]:
@@ -576,7 +584,8 @@ def check_ecr_policy(r: Resource, ctx: Context) -> list[str]:
         if services:
             conditions = {k.lower(): v for op in (st.get("Condition") or {}).values() if isinstance(op, Mapping) for k, v in op.items()}
             sources = _as_list(conditions.get("aws:sourcearn"))
-            if not sources or any(s == "*" or (isinstance(s, str) and s.endswith(":function:*")) for s in sources):
+            named = [s for s in sources if is_unknown(s) or (isinstance(s, str) and _NAMED_FUNCTION.match(s))]
+            if not sources or len(named) != len(sources):
                 found.append(f"statement {st.get('Sid')!r} admits {', '.join(services)} without naming its resources (aws:sourceArn)")
     return found
 

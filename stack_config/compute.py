@@ -8,6 +8,7 @@ One builder of the environment serves the wiring (what the task or function gets
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from .model import StackConfig
@@ -23,8 +24,20 @@ LAMBDA_ENVIRONMENT_BYTES = 4096
 READINESS_PATH_VAR = "AWS_LWA_READINESS_CHECK_PATH"
 # On Lambda, where the app finds its secrets' ARNs: a JSON object {variable: ARN} (README).
 SECRETS_VAR = "PLATFORM_SECRETS"
-# Set by Lambda itself, or reserved by it (Lambda's "Defined runtime environment variables").
-LAMBDA_RESERVED_ENV = ("_HANDLER", "_X_AMZN_TRACE_ID", "LAMBDA_TASK_ROOT", "LAMBDA_RUNTIME_DIR")
+# The names Lambda reserves (its documentation's "reserved environment variables"; from that page,
+# not observed here). Other AWS_ names, such as AWS_LAMBDA_EXEC_WRAPPER or the adapter's AWS_LWA_*,
+# may be set.
+LAMBDA_RESERVED_ENV = (
+    "_HANDLER", "_X_AMZN_TRACE_ID", "AWS_DEFAULT_REGION", "AWS_REGION", "AWS_EXECUTION_ENV",
+    "AWS_LAMBDA_FUNCTION_NAME", "AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "AWS_LAMBDA_FUNCTION_VERSION",
+    "AWS_LAMBDA_INITIALIZATION_TYPE", "AWS_LAMBDA_LOG_GROUP_NAME", "AWS_LAMBDA_LOG_STREAM_NAME",
+    "AWS_ACCESS_KEY", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
+    "AWS_LAMBDA_RUNTIME_API", "LAMBDA_TASK_ROOT", "LAMBDA_RUNTIME_DIR",
+)  # fmt: skip
+# Lambda's pattern for a variable's name (the Lambda API model: [a-zA-Z]([a-zA-Z0-9_])+).
+_LAMBDA_ENV_NAME = re.compile(r"^[a-zA-Z][a-zA-Z0-9_]+$")
+# A Secrets Manager secret's own ARN has 7 fields; ECS's valueFrom may add :json-key:stage:version.
+_SECRET_ARN_FIELDS = 7
 # Keys that mean nothing to a Lambda function, and why (key, field, reason).
 FARGATE_ONLY = (
     ("cpu", "cpu", "Lambda sizes a function by lambda.memoryMb (its CPU grows with memory)"),
@@ -163,17 +176,28 @@ def _environment_problems(cfg: StackConfig, i: int, svc: ServiceConfig) -> list[
         for var in source:
             where = f"{path}.{key}.{var}"
             if var in program:
-                problems.append(Problem(where, f"a variable other than {', '.join(program)} (set by the program on Lambda)", var))
-            elif var in LAMBDA_RESERVED_ENV or (var.startswith("AWS_") and not var.startswith("AWS_LWA_")):
+                problems.append(
+                    Problem(where, f"a variable other than {', '.join(program)} (set by the program for {svc.name} on Lambda)", var)
+                )
+            elif key == "environment" and (var in LAMBDA_RESERVED_ENV or not _LAMBDA_ENV_NAME.match(var)):
                 problems.append(
                     Problem(
                         where,
-                        "a name Lambda does not reserve: not starting with AWS_ (other than the adapter's AWS_LWA_ "
-                        "settings) and none of " + ", ".join(LAMBDA_RESERVED_ENV),
+                        f"a name Lambda accepts for {svc.name}: a letter, then letters, digits or _ (two characters at "
+                        "least), and none of the names Lambda reserves (" + ", ".join(LAMBDA_RESERVED_ENV) + ")",
                         var,
                     )
                 )
-    # The region is not among a function's variables (Lambda sets AWS_REGION itself).
+    for var, arn in svc.secrets.items():
+        if ":secretsmanager:" in arn and len(arn.split(":")) > _SECRET_ARN_FIELDS:
+            problems.append(
+                Problem(
+                    f"{path}.secrets.{var}",
+                    f"the secret's own ARN for {svc.name} on Lambda: the app reads PLATFORM_SECRETS' ARNs with "
+                    "GetSecretValue; a JSON key or version after it is ECS's valueFrom syntax",
+                    arn,
+                )
+            )
     env = service_environment(svc, region="", environment=cfg.environment)
     size = environment_bytes(env)
     if size > LAMBDA_ENVIRONMENT_BYTES:

@@ -391,8 +391,9 @@ class ServiceConfig(_Model):
     )
     environment: dict[str, str] = _field(
         {},
-        description="Extra environment variables (AWS_REGION, ENVIRONMENT and PORT are set by the program; on "
-        "Lambda also AWS_LWA_READINESS_CHECK_PATH and PLATFORM_SECRETS, and 4 KB in all).",
+        description="Extra environment variables. The program sets ENVIRONMENT and PORT, and AWS_REGION on "
+        "Fargate (Lambda sets it itself); on Lambda also AWS_LWA_READINESS_CHECK_PATH and PLATFORM_SECRETS, "
+        "within Lambda's 4 KB for all of them.",
         allowed="a map of " + ENV_NAME_ALLOWED + " to a string",
     )
     secrets: dict[str, SecretArn] = _field(

@@ -13,6 +13,7 @@ import yaml
 
 from ops.graphcheck import alias_urn
 from ops.harness import Graph, Registration
+from ops.synth import PUBLISHED_COMMIT
 from stack_config import ConfigError, validate
 from tests.conftest import PROJECT, forward_targets, namespace_of, under
 from tests.test_config import _DROP, Edit, deployment, service
@@ -103,7 +104,11 @@ def test_pulumi_up_leaves_codedeploys_alias_weights_alone_but_renders_the_publis
     # which runs the image the pipeline recorded (so `pulumi up` never brings an older one back).
     assert alias.ignore_changes == ("routingConfig",)
     assert alias.inputs["name"] == "live"
-    assert alias.inputs["functionVersion"] == "1"  # the function's published version (mocks)
+    # Its version is the function's own output: the version pulumi last published, of the image the
+    # function renders, which is the recorded one.
+    function = prod_published.named("us-east-1-go-demo-function")
+    assert alias.property_dependencies["functionVersion"] == (function.urn,)
+    assert function.inputs["imageUri"].endswith("/devops-platform-prod/go-demo:" + PUBLISHED_COMMIT)
 
 
 # --- the route -----------------------------------------------------------------------------------
@@ -237,7 +242,7 @@ def test_codedeploy_may_move_only_the_services_alias_and_read_only_its_rollback_
 
 
 @pytest.mark.parametrize("region", REGIONS)
-def test_a_service_on_lambda_is_alarmed_on_its_function_and_its_target_group(prod: Graph, region: str):
+def test_a_service_on_lambda_is_alarmed_on_its_function_and_its_target_group(prod: Graph, prod_published: Graph, region: str):
     prefix = f"{region}-go-demo"
     alarms = {r.name.rsplit("-alarm-", 1)[1]: r.inputs for r in under(prod, prefix) if r.type.endswith("MetricAlarm")}
     assert set(alarms) == {"5xx", "latency", "errors", "throttles", "duration"}
@@ -249,10 +254,25 @@ def test_a_service_on_lambda_is_alarmed_on_its_function_and_its_target_group(pro
     for kind in ("5xx", "latency"):
         assert alarms[kind]["namespace"] == "AWS/ApplicationELB"
         assert alarms[kind]["dimensions"]["TargetGroup"].startswith(f"targetgroup/{tg}/")
-    # The production gate waits for them too.
-    gate = prod.named(f"{region}-monitoring-production-health").inputs["alarmRule"]
+    # The production gate waits for them once the service runs its image (next test).
+    gate = prod_published.named(f"{region}-monitoring-production-health").inputs["alarmRule"]
     for alarm in alarms.values():
         assert f'ALARM("{alarm["name"]}")' in gate
+
+
+@pytest.mark.parametrize("region", REGIONS)
+def test_the_production_gate_leaves_out_a_service_that_still_answers_503(dev: Graph, dev_published: Graph, region: str):
+    """The stub's 503s fire its 5XX alarm; gating on it would keep production, and with it the release
+    that records the first image, from ever running."""
+    def gated(graph: Graph) -> set[str]:
+        rule = graph.named(f"{region}-monitoring-production-health").inputs["alarmRule"]
+        return {term.removeprefix('ALARM("').removesuffix('")') for term in rule.split(" OR ")}
+
+    lambda_alarms = {f"devops-platform-dev-svc-{s['name']}-{k}" for s in on_lambda("dev")
+                 for k in ("5xx", "latency", "errors", "throttles", "duration")}  # fmt: skip
+    engines = {f"devops-platform-dev-svc-{s}-{k}" for s in ("fa", "batch") for k in ("5xx", "latency", "unhealthy")}
+    assert gated(dev) == engines
+    assert gated(dev_published) == engines | lambda_alarms
 
 
 @pytest.mark.parametrize("region", REGIONS)
@@ -445,8 +465,11 @@ REFUSED: list[tuple[str, Edit, str, str]] = [
     ("provisioned-over-reserved", lam(reservedConcurrency=2, provisionedConcurrency=3), "services[6].lambda.provisionedConcurrency", "at most lambda.reservedConcurrency (2) for go-demo"),
     ("environment-over-4kb", svc(6, environment={"BIG": "x" * 4100}), "services[6].environment", "within Lambda's 4096 bytes for go-demo"),
     ("secrets-count-toward-4kb", svc(6, secrets={f"S{k}": f"arn:aws:ssm:us-east-1:{ACCOUNT}:parameter/{'p' * 60}/{k}" for k in range(60)}), "services[6].environment", "PLATFORM_SECRETS"),
-    ("lambda-reserved-variable", svc(6, environment={"AWS_LAMBDA_RUNTIME_API": "x"}), "services[6].environment.AWS_LAMBDA_RUNTIME_API", "a name Lambda does not reserve"),
-    ("program-variable", svc(6, environment={"PLATFORM_SECRETS": "{}"}), "services[6].environment.PLATFORM_SECRETS", "set by the program on Lambda"),
+    ("lambda-reserved-variable", svc(6, environment={"AWS_LAMBDA_RUNTIME_API": "x"}), "services[6].environment.AWS_LAMBDA_RUNTIME_API", "a name Lambda accepts for go-demo"),
+    ("lambda-one-letter-variable", svc(6, environment={"X": "1"}), "services[6].environment.X", "two characters at least"),
+    ("lambda-underscore-variable", svc(6, environment={"_DEBUG": "1"}), "services[6].environment._DEBUG", "a letter, then letters"),
+    ("program-variable", svc(6, environment={"PLATFORM_SECRETS": "{}"}), "services[6].environment.PLATFORM_SECRETS", "set by the program for go-demo on Lambda"),
+    ("secret-with-a-json-key", svc(6, secrets={"DB": f"arn:aws:secretsmanager:us-east-1:{ACCOUNT}:secret:db-AbCdEf:password::"}), "services[6].secrets.DB", "the secret's own ARN for go-demo"),
     ("blue-green", deploy(strategy="blueGreen"), "services[6].deployment.strategy", "every Lambda release is blue/green already"),
     ("bake-minutes", deploy(bakeMinutes=10), "services[6].deployment.bakeMinutes", "nothing with compute lambda (go-demo)"),
     ("smoke-test", deploy(smokeTest={"path": "/go/health"}), "services[6].deployment.smokeTest", "nothing with compute lambda (go-demo)"),
@@ -456,7 +479,7 @@ REFUSED: list[tuple[str, Edit, str, str]] = [
     ("linear-step-too-small", deploy(strategy="linear", canaryPercent=_DROP, canaryBakeMinutes=_DROP, stepPercent=3.5), "services[6].deployment.stepPercent", "a whole percentage"),
     ("shift-longer-than-the-deploy-wait", deploy(canaryBakeMinutes=40), "pipeline.deployTimeoutMinutes", "at least 45 for services[6] (go-demo): CodeDeploy moves its live alias over 40 minutes"),
     ("cpu-alarm-on-lambda", alarms(cpuPercent=70), "monitoring.services.go-demo.cpuPercent", "nothing with compute lambda (go-demo runs on Lambda)"),
-    ("unhealthy-alarm-on-lambda", alarms(unhealthyHosts=1), "monitoring.services.go-demo.unhealthyHosts", "no"),
+    ("unhealthy-alarm-on-lambda", alarms(unhealthyHosts=1), "monitoring.services.go-demo.unhealthyHosts", "nothing with compute lambda (go-demo runs on Lambda): a function is alarmed"),
 ]
 
 
@@ -475,7 +498,35 @@ def test_config_that_cannot_run_on_lambda_is_refused_naming_the_key_and_the_serv
 
 def test_a_service_on_lambda_with_its_defaults_is_accepted():
     namespace = namespace_of("prod")
-    namespace["services"].append({"name": "plain", "compute": "lambda", "port": 8080, "paths": ["/plain/*"]})
+    namespace["services"].append({"name": "plain", "compute": "lambda", "port": 8080, "paths": ["/plain/*"],
+                                  # Lambda lets these through: not every AWS_ name is its own.
+                                  "environment": {"AWS_LAMBDA_EXEC_WRAPPER": "/opt/wrap", "AWS_LWA_INVOKE_MODE": "buffered"}})  # fmt: skip
     cfg = validate(namespace, PROJECT)
     plain = cfg.services[-1]
     assert plain.compute == "lambda" and plain.lambda_settings is None  # every lambda key at its default
+
+
+def test_a_health_check_that_reaches_a_service_on_lambda_is_warned_about(prod: Graph, run_program: Callable[..., Graph]):
+    assert not [w for w in prod.warnings if "healthCheckPath" in w]
+
+    def edit(ns: dict[str, Any]) -> None:
+        ns["dns"]["healthCheckPath"] = "/go/health"
+
+    graph = run_program("prod", edit=edit)
+    (warning,) = [w for w in graph.warnings if "healthCheckPath" in w]
+    assert warning.startswith("dns.healthCheckPath /go/health reaches services[6] (go-demo) on Lambda")
+
+
+def test_a_staging_copy_on_lambda_takes_no_reserved_or_provisioned_concurrency(run_program: Callable[..., Graph]):
+    def edit(ns: dict[str, Any]) -> None:
+        ns["services"][6]["lambda"].update(reservedConcurrency=20, provisionedConcurrency=2)
+
+    graph = run_program("prod", edit=edit)
+    for region in REGIONS:
+        production = graph.named(f"{region}-go-demo-function").inputs
+        staging = graph.named(f"{region}-go-demo-staging-function").inputs
+        assert production["reservedConcurrentExecutions"] == 20
+        assert graph.named(f"{region}-go-demo-provisioned").inputs["provisionedConcurrentExecutions"] == 2
+        assert "reservedConcurrentExecutions" not in staging and staging["memorySize"] == production["memorySize"]
+        with pytest.raises(KeyError):
+            graph.named(f"{region}-go-demo-staging-provisioned")

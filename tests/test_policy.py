@@ -397,7 +397,8 @@ CASES: list[tuple[str, list[Resource], list[Resource]]] = [
     (
         "Lambda.image",
         [
-            res(rules.LAMBDA_FUNCTION, packageType="Image", region="us-east-1", imageUri=IMAGE, vpcConfig=IN_VPC),
+            res(rules.LAMBDA_FUNCTION, packageType="Image", region="us-east-1", imageUri=IMAGE, vpcConfig=IN_VPC,
+                role="arn:aws:iam::111122223333:role/fn"),
             res(rules.LAMBDA_FUNCTION, packageType="Zip", runtime="python3.13"),  # the 503 stub: Lambda.2's
         ],
         [
@@ -406,14 +407,18 @@ CASES: list[tuple[str, list[Resource], list[Resource]]] = [
             res(rules.LAMBDA_FUNCTION, packageType="Image", region="us-east-1", imageUri=IMAGE),
             res(rules.LAMBDA_FUNCTION, packageType="Image", region="us-east-1", imageUri=IMAGE,
                 vpcConfig={"subnetIds": ["subnet-1"], "securityGroupIds": []}),
+            res(rules.LAMBDA_FUNCTION, packageType="Image", region="us-east-1", imageUri=IMAGE, vpcConfig=IN_VPC,
+                role="arn:aws:iam::444455556666:role/fn"),  # another account's image
         ],
     ),
     (
         "ECR.policy",
-        [res(rules.ECR_POLICY, policy=json.dumps(pull_policy({"StringLike": {"aws:sourceArn": [FUNCTION_ARN]}})))],
+        [res(rules.ECR_POLICY, policy=json.dumps(pull_policy({"StringLike": {"aws:sourceArn": [FUNCTION_ARN, FUNCTION_ARN + ":*"]}})))],
         [
             res(rules.ECR_POLICY, policy=json.dumps(pull_policy(None))),
             res(rules.ECR_POLICY, policy=json.dumps(pull_policy({"StringLike": {"aws:sourceArn": "arn:aws:lambda:us-east-1:111122223333:function:*"}}))),
+            res(rules.ECR_POLICY, policy=json.dumps(pull_policy({"StringLike": {"aws:sourceArn": "arn:aws:lambda:*:*:*"}}))),
+            res(rules.ECR_POLICY, policy=json.dumps(pull_policy({"StringLike": {"aws:sourceArn": [FUNCTION_ARN, "arn:aws:lambda:us-east-1:111122223333:function:prod-*"]}}))),
             res(rules.ECR_POLICY, policy=json.dumps({"Statement": [{"Sid": "Open", "Effect": "Allow", "Principal": "*", "Action": "ecr:BatchGetImage"}]})),
         ],
     ),

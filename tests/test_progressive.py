@@ -274,7 +274,9 @@ def test_the_gate_alarm_covers_every_production_service_alarm_and_the_pipeline_m
     )  # fmt: skip
     assert len(service_alarms) == 31  # 4 services x 5 + 2 on-demand x 3 + go-demo on Lambda x 5
     terms = composite["alarmRule"].split(" OR ")
-    assert sorted(terms) == [f'ALARM("{n}")' for n in service_alarms]
+    # go-demo on Lambda answers 503 until its first image: not gated on until then
+    # (tests/test_lambda_compute.py).
+    assert sorted(terms) == [f'ALARM("{n}")' for n in service_alarms if "-go-demo-" not in n]
     statement = policy(prod, f"{region}-delivery-pipeline-policy")["ReadProductionGateAlarm"]
     assert statement["Action"] == "cloudwatch:DescribeAlarms"
     assert statement["Resource"] == f"arn:aws:cloudwatch:{region}:123456789012:alarm:devops-platform-prod-production-health"
