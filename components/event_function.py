@@ -48,7 +48,8 @@ def dead_letter_queue(name: str, opts: pulumi.ResourceOptions) -> aws.sqs.Queue:
 def admit_rules(
     name: str, queue: aws.sqs.Queue, rule_arns: Sequence[pulumi.Input[str]], sid: str, opts: pulumi.ResourceOptions
 ) -> aws.sqs.QueuePolicy:
-    """``{name}-dead-letters-policy``: EventBridge may send to the queue, for these rules only."""
+    """``{name}-dead-letters-policy``: EventBridge may send to the queue, for these rules only, and
+    nothing reaches the queue without TLS."""
     return aws.sqs.QueuePolicy(
         f"{name}-dead-letters-policy",
         queue_url=queue.url,
@@ -61,7 +62,8 @@ def admit_rules(
                     "Action": "sqs:SendMessage",
                     "Resource": queue.arn,
                     "Condition": {"ArnEquals": {"aws:SourceArn": list(rule_arns)}},
-                }
+                },
+                iam.deny_insecure_transport("sqs:*", queue.arn),
             ]
         ),
         opts=opts,

@@ -54,13 +54,23 @@ def service_trust(service: str, ctx: AwsContext, source_arn: pulumi.Input[str] |
     )
 
 
-def tls_only_statement(bucket_arn: pulumi.Input[str]) -> dict[str, Any]:
-    """Deny any request to the bucket that is not over TLS (Security Hub S3.5)."""
+def deny_insecure_transport(actions: str | Sequence[str], resources: pulumi.Input[Any]) -> dict[str, Any]:
+    """Deny ``actions`` on ``resources`` to any request not made over TLS."""
     return {
         "Sid": "DenyInsecureTransport",
         "Effect": "Deny",
         "Principal": "*",
-        "Action": "s3:*",
-        "Resource": [bucket_arn, pulumi.Output.concat(bucket_arn, "/*")],
+        "Action": actions if isinstance(actions, str) else list(actions),
+        "Resource": resources,
         "Condition": {"Bool": {"aws:SecureTransport": "false"}},
     }
+
+
+def tls_only_statement(bucket_arn: pulumi.Input[str]) -> dict[str, Any]:
+    """Deny any request to the bucket that is not over TLS (Security Hub S3.5)."""
+    return deny_insecure_transport("s3:*", [bucket_arn, pulumi.Output.concat(bucket_arn, "/*")])
+
+
+# What a topic's TLS-only statement denies: publishing and subscribing, the two SNS actions a client
+# sends to the topic itself (deliveries to subscribers are SNS's own, over the subscription's protocol).
+SNS_TLS_ACTIONS = ("sns:Publish", "sns:Subscribe")

@@ -120,14 +120,7 @@ class Notifications(pulumi.ComponentResource):
                             "ArnLike": {"aws:SourceArn": ctx.arn("cloudwatch", "alarm:*")},
                         },
                     },
-                    {
-                        "Sid": "DenyInsecureTransport",
-                        "Effect": "Deny",
-                        "Principal": "*",
-                        "Action": ["sns:Publish", "sns:Subscribe", "sns:Receive"],
-                        "Resource": topic.arn,
-                        "Condition": {"Bool": {"aws:SecureTransport": "false"}},
-                    },
+                    iam.deny_insecure_transport(iam.SNS_TLS_ACTIONS, topic.arn),
                 ]
             ),
             opts=child,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from . import routes
 from .model import StackConfig
 from .problems import Problem, missing
 
@@ -37,6 +38,8 @@ def _routing_problems(cfg: StackConfig) -> list[Problem]:
     if dns.routing == "latency" and len(cfg.regions) < 2:
         problems.append(Problem("dns.routing", "failover or none with one region: latency routing chooses between regions", "latency"))
     if cfg.routing != "none":
+        if dns.health_check_path is not None:
+            problems += _health_check_route_problems(cfg, dns.health_check_path)
         if dns.health_check_path is None:
             problems.append(
                 missing(
@@ -55,3 +58,37 @@ def _routing_problems(cfg: StackConfig) -> list[Problem]:
                 )
             )
     return problems
+
+
+def _health_check_route_problems(cfg: StackConfig, path: str) -> list[Problem]:
+    """The path Route 53 requests must reach something that answers: the route the ALB sends it to
+    (the matching pattern with the lowest priority) must be a mode service service or a function."""
+    routed = [(f"services[{i}]", s) for i, s in enumerate(cfg.services)] + [
+        (f"functions[{i}]", f) for i, f in enumerate(cfg.functions) if f.paths
+    ]
+    matching = sorted(
+        (routes.priority_of(route.name, route.paths, route.priority), where, route)
+        for where, route in routed
+        if any(routes.matches(pattern, path) for pattern in route.paths)
+    )
+    if not matching:
+        patterns = ", ".join(p for _, route in routed for p in route.paths)
+        return [
+            Problem(
+                "dns.healthCheckPath",
+                f"a path one of the routes serves ({patterns}); the ALB answers any other with its 404, so every "
+                "region's health check would fail",
+                path,
+            )
+        ]
+    _, where, route = matching[0]
+    if getattr(route, "mode", "service") == "on-demand":
+        return [
+            Problem(
+                "dns.healthCheckPath",
+                f"a path a mode service service or a function serves: {path} goes to {where} ({route.name}), an "
+                "on-demand service whose tasks run only when the task launcher starts them",
+                path,
+            )
+        ]
+    return []

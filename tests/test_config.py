@@ -394,6 +394,8 @@ BAD_CONFIGS: list[tuple[str, Edit, str, str]] = [
     ("health-path-garbage", section("dns", healthCheckPath="health"), "dns.healthCheckPath", "starting with /"),
     ("health-interval-15", section("dns", healthCheckIntervalSeconds=15), "dns.healthCheckIntervalSeconds", "10 or 30"),
     ("health-path-missing", section("dns", healthCheckPath=_DROP), "dns.healthCheckPath", "routing is failover"),
+    ("health-path-routed-nowhere", section("dns", healthCheckPath="/healthz"), "dns.healthCheckPath", "a path one of the routes serves (/api/auth/*, /api/pdf/*"),
+    ("health-path-on-an-on-demand-service", section("dns", healthCheckPath="/api/fa/health"), "dns.healthCheckPath", "goes to services[2] (fa), an on-demand service"),
     ("routing-behind-restricted-ingress", load_balancer(ingressCidrs=["203.0.113.0/24"]), "loadBalancer.ingressCidrs", "Route 53's health checkers"),
     ("function-named-like-the-launcher", function(0, name="task-launcher"), "functions[0].name", "the platform's own functions"),
     ("replication-memory-garbage", replication(memoryMb="lots"), "replication.memoryMb", "MB from 128 to 10240"),
@@ -450,6 +452,7 @@ def test_a_stack_without_services_has_no_pipeline_to_check():
     namespace["pipeline"]["notifications"] = {}  # an approval with nobody to ask: moot without a pipeline
     del namespace["taskLauncher"]  # its schedules name services
     del namespace["monitoring"]  # its overrides name services
+    namespace["dns"]["healthCheckPath"] = "/lambda/health"  # auth is gone; the function answers it
     cfg = validate(namespace, PROJECT)
     assert cfg.pipeline.stages[3].type == "approval"
     # Nothing to launch and no repositories to replicate: both functions default to off.
