@@ -68,6 +68,7 @@ def large_config() -> dict[str, str]:
         schedule["service"] = "svc-04"
     ns["monitoring"]["services"] = {"svc-01": ns["monitoring"]["services"]["pdf"]}
     ns["dns"]["routing"] = "latency"  # failover takes two regions
+    ns["dns"]["healthCheckPath"] = "/api/svc-00/health"  # auth is renamed: the check must reach a service
     others = {k: v for k, v in base.items() if not k.startswith(f"{PROJECT}:")}
     return {**others, **{f"{PROJECT}:{k}": v if isinstance(v, str) else json.dumps(v) for k, v in ns.items()}}
 

@@ -72,7 +72,8 @@ def _health_check_route_problems(cfg: StackConfig, path: str) -> list[Problem]:
         if any(routes.matches(pattern, path) for pattern in route.paths)
     )
     if not matching:
-        patterns = ", ".join(p for _, route in routed for p in route.paths)
+        listed = [p for _, route in routed for p in route.paths]
+        patterns = ", ".join(listed[:6]) + (f" and {len(listed) - 6} more" if len(listed) > 6 else "")
         return [
             Problem(
                 "dns.healthCheckPath",

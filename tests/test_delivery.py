@@ -193,7 +193,9 @@ def test_pushes_to_the_branch_and_nothing_else_start_the_pipeline(prod: Graph, r
     assert target["deadLetterConfig"] == {"arn": f"arn:aws:sqs:{region}:123456789012:{queue.id.rsplit('/', 1)[-1]}"}
     assert queue.inputs["sqsManagedSseEnabled"] is True
     # Only this pipeline's rules may drop undelivered events in the queue.
-    (allow,) = json.loads(prod.named(f"{region}-delivery-dead-letters-policy").inputs["policy"])["Statement"]
+    # The queue admits EventBridge for these rules, and nothing without TLS (tests/test_iam_actions.py).
+    allow, deny = json.loads(prod.named(f"{region}-delivery-dead-letters-policy").inputs["policy"])["Statement"]
+    assert deny["Sid"] == "DenyInsecureTransport"
     rules = {prod.named(f"{region}-delivery-{n}").id for n in ("trigger", "failed")}
     assert {a.rsplit("/", 1)[-1] for a in allow["Condition"]["ArnEquals"]["aws:SourceArn"]} == rules
 

@@ -184,7 +184,8 @@ def test_every_target_retries_then_parks_in_the_functions_encrypted_queue(prod: 
     assert invoke["destinationConfig"] == {"onFailure": {"destination": queue_arn}}
     assert invoke["maximumEventAgeInSeconds"] == 3600
     # EventBridge may send to the queue only for this function's rules.
-    (grant,) = json.loads(prod.named(f"{fn}-dead-letters-policy").inputs["policy"])["Statement"]
+    grant, deny = json.loads(prod.named(f"{fn}-dead-letters-policy").inputs["policy"])["Statement"]
+    assert deny["Sid"] == "DenyInsecureTransport"  # tests/test_iam_actions.py pins it
     assert grant["Principal"] == {"Service": "events.amazonaws.com"} and grant["Resource"] == queue_arn
     assert sorted(grant["Condition"]["ArnEquals"]["aws:SourceArn"]) == sorted(
         f"arn:aws:events:{queue.region}:{ACCOUNT}:rule/{r.id}" for r in rules
