@@ -14,7 +14,7 @@ import pulumi_aws as aws
 
 from . import delivery, iam
 from .buildspecs import ImageBuild, OnDemandImage, artifact_name, build_spec, lambda_deploy_spec, release_spec
-from .ecs_roles import pass_task_roles
+from .ecs_roles import pass_task_roles, revise_task_definitions
 
 if TYPE_CHECKING:
     from .delivery import DeliveryArgs, LambdaTarget, ServiceImage
@@ -201,13 +201,7 @@ class BuildProjects:
         ]
         if on_demand:
             statements += [
-                {
-                    # Neither action supports resource-level permissions: AWS accepts only "*".
-                    "Sid": "ReviseOnDemandTaskDefinitions",
-                    "Effect": "Allow",
-                    "Action": ["ecs:DescribeTaskDefinition", "ecs:RegisterTaskDefinition"],
-                    "Resource": "*",
-                },
+                *revise_task_definitions(ctx, sorted({i.target.family for i in on_demand}), "ReviseOnDemandTaskDefinitions"),  # type: ignore[union-attr]
                 pass_task_roles([r for i in on_demand for r in (i.target.task_role_arn, i.target.execution_role_arn)]),
             ]
         logs = self._log_group("release")

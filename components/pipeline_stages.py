@@ -15,7 +15,7 @@ import pulumi_aws as aws
 
 from . import delivery
 from .buildspecs import IMAGE_DEFINITIONS, artifact_name
-from .ecs_roles import pass_task_roles
+from .ecs_roles import pass_task_roles, revise_task_definitions
 
 if TYPE_CHECKING:
     from .delivery import DeliveryArgs, Stage
@@ -100,14 +100,7 @@ class PipelineDefinition:
                         for t in targets
                     ],
                 },
-                {
-                    # The ECS deploy action registers a revision of the service's task definition;
-                    # neither call supports resource-level permissions: AWS accepts only "*".
-                    "Sid": "ReviseTaskDefinitions",
-                    "Effect": "Allow",
-                    "Action": ["ecs:DescribeTaskDefinition", "ecs:RegisterTaskDefinition"],
-                    "Resource": "*",
-                },
+                *revise_task_definitions(ctx, sorted({t.family for t in targets}), "ReviseTaskDefinitions"),
                 {
                     # The deploy action watches the new tasks start.
                     "Sid": "WatchDeployments",

@@ -996,9 +996,10 @@ EXCEPTIONS: list[PolicyException] = [
     PolicyException(
         "IAM.resources",
         IAM_ROLE_POLICY,
-        lambda r, m, ctx: _only_action(m, {"ecs:RegisterTaskDefinition", "ecs:DescribeTaskDefinition"}),
-        "Exception: ecs:RegisterTaskDefinition and ecs:DescribeTaskDefinition are granted on * to the pipeline "
-        "role and to the release role: AWS supports no resource-level permission for them.",
+        lambda r, m, ctx: _only_action(m, {"ecs:DescribeTaskDefinition"}),
+        "Exception: ecs:DescribeTaskDefinition is granted on * to the pipeline role and to the release role: "
+        "AWS's Service Authorization Reference lists no resource type for it. RegisterTaskDefinition is "
+        "scoped to the deployed families.",
     ),
     PolicyException(
         "IAM.resources",

@@ -19,7 +19,7 @@ RULE = "aws:lb/listenerRule:ListenerRule"
 POLICY = "aws:iam/rolePolicy:RolePolicy"
 CONNECTION = "arn:aws:codeconnections:us-east-1:111122223333:connection/0f0f0f0f-1111-2222-3333-444455556666"
 # Statements AWS accepts only with "*" as the resource (each commented where it is made).
-STAR_ONLY = {"EcrLogin", "ReviseTaskDefinitions", "ReviseOnDemandTaskDefinitions", "ListClusterTasks"}
+STAR_ONLY = {"EcrLogin", "DescribeTaskDefinitions", "ListClusterTasks"}
 
 
 def pipeline_of(graph: Graph, region: str) -> dict[str, Any]:
@@ -272,6 +272,12 @@ def test_each_role_reaches_only_its_own_resources(prod: Graph):
         for s in _service_names("prod", "on-demand")
         for k in ("task", "execution")
     }
+    # Revisions of exactly the on-demand families (release) and the deployed services' (pipeline).
+    family = f"arn:aws:ecs:{region}:123456789012:task-definition/devops-platform-prod-{{}}:*"
+    assert release["ReviseOnDemandTaskDefinitions"]["Resource"] == [family.format(s) for s in sorted(_service_names("prod", "on-demand"))]
+    revised = sorted([*_service_names("prod", compute="fargate"), *[f"{n}-staging" for n in _service_names("prod", compute="fargate")]])
+    assert pipeline["ReviseTaskDefinitions"]["Resource"] == [family.format(s) for s in revised]
+    assert pipeline["ReviseTaskDefinitions"]["Action"] == "ecs:RegisterTaskDefinition"
     passed = release["PassTaskRoles"]
     assert set(passed["Resource"]) == on_demand_roles
     assert passed["Condition"] == {"StringEquals": {"iam:PassedToService": "ecs-tasks.amazonaws.com"}}

@@ -502,7 +502,8 @@ def test_codebuild5_exception_only_for_build_projects() -> None:
     [
         ({"Action": "ecr:GetAuthorizationToken", "Resource": "*"}, False),
         ({"Action": ["ecr:GetAuthorizationToken", "ecr:BatchGetImage"], "Resource": "*"}, True),
-        ({"Action": ["ecs:RegisterTaskDefinition", "ecs:DescribeTaskDefinition"], "Resource": "*"}, False),
+        ({"Action": "ecs:DescribeTaskDefinition", "Resource": "*"}, False),
+        ({"Action": ["ecs:RegisterTaskDefinition", "ecs:DescribeTaskDefinition"], "Resource": "*"}, True),
         ({"Action": "ecs:UpdateService", "Resource": "*"}, True),
         (
             {
