@@ -39,6 +39,9 @@ class BuildProjects:
     - with a production stage, ``{name}-release-logs``, ``-release-role`` / ``-release-policy``
       and ``{name}-release``: the project of the Release action, which records the released
       images and revises the on-demand task definitions;
+    - with a staging stage, ``{name}-staging-release-logs``, ``-staging-release-role`` /
+      ``-staging-release-policy`` and ``{name}-staging-release``: the project that records the
+      candidate each staging copy runs, after the staging deploys;
     - with a service on Lambda in a deploy stage, ``{name}-lambda-deploy-logs``,
       ``-lambda-deploy-role`` / ``-lambda-deploy-policy`` and ``{name}-lambda-deploy``: the
       project of its deploy actions, allowed to update exactly those functions and start
@@ -62,12 +65,15 @@ class BuildProjects:
         self.builds = [self._build_project(k, [images[s] for s in batch]) for k, batch in enumerate(args.settings.build.batches)]
         has_release = any(s.type == "deploy" and s.target == "production" for s in args.settings.stages)
         self.release = self._release_project(images) if has_release else None
+        staging = next((s for s in args.settings.stages if s.type == "deploy" and s.target == "staging"), None)
+        self.staging_release = self._staging_release_project([images[n] for n in staging.services]) if staging else None
         targets = args.deployed(delivery.LambdaTarget)
         self.lambda_deploy = self._lambda_deploy_project(targets) if targets else None
 
     @property
     def projects(self) -> list[aws.codebuild.Project]:
-        return [*self.builds, *([self.release] if self.release else []), *([self.lambda_deploy] if self.lambda_deploy else [])]
+        extra = [self.release, self.staging_release, self.lambda_deploy]
+        return [*self.builds, *[p for p in extra if p is not None]]
 
     def _log_group(self, role: str) -> aws.cloudwatch.LogGroup:
         return aws.cloudwatch.LogGroup(
@@ -196,7 +202,10 @@ class BuildProjects:
                 "Sid": "RecordDeployedImages",
                 "Effect": "Allow",
                 "Action": "ssm:PutParameter",
-                "Resource": ctx.arn("ssm", f"parameter{args.image_parameter_path}/*"),
+                "Resource": [
+                    ctx.arn("ssm", f"parameter{args.image_parameter_path}/{name}")
+                    for name in sorted({i.name for i in [*deployed, *on_demand]})
+                ],
             }
         ]
         if on_demand:
@@ -218,6 +227,28 @@ class BuildProjects:
             )
         )
         return self._project(f"{self._name}-release", f"{args.settings.name_prefix}-release", role, logs, spec, privileged=False)
+
+    def _staging_release_project(self, staged: Sequence[ServiceImage]) -> aws.codebuild.Project:
+        """Records each staged service's candidate at ``{path}/staging/{service}``: the staging copies
+        render it, so a ``pulumi up`` while the candidate waits for approval keeps it running there."""
+        args, ctx = self._args, self._args.context
+        path = f"{args.image_parameter_path}/staging"
+        statements: list[dict[str, object]] = [
+            {
+                "Sid": "RecordStagedImages",
+                "Effect": "Allow",
+                "Action": "ssm:PutParameter",
+                "Resource": [ctx.arn("ssm", f"parameter{path}/{i.name}") for i in sorted(staged, key=lambda i: i.name)],
+            }
+        ]
+        logs = self._log_group("staging-release")
+        role = self._codebuild_role("staging-release", logs, statements)
+        spec = pulumi.Output.all(*[i.repository_url for i in staged]).apply(
+            lambda urls: release_spec(path, {i.name: url for i, url in zip(staged, urls, strict=True)}, [])
+        )
+        return self._project(
+            f"{self._name}-staging-release", f"{args.settings.name_prefix}-staging-release", role, logs, spec, privileged=False
+        )
 
     def _lambda_deploy_project(self, targets: Sequence[LambdaTarget]) -> aws.codebuild.Project:
         args, ctx = self._args, self._args.context

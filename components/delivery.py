@@ -278,6 +278,8 @@ class Delivery(pulumi.ComponentResource):
       ``-lambda-deploy-policy`` and ``{name}-lambda-deploy``, the project of its deploy actions.
     - With a production stage: ``{name}-release-logs``, ``-release-role`` / ``-release-policy``
       and ``{name}-release``, the project of the Release action.
+    - With a staging stage: ``{name}-staging-release`` (and its logs, role and policy), the project
+      of the RecordStaging action, which records each staging copy's candidate.
     - ``{name}-pipeline-role`` / ``-pipeline-policy`` and ``{name}-pipeline``. The production
       stage may be entered only while ``production_gate_alarm`` is not in ALARM and inside the
       ``production_window``, and a failed production stage rolls back to its last success.
@@ -316,7 +318,9 @@ class Delivery(pulumi.ComponentResource):
 
         projects = BuildProjects(self, name, args, key, self._artifact_statements)
         builds, release = projects.builds, projects.release
-        definition = PipelineDefinition(args, repository, self._artifact_statements, projects.lambda_deploy)
+        definition = PipelineDefinition(
+            args, repository, self._artifact_statements, projects.lambda_deploy, projects.staging_release
+        )
 
         role = aws.iam.Role(
             f"{name}-pipeline-role",

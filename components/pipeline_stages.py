@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 
 SOURCE_ARTIFACT = "source"
 RELEASE_ACTION = "Release"
+RECORD_STAGING_ACTION = "RecordStaging"
 
 
 class PipelineDefinition:
@@ -41,11 +42,13 @@ class PipelineDefinition:
         repository: aws.codecommit.Repository | None,
         artifact_statements: Callable[..., list[dict[str, object]]],
         lambda_deploy: aws.codebuild.Project | None = None,
+        staging_release: aws.codebuild.Project | None = None,
     ) -> None:
         self._args = args
         self._repository = repository
         self._artifact_statements = artifact_statements
         self._lambda_deploy = lambda_deploy
+        self._staging_release = staging_release
         self._images = {i.name: i for i in args.images}
 
     def statements(self, builds: Sequence[aws.codebuild.Project], release: aws.codebuild.Project | None) -> list[dict[str, object]]:
@@ -78,7 +81,8 @@ class PipelineDefinition:
                     "Resource": args.settings.source.connection_arn,
                 }
             )
-        projects = [*builds, *([release] if release else []), *([self._lambda_deploy] if self._lambda_deploy else [])]
+        extra = [release, self._staging_release, self._lambda_deploy]
+        projects = [*builds, *[p for p in extra if p is not None]]
         statements.append(
             {
                 "Sid": "RunBuilds",
@@ -195,17 +199,19 @@ class PipelineDefinition:
         else:
             targets = args.targets(stage)
             actions = [self._deploy_action(service, targets[service]) for service in stage.services]
-            if stage.target == "production" and release is not None:
+            # Only after every service of the stage is deployed and stable: record what it runs.
+            recorder = {"production": (RELEASE_ACTION, release), "staging": (RECORD_STAGING_ACTION, self._staging_release)}
+            action_name, project = recorder[stage.target]
+            if project is not None:
                 actions.append(
                     aws.codepipeline.PipelineStageActionArgs(
-                        name=RELEASE_ACTION,
+                        name=action_name,
                         category="Build",
                         owner="AWS",
                         provider="CodeBuild",
                         version="1",
                         input_artifacts=[SOURCE_ARTIFACT],
-                        configuration={"ProjectName": release.name},
-                        # Only after every service of the stage is deployed and stable.
+                        configuration={"ProjectName": project.name},
                         run_order=2,
                     )
                 )

@@ -74,9 +74,10 @@ def build_services(
     production the pipeline deploys (named in ``released``) gets its CodeDeploy group.
     """
     child = pulumi.ResourceOptions(parent=region)
-    # One lookup for every service: the images the pipeline has deployed so far.
+    # One lookup for every service: the images the pipeline has deployed so far, production's
+    # ({path}/{service}) and staging's ({path}/staging/{service}).
     published = aws.ssm.get_parameters_by_path_output(
-        path=image_parameter_path, recursive=False, with_decryption=False, opts=pulumi.InvokeOutputOptions(parent=region)
+        path=image_parameter_path, recursive=True, with_decryption=False, opts=pulumi.InvokeOutputOptions(parent=region)
     )
     built = RegionServices(cluster=None)
     fargate = [s for s in services if s.compute == "fargate"]
@@ -85,9 +86,12 @@ def build_services(
         built.cluster, staging_cluster_arn = _cluster(name, child, cluster_name, fargate)
     for settings in services:
         parameter = f"{image_parameter_path}/{settings.name}"
+        # A staging copy runs the candidate the staging deploy recorded (it may await approval),
+        # else production's image, else the bootstrap image.
+        staged = (staging_parameter(image_parameter_path, settings.name), parameter)
         if settings.compute == "lambda":
-            _lambda_service(name, child, built, settings, registry, parameter, context, network, load_balancer,
-                            alarm_topic_arn, published, codedeploy=settings.name in released)  # fmt: skip
+            _lambda_service(name, child, built, settings, registry, (parameter, *staged), context, network,
+                            load_balancer, alarm_topic_arn, published, codedeploy=settings.name in released)  # fmt: skip
             continue
         assert built.cluster is not None and staging_cluster_arn is not None
         registry_component = ContainerRegistry(
@@ -104,7 +108,7 @@ def build_services(
             load_balancer_security_group_id=load_balancer.security_group_id,
             listener_arn=load_balancer.listener_arn,
             load_balancer_arn_suffix=load_balancer.load_balancer_arn_suffix,
-            image=_published_image(published, parameter, settings.bootstrap_image),
+            image=_published_image(published, [parameter], settings.bootstrap_image),
             repository_arn=registry_component.repository_arn,
             alarm_topic_arn=alarm_topic_arn if settings.alarms is not None else None,
             test_listener_arn=load_balancer.test_listener_arn if settings.ecs_progressive else None,
@@ -116,6 +120,7 @@ def build_services(
             copy = dataclasses.replace(
                 args,
                 settings=settings.staging_copy(),
+                image=_published_image(published, staged, settings.bootstrap_image),
                 cluster_arn=staging_cluster_arn,
                 listener_arn=load_balancer.staging_listener_arn,
                 alarm_topic_arn=None,
@@ -159,7 +164,7 @@ def _lambda_service(
     built: RegionServices,
     settings: ServiceSettings,
     registry: RegistrySettings,
-    parameter: str,
+    parameters: tuple[str, str, str],
     context: iam.AwsContext,
     network: Network,
     load_balancer: LoadBalancer,
@@ -168,7 +173,9 @@ def _lambda_service(
     *,
     codedeploy: bool,
 ) -> None:
-    """A service on Lambda and its staging copy; its repository lets Lambda pull for both."""
+    """A service on Lambda and its staging copy; its repository lets Lambda pull for both.
+    ``parameters``: production's image parameter, then the staging copy's and production's."""
+    parameter, *staged = parameters
     copies = [settings] + ([settings.staging_copy()] if settings.staging is not None else [])
     registry_component = ContainerRegistry(
         f"{name}-{settings.name}-registry",
@@ -187,7 +194,7 @@ def _lambda_service(
         private_subnet_ids=network.private_subnet_ids,
         listener_arn=load_balancer.listener_arn,
         load_balancer_arn_suffix=load_balancer.load_balancer_arn_suffix,
-        image=_published_image(published, parameter, None),
+        image=_published_image(published, [parameter], None),
         image_parameter=parameter,
         repository_arn=registry_component.repository_arn,
         pull_permission=registry_component.pull_permission,
@@ -199,6 +206,8 @@ def _lambda_service(
         copy = dataclasses.replace(
             args,
             settings=copies[1],
+            image=_published_image(published, staged, None),
+            image_parameter=staged[0],
             listener_arn=load_balancer.staging_listener_arn,
             alarm_topic_arn=None,
             codedeploy=False,
@@ -206,7 +215,18 @@ def _lambda_service(
         built.staging[settings.name] = LambdaService(f"{name}-{settings.name}-staging", copy, child)
 
 
+def staging_parameter(image_parameter_path: str, service: str) -> str:
+    """Where the staging deploy records the candidate it deployed to a service's staging copy."""
+    return f"{image_parameter_path}/staging/{service}"
+
+
 def _published_image(
-    published: pulumi.Output[aws.ssm.GetParametersByPathResult], parameter: str, bootstrap: str | None
+    published: pulumi.Output[aws.ssm.GetParametersByPathResult], parameters: Sequence[str], fallback: str | None
 ) -> pulumi.Output[str | None]:
-    return published.apply(lambda p: dict(zip(p.names, p.values, strict=True)).get(parameter, bootstrap))
+    """The first of ``parameters`` that holds an image, else ``fallback``."""
+
+    def pick(result: aws.ssm.GetParametersByPathResult) -> str | None:
+        held = dict(zip(result.names, result.values, strict=True))
+        return next((held[p] for p in parameters if p in held), fallback)
+
+    return published.apply(pick)

@@ -41,14 +41,16 @@ def run_stack(
     edit: Callable[[dict[str, Any]], None] | None = None,
     preview: bool = False,
     published: bool = False,
+    ssm_parameters: dict[str, str] | None = None,
 ) -> Graph:
     """Run __main__.py with a stack file's whole config, its project keys optionally edited first;
-    ``published``: with every service's image published, as ``ops synth --published-images``."""
+    ``published``: with every service's image published, as ``ops synth --published-images``;
+    ``ssm_parameters``: what SSM holds (name to value), instead."""
     namespace = namespace_of(stack)
     if edit is not None:
         edit(namespace)
     others = {k: v for k, v in stackfiles.load(stack).config.items() if not k.startswith(f"{PROJECT}:")}
-    images = published_images_of(validate(namespace, PROJECT)) if published else None
+    images = published_images_of(validate(namespace, PROJECT)) if published else ssm_parameters
     return harness.run_program(stack=stack, config={**others, **encode(namespace)}, preview=preview, ssm_parameters=images)
 
 

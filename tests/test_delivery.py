@@ -244,7 +244,7 @@ def test_delivery_roles_name_resources_and_never_grant_star_actions(graphs: dict
         # Both stacks have services on Lambda, so both have the Lambda deploy project's role.
         assert set(policies) == {
             f"{region}-delivery-{n}-policy" for n in ("build", "release", "pipeline", "trigger", "lambda-deploy")
-        }
+        } | ({f"{region}-delivery-staging-release-policy"} if stack == "prod" else set())  # dev has no staging
         for name, statements in policies.items():
             for s in statements:
                 actions = s["Action"] if isinstance(s["Action"], list) else [s["Action"]]
@@ -264,7 +264,10 @@ def test_each_role_reaches_only_its_own_resources(prod: Graph):
     repos = sorted(f"arn:aws:ecr:{region}:123456789012:repository/devops-platform-prod/{s}" for s in _service_names("prod") + _service_names("prod", "on-demand"))
     assert sorted(build["PushServiceImages"]["Resource"]) == repos
     assert "s3:PutObject" in build["Artifacts"]["Action"] and "s3:PutObject" not in release["Artifacts"]["Action"]
-    assert release["RecordDeployedImages"]["Resource"] == f"arn:aws:ssm:{region}:123456789012:parameter/devops-platform-prod/images/*"
+    assert release["RecordDeployedImages"]["Resource"] == sorted(
+        f"arn:aws:ssm:{region}:123456789012:parameter/devops-platform-prod/images/{n}"
+        for n in _service_names("prod") + _service_names("prod", "on-demand")
+    )
     assert release["RecordDeployedImages"]["Action"] == "ssm:PutParameter"
     # The release may pass exactly the on-demand services' roles, to ECS tasks only.
     on_demand_roles = {
@@ -449,3 +452,55 @@ def test_a_stack_without_services_has_no_pipeline(run_program: Callable[..., Gra
     graph = run_program("dev", edit=edit)
     assert graph.of_type(PIPELINE) == []
     assert graph.outputs["regions"]["us-east-1"]["pipeline"] is None
+
+
+# --- staging runs the candidate it was deployed --------------------------------------------------
+
+IMAGES = "/devops-platform-prod/images"
+
+
+def _image(service: str, commit: str) -> str:
+    return f"123456789012.dkr.ecr.us-east-1.amazonaws.com/devops-platform-prod/{service}:{commit * 40}"
+
+
+def _task_image(graph: Graph, name: str) -> str:
+    (container,) = json.loads(graph.named(name).inputs["containerDefinitions"])
+    return container["image"]
+
+
+def test_a_pulumi_up_while_a_candidate_awaits_approval_keeps_it_on_staging(run_program: Callable[..., Graph]):
+    """Production runs the released image (a); the staging deploy recorded the candidate (b) for auth
+    and go-demo only. A pulumi up now must leave the candidate on staging, which the approver is
+    reviewing, and the released image in production."""
+    held = {f"{IMAGES}/{s}": _image(s, "a") for s in ("auth", "pdf", "go-demo")}
+    held |= {f"{IMAGES}/staging/{s}": _image(s, "b") for s in ("auth", "go-demo")}
+    graph = run_program("prod", ssm_parameters=held)
+    region = "us-east-1"
+    assert _task_image(graph, f"{region}-auth-staging-task") == _image("auth", "b")
+    assert _task_image(graph, f"{region}-auth-task") == _image("auth", "a")
+    # No candidate recorded for pdf's staging copy: the released image, then (users) the bootstrap image.
+    assert _task_image(graph, f"{region}-pdf-staging-task") == _image("pdf", "a")
+    assert _task_image(graph, f"{region}-users-staging-task") == "us-docker.pkg.dev/google-samples/containers/gke/hello-app:1.0"
+    # The same on Lambda: staging's function runs the candidate, production's the released image.
+    assert graph.named(f"{region}-go-demo-staging-function").inputs["imageUri"] == _image("go-demo", "b")
+    assert graph.named(f"{region}-go-demo-function").inputs["imageUri"] == _image("go-demo", "a")
+
+
+@pytest.mark.parametrize("region", REGIONS)
+def test_the_staging_stage_records_each_candidate_after_deploying_it(prod: Graph, region: str):
+    actions = stages(prod, region)["DeployStaging"]
+    (record,) = [a for a in actions if a["name"] == "RecordStaging"]
+    assert record["runOrder"] == 2 and all(a["runOrder"] == 1 for a in actions if a is not record)
+    project = prod.named(f"{region}-delivery-staging-release").inputs
+    assert record["configuration"]["ProjectName"] == project["name"]
+    spec = "\n".join(yaml.safe_load(project["source"]["buildspec"])["phases"]["build"]["commands"])
+    staged = sorted(a["name"] for a in actions if a is not record)
+    for service in staged:
+        assert f'--name "{IMAGES}/staging/{service}"' in spec
+    # It may write exactly those parameters; the Release, exactly production's.
+    policy = {s["Sid"]: s for s in _statements(prod, region)[f"{region}-delivery-staging-release-policy"]}
+    parameter = f"arn:aws:ssm:{region}:123456789012:parameter{IMAGES}"
+    assert policy["RecordStagedImages"]["Resource"] == [f"{parameter}/staging/{s}" for s in staged]
+    release = {s["Sid"]: s for s in _statements(prod, region)[f"{region}-delivery-release-policy"]}
+    released = sorted([*_service_names("prod"), *_service_names("prod", "on-demand")])
+    assert release["RecordDeployedImages"]["Resource"] == [f"{parameter}/{s}" for s in released]
