@@ -3,6 +3,7 @@
 import pulumi
 
 import wiring
+from components.certificates import SharedValidationRecords, SharedValidationRecordsArgs
 from components.region import RegionalPlatform
 from stack_config import load_stack_config
 
@@ -28,6 +29,16 @@ for region in sorted(cfg.regions, key=lambda r: r.role == "primary"):
         region.name,
         wiring.regional_args(cfg, region, project, replicas),
         pulumi.ResourceOptions(providers=[provider]),
+    )
+
+# The certificate validation record every region's certificate shares: one owner, the stack's.
+shared = wiring.shared_validation_settings(cfg)
+issuing = [r for r in regions.values() if r.load_balancer.certificate_validation_options is not None]
+if shared is not None and issuing:
+    SharedValidationRecords(
+        "certificate-validation",
+        SharedValidationRecordsArgs(shared, issuing[0].load_balancer.certificate_validation_options),
+        pulumi.ResourceOptions(provider=wiring.global_provider(cfg, project, stack)),
     )
 
 # Route 53 publishes health-check metrics in us-east-1 only: their alarms live there, if listed.

@@ -21,6 +21,7 @@ from pydantic import BaseModel
 
 from components.alarms import ServiceAlarms, ServiceThresholds
 from components.alb_function import FunctionSettings
+from components.certificates import SharedValidationSettings
 from components.container_registry import RegistrySettings
 from components.delivery import BuildSettings, CodeCommitSource, ConnectionSource, DeliverySettings, Stage
 from components.failover import DnsSettings
@@ -41,7 +42,7 @@ from components.service_settings import LambdaCompute, ServiceSettings, StagingC
 from components.smoke_test import SmokeTestSettings
 from components.task_launcher import LauncherSettings
 from stack_config import RegionConfig, StackConfig, routes
-from stack_config.aws_regions import elb_log_delivery
+from stack_config.aws_regions import elb_log_delivery, partition_of
 from stack_config.compute import lambda_settings_of, service_environment
 from stack_config.deployment_checks import ALTERNATE_SUFFIX
 from stack_config.events import REPLICATION_METRIC_NAMESPACE
@@ -92,6 +93,37 @@ def region_provider(cfg: StackConfig, region: RegionConfig, project: str, stack:
         allowed_account_ids=list(cfg.allowed_account_ids) or None,
         default_tags=aws.ProviderDefaultTagsArgs(tags=default_tags(cfg, region, project, stack)),
     )
+
+
+# Route 53 is global; the provider its stack-wide records use is pinned here, per partition, so those
+# records never move when regions are added, removed or swap roles.
+GLOBAL_REGION = {"aws": "us-east-1", "aws-us-gov": "us-gov-west-1", "aws-cn": "cn-northwest-1"}
+
+
+def global_provider(cfg: StackConfig, project: str, stack: str) -> aws.Provider:
+    """The provider of the stack's global resources (the shared certificate validation records),
+    acting as the primary region's provider does (its role, the allowed accounts)."""
+    primary = cfg.primary
+    return aws.Provider(
+        "aws-global",
+        region=GLOBAL_REGION[partition_of(primary.name)],
+        assume_roles=[aws.ProviderAssumeRoleArgs(role_arn=primary.assume_role_arn, session_name=f"{project}-{stack}"[:64])]
+        if primary.assume_role_arn
+        else None,
+        allowed_account_ids=list(cfg.allowed_account_ids) or None,
+        default_tags=aws.ProviderDefaultTagsArgs(
+            tags={**cfg.tags, "project": project, "stack": stack, "environment": cfg.environment,
+                  "region": GLOBAL_REGION[partition_of(primary.name)], "managed-by": MANAGED_BY}
+        ),
+    )  # fmt: skip
+
+
+def shared_validation_settings(cfg: StackConfig) -> SharedValidationSettings | None:
+    """The certificate validation records the stack owns once: with dns, the domain's (every region
+    that has ACM issue its certificate carries the domain)."""
+    if cfg.dns is None or not any(r.name not in cfg.load_balancer.certificate_arns for r in cfg.regions):
+        return None
+    return SharedValidationSettings(hosted_zone_id=cfg.dns.hosted_zone_id, names=(cfg.dns.domain,))
 
 
 # --- settings from the model ---------------------------------------------------------------------
@@ -202,6 +234,8 @@ def load_balancer_settings(cfg: StackConfig, region: RegionConfig) -> LoadBalanc
             domain=cfg.dns.domain,
             hosted_zone_id=cfg.dns.hosted_zone_id,
             alternative_names=(f"{region.name}.{cfg.dns.domain}",),
+            # Every region's certificate carries the domain: its one record is the stack's.
+            shared_names=(cfg.dns.domain,),
         )
     staging = cfg.pipeline.staging
     return from_model(

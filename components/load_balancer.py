@@ -25,11 +25,15 @@ class AcmSettings:
         domain: The certificate's main name, for example ``app.example.com``.
         hosted_zone_id: The Route 53 zone where the validation records go.
         alternative_names: Further names on the certificate. Default none.
+        shared_names: Names every region's certificate carries, whose validation record (the same
+            one in every region) the stack owns once (:class:`~components.certificates.SharedValidationRecords`);
+            the component declares records for the other names only. Default none.
     """
 
     domain: str
     hosted_zone_id: str
     alternative_names: Sequence[str] = ()
+    shared_names: Sequence[str] = ()
 
 
 @dataclass(frozen=True)
@@ -196,6 +200,8 @@ class LoadBalancer(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
         self.https = settings.https
         ports = (80, 443) if settings.https else (80,)
+        # With acm: the certificate's validation options (for the stack's shared validation records).
+        self.certificate_validation_options: pulumi.Output[list[aws.acm.outputs.CertificateDomainValidationOption]] | None = None
 
         sg = aws.ec2.SecurityGroup(
             f"{name}-sg",
@@ -445,9 +451,15 @@ class LoadBalancer(pulumi.ComponentResource):
             tags={"Name": f"{settings.name_prefix}-alb"},
             opts=child,
         )
-        fqdns = []
+        self.certificate_validation_options = cert.domain_validation_options
+        fqdns: list[pulumi.Input[str]] = []
         for n, domain in enumerate(names, start=1):
             option = cert.domain_validation_options.apply(_option_for(domain))
+            if domain in settings.acm.shared_names:
+                # The stack's one record for this name (every region gets the same one from ACM);
+                # this region's validation waits for it by name.
+                fqdns.append(option.resource_record_name.apply(lambda v: v.rstrip(".")))
+                continue
             record = aws.route53.Record(
                 f"{name}-certificate-record-{n}",
                 zone_id=settings.acm.hosted_zone_id,
@@ -455,8 +467,7 @@ class LoadBalancer(pulumi.ComponentResource):
                 type=option.resource_record_type,
                 records=[option.resource_record_value],
                 ttl=300,
-                # ACM asks for the same record in every region for the same name; each region
-                # upserts it rather than failing on the other's.
+                # Adopts a record left from an earlier run rather than failing on it.
                 allow_overwrite=True,
                 opts=child,
             )

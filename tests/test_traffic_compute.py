@@ -365,11 +365,43 @@ def test_prod_serves_https_with_tls13_and_redirects_http(prod: Graph):
         cert = prod.named(f"{region}-traffic-certificate").inputs
         assert cert["validationMethod"] == "DNS"
         assert (cert["domainName"], cert["subjectAlternativeNames"]) == ("app.example.com", [f"{region}.app.example.com"])
-        records = [prod.named(f"{region}-traffic-certificate-record-{n}").inputs for n in (1, 2)]
+        records = [prod.named(f"{region}-traffic-certificate-record-2").inputs, prod.named("certificate-validation-app-example-com").inputs]
         assert {r["zoneId"] for r in records} == {"Z0123456789EXAMPLE"}
         ports = {r.inputs["fromPort"] for r in in_region(prod, region, INGRESS) if r.name.startswith(f"{region}-traffic-")}
         # 8443: the staging listener (test_delivery); 9443: the test listener (test_progressive).
         assert ports == {80, 443, 8443, 9443}
+
+
+RECORD = "aws:route53/record:Record"
+
+
+def test_each_validation_record_has_one_owner_and_every_region_waits_for_its_names(prod: Graph):
+    """ACM asks for the same CNAME for the domain in both regions: one record, owned by the stack;
+    each region's own name keeps its own record."""
+    validation_records = [r for r in prod.of_type(RECORD) if r.inputs["type"] == "CNAME" and r.inputs["name"].startswith("_")]
+    names = [r.inputs["name"] for r in validation_records]
+    assert len(names) == len(set(names)) == 3  # the domain's, and each region's own name's
+    shared = prod.named("certificate-validation-app-example-com")
+    assert shared.parent == prod.named("certificate-validation").urn  # the stack's, under no region
+    for region in REGIONS:
+        options = prod.named(f"{region}-traffic-certificate")
+        own = prod.named(f"{region}-traffic-certificate-record-2").inputs["name"]
+        fqdns = prod.named(f"{region}-traffic-certificate-validation").inputs["validationRecordFqdns"]
+        assert sorted(fqdns) == sorted([shared.inputs["name"].rstrip("."), own.rstrip(".")]), options.name
+        with pytest.raises(KeyError):
+            prod.named(f"{region}-traffic-certificate-record-1")
+
+
+def test_removing_a_region_leaves_the_shared_validation_record_in_place(prod: Graph, run_program: Callable[..., Graph]):
+    def only_the_primary(ns: dict) -> None:
+        ns["regions"] = ns["regions"][:1]
+        ns["dns"]["routing"] = "none"  # failover needs two regions
+
+    alone = run_program("prod", edit=only_the_primary)
+    for name in ("certificate-validation-app-example-com", "us-east-1-traffic-certificate-record-2"):
+        before, after = prod.named(name), alone.named(name)
+        assert (after.urn, after.inputs, after.provider) == (before.urn, before.inputs, before.provider), name
+    assert not [r for r in alone.of_type(RECORD) if r.region == "us-east-2"]
 
 
 def test_dev_serves_plain_http_and_the_synth_warns(dev: Graph):
@@ -450,8 +482,11 @@ def test_route_table_is_exported_per_region_in_evaluation_order(prod: Graph):
 
 
 def test_everything_in_a_region_sits_under_its_component(prod: Graph):
+    # The stack's global records (Route 53, under the pinned aws-global provider) belong to no region.
+    stack_wide = {r.urn for r in under(prod, "certificate-validation")}
+    assert stack_wide and all(prod.by_urn()[u].provider.split("::")[-2] == "aws-global" for u in stack_wide)
     for region in REGIONS:
         inside = {r.urn for r in under(prod, region)}
         for r in prod.custom():
-            if r.region == region and not r.type.startswith("pulumi:providers:"):
+            if r.region == region and not r.type.startswith("pulumi:providers:") and r.urn not in stack_wide:
                 assert r.urn in inside, r.name
