@@ -23,7 +23,14 @@ from components.alarms import ServiceAlarms, ServiceThresholds
 from components.alb_function import FunctionSettings
 from components.certificates import SharedValidationSettings
 from components.container_registry import RegistrySettings
-from components.delivery import BuildSettings, CodeCommitSource, ConnectionSource, DeliverySettings, Stage
+from components.delivery import (
+    BaseImageCache,
+    BuildSettings,
+    CodeCommitSource,
+    ConnectionSource,
+    DeliverySettings,
+    Stage,
+)
 from components.failover import DnsSettings
 from components.load_balancer import (
     AccessLogSettings,
@@ -41,6 +48,7 @@ from components.repo_replicator import ReplicaTarget, ReplicatorSettings
 from components.service_settings import LambdaCompute, ServiceSettings, StagingCopy
 from components.smoke_test import SmokeTestSettings
 from components.task_launcher import LauncherSettings
+from components.waf import FirewallSettings
 from stack_config import RegionConfig, StackConfig, routes
 from stack_config.aws_regions import elb_log_delivery, partition_of
 from stack_config.compute import lambda_settings_of, service_environment
@@ -195,6 +203,7 @@ def regional_args(
         name_prefix=name_prefix(cfg),
         network=network_args(cfg, region),
         load_balancer=load_balancer_settings(cfg, region),
+        firewall=firewall_settings(cfg),
         notifications=notifications_settings(cfg),
         existing_topic_arn=cfg.pipeline.notifications.topic_arns.get(region.name),
         services=[service_settings(cfg, region, s, project) for s in cfg.services],
@@ -259,6 +268,20 @@ def load_balancer_settings(cfg: StackConfig, region: RegionConfig) -> LoadBalanc
         test_listener=TestListener(port=lb.test_listener_port)
         if any(s.ecs_progressive for s in cfg.services)
         else None,
+    )
+
+
+def firewall_settings(cfg: StackConfig) -> FirewallSettings | None:
+    waf = cfg.load_balancer.waf
+    if not waf.enabled:
+        return None
+    return from_model(
+        FirewallSettings,
+        waf.managed_rules,
+        name=name_prefix(cfg),
+        log_group_name=f"aws-waf-logs-{name_prefix(cfg)}",
+        rate_limit=waf.rate_limit,
+        log_retention_days=cfg.logs.retention_days,
     )
 
 
@@ -399,8 +422,21 @@ def delivery_settings(cfg: StackConfig) -> DeliverySettings | None:
             p.build,
             batches=tuple(tuple(b) for b in build_batches(services)),
             architecture=cfg.services[0].architecture,
+            base_image_cache=base_image_cache(cfg),
         ),
         log_retention_days=cfg.logs.retention_days,
+    )
+
+
+def base_image_cache(cfg: StackConfig) -> BaseImageCache | None:
+    cache = cfg.pipeline.build.base_image_cache
+    if not cache.enabled:
+        return None
+    registry = cfg.container_registry
+    return BaseImageCache(
+        prefix=cache.prefix or f"ecr-public-{cfg.environment}",
+        keep_tagged_images=registry.keep_tagged_images,
+        expire_untagged_after_days=registry.expire_untagged_after_days,
     )
 
 

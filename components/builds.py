@@ -14,6 +14,7 @@ import pulumi_aws as aws
 
 from . import delivery, iam
 from .buildspecs import ImageBuild, OnDemandImage, artifact_name, build_spec, lambda_deploy_spec, release_spec
+from .container_registry import lifecycle_policy
 from .ecs_roles import pass_task_roles, revise_task_definitions
 
 if TYPE_CHECKING:
@@ -36,6 +37,8 @@ class BuildProjects:
     - ``{name}-build-logs``, ``{name}-build-role`` / ``-build-policy``, and ``{name}-build`` (and
       ``{name}-build-2`` ... with more than 5 deployed services): privileged projects that build
       each image once per commit and push it to the service's repository;
+    - with a base image cache, ``{name}-base-image-template`` and ``{name}-base-image-cache``:
+      the repository creation template and the pull-through cache rule the builds pull through;
     - with a production stage, ``{name}-release-logs``, ``-release-role`` / ``-release-policy``
       and ``{name}-release``: the project of the Release action, which records the released
       images and revises the on-demand task definitions;
@@ -120,6 +123,7 @@ class BuildProjects:
         *,
         privileged: bool,
         timeout_minutes: int | None = None,
+        depends_on: Sequence[pulumi.Resource] = (),
     ) -> aws.codebuild.Project:
         args = self._args
         env_type, image = BUILD_IMAGES[args.settings.build.architecture]
@@ -144,12 +148,39 @@ class BuildProjects:
                 cloudwatch_logs=aws.codebuild.ProjectLogsConfigCloudwatchLogsArgs(status="ENABLED", group_name=logs.name),
                 s3_logs=aws.codebuild.ProjectLogsConfigS3LogsArgs(status="DISABLED"),
             ),
-            opts=pulumi.ResourceOptions(parent=self._parent, depends_on=[logs]),
+            opts=pulumi.ResourceOptions(parent=self._parent, depends_on=[logs, *depends_on]),
         )
+
+    def _base_image_cache(self) -> list[pulumi.Resource]:
+        """The pull-through cache rule and the template of the repositories it creates."""
+        cache = self._args.settings.build.base_image_cache
+        if cache is None:
+            return []
+        # ECR creates a cached repository on the first pull; the template gives it encryption and a
+        # lifecycle policy. Its tags stay MUTABLE: a cached tag (python:3.13-slim) follows upstream.
+        template = aws.ecr.RepositoryCreationTemplate(
+            f"{self._name}-base-image-template",
+            prefix=cache.prefix,
+            applied_fors=["PULL_THROUGH_CACHE"],
+            description=f"Base images {self._args.settings.name_prefix}'s builds pull through {cache.upstream_registry_url}",
+            image_tag_mutability="MUTABLE",
+            encryption_configurations=[aws.ecr.RepositoryCreationTemplateEncryptionConfigurationArgs(encryption_type="AES256")],
+            lifecycle_policy=lifecycle_policy(cache.keep_tagged_images, cache.expire_untagged_after_days),
+            opts=self._child,
+        )
+        rule = aws.ecr.PullThroughCacheRule(
+            f"{self._name}-base-image-cache",
+            ecr_repository_prefix=cache.prefix,
+            upstream_registry_url=cache.upstream_registry_url,
+            opts=pulumi.ResourceOptions(parent=self._parent, depends_on=[template]),
+        )
+        return [template, rule]
 
     def _build_project(self, k: int, batch: Sequence[ServiceImage]) -> aws.codebuild.Project:
         args, name = self._args, self._name
+        cache = args.settings.build.base_image_cache
         if k == 0:
+            self._cache = self._base_image_cache()
             self._build_logs = self._log_group("build")
             self._build_role = self._codebuild_role(
                 "build",
@@ -177,6 +208,26 @@ class BuildProjects:
                         ],
                         "Resource": [i.repository_arn for i in args.images],
                     },
+                    *(
+                        [
+                            {
+                                # The first pull of an image creates its cached repository and imports
+                                # the image; later pulls read it. Only under the cache's namespace.
+                                "Sid": "PullBaseImagesThroughCache",
+                                "Effect": "Allow",
+                                "Action": [
+                                    "ecr:BatchCheckLayerAvailability",
+                                    "ecr:BatchGetImage",
+                                    "ecr:BatchImportUpstreamImage",
+                                    "ecr:CreateRepository",
+                                    "ecr:GetDownloadUrlForLayer",
+                                ],
+                                "Resource": args.context.arn("ecr", f"repository/{cache.prefix}/*"),
+                            }
+                        ]
+                        if cache
+                        else []
+                    ),
                 ],
             )
         suffix = "" if k == 0 else f"-{k + 1}"
@@ -185,11 +236,18 @@ class BuildProjects:
                 [
                     ImageBuild(i.name, url, artifact_name(i.name) if i.mode == "service" else None)
                     for i, url in zip(batch, urls, strict=True)
-                ]
+                ],
+                base_image_prefix=cache.prefix if cache else None,
             )
         )
         return self._project(
-            f"{name}-build{suffix}", f"{args.settings.name_prefix}-build{suffix}", self._build_role, self._build_logs, spec, privileged=True
+            f"{name}-build{suffix}",
+            f"{args.settings.name_prefix}-build{suffix}",
+            self._build_role,
+            self._build_logs,
+            spec,
+            privileged=True,
+            depends_on=self._cache,
         )
 
     def _release_project(self, images: Mapping[str, ServiceImage]) -> aws.codebuild.Project:

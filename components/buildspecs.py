@@ -36,13 +36,20 @@ def artifact_name(service: str) -> str:
     return "images_" + service.replace("-", "_")
 
 
-def build_spec(images: Sequence[ImageBuild]) -> str:
+BASE_REGISTRY_ARG = "BASE_REGISTRY"
+
+
+def build_spec(images: Sequence[ImageBuild], *, base_image_prefix: str | None = None) -> str:
     """Log in to ECR; build, tag with the commit id and push each image; write its imagedefinitions.
 
     An image whose tag already exists is not rebuilt: tags are immutable, so a retried run of the
-    same commit would otherwise fail on push.
+    same commit would otherwise fail on push. With ``base_image_prefix`` (a pull-through cache's
+    namespace), each build gets ``--build-arg BASE_REGISTRY=<registry>/<prefix>``: a Dockerfile
+    that writes ``FROM ${BASE_REGISTRY}/...`` pulls its base images through the account's own
+    registry, with the login above, instead of anonymously from the public one.
     """
     registry = images[0].repository_url.split("/")[0]
+    build_arg = f'--build-arg {BASE_REGISTRY_ARG}="{registry}/{base_image_prefix}" ' if base_image_prefix else ""
     commands = []
     for image in images:
         repository = image.repository_url.split("/", 1)[1]
@@ -52,7 +59,7 @@ def build_spec(images: Sequence[ImageBuild]) -> str:
             f'if aws ecr describe-images --repository-name "{repository}" --image-ids imageTag="$IMAGE_TAG" > /dev/null 2>&1; then',
             f'  echo "{image.service}: $image is already pushed; not rebuilt"',
             "else",
-            f'  docker build --tag "$image" "{image.service}"',
+            f'  docker build {build_arg}--tag "$image" "{image.service}"',
             '  docker push "$image"',
             "fi",
         ]

@@ -134,6 +134,25 @@ class Stage:
 
 
 @dataclass(frozen=True)
+class BaseImageCache:
+    """An ECR pull-through cache that the build pulls its base images through.
+
+    Attributes:
+        prefix: The cached repositories' namespace in the account's registry: an upstream image
+            ``public.ecr.aws/docker/library/python`` is pulled as
+            ``<account>.dkr.ecr.<region>.amazonaws.com/<prefix>/docker/library/python``.
+        upstream_registry_url: Default ``public.ecr.aws`` (ECR Public, which needs no credential).
+        keep_tagged_images: Tagged images kept per cached repository. Default 30.
+        expire_untagged_after_days: Default 7.
+    """
+
+    prefix: str
+    upstream_registry_url: str = "public.ecr.aws"
+    keep_tagged_images: int = 30
+    expire_untagged_after_days: int = 7
+
+
+@dataclass(frozen=True)
 class BuildSettings:
     """The CodeBuild projects.
 
@@ -143,12 +162,15 @@ class BuildSettings:
         compute_type: Default ``BUILD_GENERAL1_SMALL``.
         timeout_minutes: Default 30.
         architecture: ``X86_64`` (default) or ``ARM64``: the images' architecture.
+        base_image_cache: The pull-through cache the build pulls base images through, or None
+            (default): the Dockerfiles' own registries, pulled anonymously.
     """
 
     batches: Sequence[Sequence[str]]
     compute_type: str = "BUILD_GENERAL1_SMALL"
     timeout_minutes: int = 30
     architecture: Literal["X86_64", "ARM64"] = "X86_64"
+    base_image_cache: BaseImageCache | None = None
 
 
 @dataclass(frozen=True)
@@ -274,6 +296,9 @@ class Delivery(pulumi.ComponentResource):
       on pushes to the branch instead.
     - ``{name}-build-logs``, ``{name}-build-role`` / ``-build-policy``, and ``{name}-build`` (and
       ``{name}-build-2`` ... with more than 5 deployed services): privileged CodeBuild projects.
+    - With a base image cache: ``{name}-base-image-template`` (the settings ECR gives each cached
+      repository: AES256, a lifecycle policy) and ``{name}-base-image-cache`` (the pull-through
+      cache rule); the build pulls through it.
     - With a service on Lambda: ``{name}-lambda-deploy-logs``, ``-lambda-deploy-role`` /
       ``-lambda-deploy-policy`` and ``{name}-lambda-deploy``, the project of its deploy actions.
     - With a production stage: ``{name}-release-logs``, ``-release-role`` / ``-release-policy``
@@ -298,6 +323,10 @@ class Delivery(pulumi.ComponentResource):
             description=f"Encrypts the {args.settings.pipeline_name} pipeline's artifacts and builds",
             enable_key_rotation=True,
             deletion_window_in_days=30,
+            # Written out although it equals the default: the key's policy is then the stack's, shown
+            # in the graph and the policy pack, and a console edit shows up as drift. The roles'
+            # policies name the key; CodePipeline, CodeBuild and S3 use it as those roles.
+            policy=iam.document([iam.delegate_key_to_iam(args.context)]),
             opts=self._child,
         )
         aws.kms.Alias(

@@ -54,6 +54,19 @@ def service_trust(service: str, ctx: AwsContext, source_arn: pulumi.Input[str] |
     )
 
 
+def delegate_key_to_iam(ctx: AwsContext) -> dict[str, Any]:
+    """AWS's default key policy statement: the account (root) may use and manage the key, which
+    delegates every other grant to IAM policies. Without it a key can become unmanageable (a
+    written exception to IAM.21, README's security table)."""
+    return {
+        "Sid": "DelegateToIam",
+        "Effect": "Allow",
+        "Principal": {"AWS": pulumi.Output.concat("arn:", ctx.partition, ":iam::", ctx.account_id, ":root")},
+        "Action": "kms:*",
+        "Resource": "*",
+    }
+
+
 def deny_insecure_transport(actions: str | Sequence[str], resources: pulumi.Input[Any]) -> dict[str, Any]:
     """Deny ``actions`` on ``resources`` to any request not made over TLS."""
     return {

@@ -105,6 +105,8 @@ class MonitoringArgs:
         replication: The replicator's lag (primary region only), or None (default).
         build_projects: CodeBuild project names for the dashboard's pipeline row. Default none.
         pipeline_name: Shown on the dashboard, or None (default).
+        web_acl_name: The region's WAF web ACL, for the dashboard's blocked-requests widget, or
+            None (default) for none.
     """
 
     settings: MonitoringSettings
@@ -117,6 +119,7 @@ class MonitoringArgs:
     replication: WatchedReplication | None = None
     build_projects: Sequence[pulumi.Input[str]] = ()
     pipeline_name: str | None = None
+    web_acl_name: str | None = None
 
     def __post_init__(self) -> None:
         for keys in ([f.key for f in self.functions], [q.key for q in self.queues]):
@@ -340,6 +343,11 @@ def dashboard_body(args: MonitoringArgs, alarm_arns: Sequence[pulumi.Input[str]]
         _metric_widget("ALB: response time (s)", region, [["AWS/ApplicationELB", "TargetResponseTime", "LoadBalancer", lb]],
                        stat="p99", width=12),
     ]  # fmt: skip
+    if args.web_acl_name is not None:
+        acl = ["WebACL", args.web_acl_name, "Region", region, "Rule", "ALL"]
+        widgets.append(_metric_widget("WAF: blocked and allowed requests", region,
+                                      [["AWS/WAFV2", "BlockedRequests", *acl], ["AWS/WAFV2", "AllowedRequests", *acl]],
+                                      stat="Sum", width=12))  # fmt: skip
     for name, svc in sorted(args.services.items()):
         widgets += _service_row(args, name, svc)
     if args.functions:

@@ -71,15 +71,7 @@ class Notifications(pulumi.ComponentResource):
             deletion_window_in_days=30,
             policy=iam.document(
                 [
-                    {
-                        # AWS's default key policy: IAM policies decide who else may use the key.
-                        # Without it the key could become unmanageable (README: exceptions).
-                        "Sid": "DelegateToIam",
-                        "Effect": "Allow",
-                        "Principal": {"AWS": pulumi.Output.concat("arn:", ctx.partition, ":iam::", ctx.account_id, ":root")},
-                        "Action": "kms:*",
-                        "Resource": "*",
-                    },
+                    iam.delegate_key_to_iam(ctx),
                     {
                         # No aws:SourceAccount condition here: SNS calls KMS on the publisher's
                         # behalf, and AWS's documented statement for this case has none. The

@@ -45,6 +45,7 @@ from .service_settings import ServiceSettings
 from .services import RegionServices, ServiceCompute, build_services
 from .smoke_test import SmokeTestFunction, SmokeTestFunctionArgs, SmokeTestSettings
 from .task_launcher import LauncherSettings, LaunchTarget, TaskLauncher, TaskLauncherArgs
+from .waf import FirewallSettings, WebFirewall, WebFirewallArgs
 
 
 @dataclass(frozen=True)
@@ -60,6 +61,7 @@ class RegionalPlatformArgs:
             repositories and the published-image parameters.
         network: The region's network (:class:`~components.network.NetworkArgs`).
         load_balancer: The shared ALB.
+        firewall: Its web ACL, or None (default) for none.
         notifications: The notifications topic the region creates, unless ``existing_topic_arn``.
         existing_topic_arn: A topic to use instead of creating one. Default None.
         services / functions: What sits behind the ALB. Default none.
@@ -82,6 +84,7 @@ class RegionalPlatformArgs:
     network: NetworkArgs
     load_balancer: LoadBalancerSettings
     notifications: NotificationsSettings
+    firewall: FirewallSettings | None = None
     existing_topic_arn: str | None = None
     services: Sequence[ServiceSettings] = ()
     functions: Sequence[FunctionSettings] = ()
@@ -106,7 +109,8 @@ class RegionalPlatform(pulumi.ComponentResource):
     Creates, with ``name`` (the region code) as the prefix:
 
     - ``{name}-network`` (:class:`~components.network.Network`);
-    - ``{name}-traffic`` (:class:`~components.load_balancer.LoadBalancer`);
+    - ``{name}-traffic`` (:class:`~components.load_balancer.LoadBalancer`), and with a firewall
+      ``{name}-waf`` (:class:`~components.waf.WebFirewall`) on it;
     - ``{name}-notifications`` (:class:`~components.notifications.Notifications`), unless the
       config names an existing topic;
     - with a service's smoke test: ``{name}-smoke-test``
@@ -150,6 +154,7 @@ class RegionalPlatform(pulumi.ComponentResource):
 
         self.network = Network(f"{name}-network", args.network, self._child)
         self.load_balancer = self._traffic()
+        self.firewall = self._firewall()
         self.notifications, self.notifications_topic_arn, self._topic_key_arn = self._notifications()
         self.smoke_test = self._smoke_test()
         self._containers = self._services()
@@ -181,6 +186,15 @@ class RegionalPlatform(pulumi.ComponentResource):
                 # through the NAT gateways.
                 test_client_addresses=self.network.nat_public_ip_by_az if self.args.load_balancer.test_listener else {},
             ),
+            self._child,
+        )
+
+    def _firewall(self) -> WebFirewall | None:
+        if self.args.firewall is None:
+            return None
+        return WebFirewall(
+            f"{self._name}-waf",
+            WebFirewallArgs(settings=self.args.firewall, load_balancer_arn=self.load_balancer.load_balancer_arn),
             self._child,
         )
 
@@ -372,6 +386,7 @@ class RegionalPlatform(pulumi.ComponentResource):
                 queues=queues,
                 replication=replication,
                 build_projects=self.delivery.build_project_names if self.delivery else (),
+                web_acl_name=self.args.firewall.name if self.args.firewall else None,
                 pipeline_name=args.pipeline.pipeline_name if args.pipeline else None,
             ),
             self._child,
@@ -440,6 +455,7 @@ class RegionalPlatform(pulumi.ComponentResource):
             "task_launcher": self.task_launcher.outputs if self.task_launcher else None,
             "replication": self.replicator.outputs if self.replicator else None,
             "dns": self.dns.outputs if self.dns else None,
+            "waf": self.firewall.outputs if self.firewall else None,
             "monitoring": self.monitoring.outputs if self.monitoring else None,
         }
 

@@ -58,6 +58,7 @@ class Assumptions:
     endpoint_gb: float = 0.0  # GB per interface endpoint per month
     spot_discount: float = prices.FARGATE_SPOT_DISCOUNT  # Fargate Spot's discount on on-demand
     lambda_requests: int = 100_000  # requests per month per service on Lambda, per region
+    waf_million_requests: float = 1.0  # million requests per month the web ACL inspects, per region
     lambda_duration_ms: float = 200.0  # average billed duration of one request (seed 003's figure)
 
     @property
@@ -78,6 +79,7 @@ class Assumptions:
             f"Fargate Spot: {_num(self.spot_discount * 100)}% off on-demand (--spot-discount)",
             f"services on Lambda: {self.lambda_requests:,} requests/month each per region × "
             f"{_num(self.lambda_duration_ms)} ms (--lambda-requests, --lambda-duration-ms); staging copies: 0",
+            f"WAF: {_num(self.waf_million_requests)} million requests/month inspected per web ACL (--waf-million-requests)",
         ]
 
 
@@ -397,7 +399,7 @@ def estimate(graph: Graph, assume: Assumptions | None = None) -> Estimate:
             "aws:appautoscaling/policy:Policy", "aws:kms/key:Key", "aws:route53/healthCheck:HealthCheck",
             "aws:codepipeline/pipeline:Pipeline", "aws:codebuild/project:Project", "aws:ec2/vpcEndpoint:VpcEndpoint",
             "aws:lambda/provisionedConcurrencyConfig:ProvisionedConcurrencyConfig", "aws:lambda/function:Function",
-            "aws:cloudwatch/compositeAlarm:CompositeAlarm",
+            "aws:cloudwatch/compositeAlarm:CompositeAlarm", "aws:wafv2/webAcl:WebAcl",
         )}
         add = lines.append
 
@@ -426,6 +428,15 @@ def estimate(graph: Graph, assume: Assumptions | None = None) -> Estimate:
             add(Line(region, f"ALB hours ({len(albs)} ALB)", len(albs) * HOURS, "ALB-h", prices.ALB_HOUR * f))
             add(Line(region, f"ALB LCUs ({len(albs)} × {_num(assume.alb_lcu)} LCU/h, assumed)",
                      len(albs) * assume.alb_lcu * HOURS, "LCU-h", prices.ALB_LCU_HOUR * f))
+
+        # The web ACLs: a monthly fee each, one per rule (a managed group is one), and the requests.
+        for acl in of["aws:wafv2/webAcl:WebAcl"]:
+            rules = len(acl.inputs.get("rules") or [])
+            add(Line(region, f"WAF web ACL {acl.inputs.get('name')}", 1, "web ACL-month", prices.WAF_WEB_ACL_MONTH * f))
+            add(Line(region, f"WAF rules ({rules}: managed rule groups and the rate limit)", rules, "rule-month",
+                     prices.WAF_RULE_MONTH * f))
+            add(Line(region, f"WAF requests ({_num(assume.waf_million_requests)} million, assumed)", assume.waf_million_requests,
+                     "million requests", prices.WAF_MILLION_REQUESTS * f))
 
         # Compute: services at their desired count, then task definitions no service runs.
         tasks = {t.inputs.get("family"): t for t in of["aws:ecs/taskDefinition:TaskDefinition"]}
@@ -677,6 +688,8 @@ def parser() -> argparse.ArgumentParser:
                    help=f"GB/month per interface VPC endpoint (default {d.endpoint_gb:g})")
     p.add_argument("--spot-discount", type=float, default=d.spot_discount,
                    help=f"Fargate Spot's discount on on-demand, 0-1 (default {d.spot_discount:g})")
+    p.add_argument("--waf-million-requests", type=float, default=d.waf_million_requests,
+                   help=f"million requests/month each WAF web ACL inspects (default {d.waf_million_requests:g})")
     p.add_argument("--lambda-requests", type=int, default=d.lambda_requests,
                    help=f"requests/month per service on Lambda, per region (default {d.lambda_requests:,})")
     p.add_argument("--lambda-duration-ms", type=float, default=d.lambda_duration_ms,
@@ -698,6 +711,7 @@ def assumptions_from(args: argparse.Namespace) -> Assumptions:
         spot_discount=args.spot_discount,
         lambda_requests=args.lambda_requests,
         lambda_duration_ms=args.lambda_duration_ms,
+        waf_million_requests=args.waf_million_requests,
     )
 
 
@@ -706,7 +720,8 @@ def main(argv: list[str], *, out: TextIO | None = None, err: TextIO | None = Non
     err = err or sys.stderr
     args = parser().parse_args(argv)
     bad = [name for name in ("nat_gb", "alb_lcu", "pipeline_runs", "pipeline_minutes", "build_minutes",
-                             "on_demand_hours", "endpoint_gb", "lambda_requests", "lambda_duration_ms")
+                             "on_demand_hours", "endpoint_gb", "lambda_requests", "lambda_duration_ms",
+                             "waf_million_requests")
            if getattr(args, name) < 0]  # fmt: skip
     if args.builds is not None and args.builds < 0:
         bad.append("builds")

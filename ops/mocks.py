@@ -198,6 +198,11 @@ class RealisticMocks(pulumi.runtime.Mocks):
             out["qualifiedArn"] = f"{out['arn']}:{out['version']}"
             out["invokeArn"] = f"arn:{partition}:apigateway:{region}:lambda:path/2015-03-31/functions/{out['arn']}/invocations"
             return out["name"]
+        if typ == "aws:wafv2/webAcl:WebAcl":
+            uid = f"{seed[:8]}-{seed[8:12]}-4{seed[12:15]}-8{seed[15:17]}0-{_hex(seed, length=12)}"
+            scope = "regional" if str(out.get("scope", "REGIONAL")).upper() == "REGIONAL" else "global"
+            out["arn"] = arn("wafv2", f"{scope}/webacl/{out.get('name')}/{uid}")
+            return uid
         if typ == "aws:lambda/alias:Alias":
             out["arn"] = arn("lambda", f"function:{out.get('functionName')}:{out.get('name')}")
             return out["arn"]

@@ -42,6 +42,9 @@ INTERFACE_ENDPOINT_GB = 0.01  # per GB processed (first PB)
 LAMBDA_PROVISIONED_GB_SECOND = 0.0000041667  # x86 provisioned concurrency, per GB-second configured
 LAMBDA_REQUEST = 0.0000002  # per request ($0.20 per million)
 LAMBDA_GB_SECOND = 0.0000166667  # x86 duration, per GB-second
+WAF_WEB_ACL_MONTH = 5.00  # per web ACL per month
+WAF_RULE_MONTH = 1.00  # per rule (a managed rule group counts as one) per month
+WAF_MILLION_REQUESTS = 0.60  # per million requests inspected
 LAMBDA_GB_SECOND_BY_ARCH = {"X86_64": LAMBDA_GB_SECOND, "ARM64": 0.0000133334}  # duration, first pricing tier
 
 # Multiplier on the us-east-1 price. Route 53 and CloudWatch dashboards are global prices and take

@@ -147,6 +147,8 @@ ECS_CLUSTER = "aws:ecs/cluster:Cluster"
 ECR_REPO = "aws:ecr/repository:Repository"
 ECR_LIFECYCLE = "aws:ecr/lifecyclePolicy:LifecyclePolicy"
 ECR_POLICY = "aws:ecr/repositoryPolicy:RepositoryPolicy"
+ECR_TEMPLATE = "aws:ecr/repositoryCreationTemplate:RepositoryCreationTemplate"
+ECR_CACHE_RULE = "aws:ecr/pullThroughCacheRule:PullThroughCacheRule"
 VPC = "aws:ec2/vpc:Vpc"
 DEFAULT_SG = "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup"
 FLOW_LOG = "aws:ec2/flowLog:FlowLog"
@@ -171,6 +173,10 @@ IAM_ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
 IAM_POLICY = "aws:iam/policy:Policy"
 KMS_KEY = "aws:kms/key:Key"
 LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup"
+WAF_ASSOCIATION = "aws:wafv2/webAclAssociation:WebAclAssociation"
+TARGET_GROUP = "aws:lb/targetGroup:TargetGroup"
+BUCKET_VERSIONING = "aws:s3/bucketVersioning:BucketVersioning"
+BUCKET_LOGGING = "aws:s3/bucketLogging:BucketLogging"
 
 
 def _as_list(value: Any) -> list[Any]:
@@ -230,6 +236,15 @@ def check_elb6(r: Resource, ctx: Context) -> list[str]:
     if r.inputs.get("enableDeletionProtection") is not True:
         return ["load balancer deletion protection is off (enableDeletionProtection)"]
     return []
+
+
+def check_waf_alb(r: Resource, ctx: Context) -> list[str]:
+    """An internet-facing ALB has a WAF web ACL (Security Hub's WAF controls; checkov CKV2_AWS_28)."""
+    if not _is_alb(r) or r.inputs.get("internal") is True:
+        return []
+    if any(a.refers_to("resourceArn", r) for a in ctx.of_type(WAF_ASSOCIATION)):
+        return []
+    return ["internet-facing ALB without a WAF web ACL (a wafv2 WebAclAssociation naming it)"]
 
 
 def check_elb12(r: Resource, ctx: Context) -> list[str]:
@@ -324,6 +339,9 @@ def check_ecs12(r: Resource, ctx: Context) -> list[str]:
 
 
 def check_ecr1(r: Resource, ctx: Context) -> list[str]:
+    if r.type == ECR_TEMPLATE:
+        # The repositories ECR creates from a template: a template has no scanning setting.
+        return ["repositories created from this template do not scan on push (a template cannot set it)"]
     if r.get("imageScanningConfiguration", "scanOnPush") is not True:
         return ["repository does not scan on push (imageScanningConfiguration.scanOnPush)"]
     return []
@@ -334,6 +352,21 @@ def check_ecr2(r: Resource, ctx: Context) -> list[str]:
     if not str(mutability).startswith("IMMUTABLE"):
         return [f"repository tags are {mutability}, not IMMUTABLE"]
     return []
+
+
+def check_ecr_cache(r: Resource, ctx: Context) -> list[str]:
+    """A pull-through cache's repositories get encryption and a lifecycle policy from a template."""
+    prefix = r.inputs.get("ecrRepositoryPrefix")
+    for template in ctx.of_type(ECR_TEMPLATE):
+        if template.inputs.get("prefix") == prefix and "PULL_THROUGH_CACHE" in _as_list(template.inputs.get("appliedFors")):
+            found = []
+            if not _as_list(template.inputs.get("encryptionConfigurations")):
+                found.append(f"the creation template for {prefix!r} sets no encryption")
+            doc = _json(template.inputs.get("lifecyclePolicy"))
+            if not (isinstance(doc, Mapping) and _as_list(doc.get("rules"))):
+                found.append(f"the creation template for {prefix!r} has no lifecycle policy with rules")
+            return found
+    return [f"no repository creation template for the cache's repositories ({prefix!r}, PULL_THROUGH_CACHE)"]
 
 
 def check_ecr3(r: Resource, ctx: Context) -> list[str]:
@@ -590,6 +623,79 @@ def check_ecr_policy(r: Resource, ctx: Context) -> list[str]:
     return found
 
 
+# --- encryption, transport and placement choices written down as exceptions --------------------------
+
+
+def check_ecr_kms(r: Resource, ctx: Context) -> list[str]:
+    kinds = [c.get("encryptionType") for c in _as_list(r.inputs.get("encryptionConfigurations")) if isinstance(c, Mapping)]
+    if "KMS" in kinds or any(is_unknown(k) for k in kinds):
+        return []
+    return ["repository encrypts with ECR's own keys (AES256), not a KMS key"]
+
+
+def check_log_group_kms(r: Resource, ctx: Context) -> list[str]:
+    if r.inputs.get("kmsKeyId"):
+        return []
+    return ["log group uses CloudWatch Logs' own encryption, not a customer-managed KMS key (kmsKeyId)"]
+
+
+def check_target_group_tls(r: Resource, ctx: Context) -> list[str]:
+    protocol = r.inputs.get("protocol")
+    if r.inputs.get("targetType") == "lambda" or protocol in (None, "HTTPS", "TLS") or is_unknown(protocol):
+        return []
+    return [f"target group speaks {protocol} to its targets, not HTTPS"]
+
+
+def check_s3_versioning(r: Resource, ctx: Context) -> list[str]:
+    for v in _companions(ctx, (BUCKET_VERSIONING,), r):
+        status = (v.inputs.get("versioningConfiguration") or {}).get("status")
+        if status == "Enabled" or is_unknown(status):
+            return []
+    return ["bucket has no versioning (a BucketVersioning with status Enabled)"]
+
+
+def check_s3_access_logging(r: Resource, ctx: Context) -> list[str]:
+    if _companions(ctx, (BUCKET_LOGGING,), r):
+        return []
+    return ["bucket has no server access logging (a BucketLogging)"]
+
+
+def check_s3_kms(r: Resource, ctx: Context) -> list[str]:
+    for sse in _companions(ctx, (BUCKET_SSE, BUCKET_SSE_V2), r):
+        for rule in _as_list(sse.inputs.get("rules")):
+            algorithm = (rule.get("applyServerSideEncryptionByDefault") or {}).get("sseAlgorithm")
+            if algorithm in ("aws:kms", "aws:kms:dsse") or is_unknown(algorithm):
+                return []
+    return ["bucket's default encryption is not a KMS key (SSE-S3 or none)"]
+
+
+def check_log_retention_year(r: Resource, ctx: Context) -> list[str]:
+    days = r.inputs.get("retentionInDays")
+    if is_unknown(days) or (isinstance(days, int) and days >= 365):
+        return []
+    return [f"log group keeps events {days} days, less than a year (CloudWatch.16)"]
+
+
+def check_trust_conditions(r: Resource, ctx: Context) -> list[str]:
+    """A role an AWS service assumes names whose behalf it acts on (aws:SourceAccount or SourceArn)."""
+    doc = _json(r.inputs.get("assumeRolePolicy"))
+    found = []
+    for st in _allow_statements(doc):
+        principal = st.get("Principal")
+        services = _as_list(principal.get("Service")) if isinstance(principal, Mapping) else []
+        keys = {k.lower() for op in (st.get("Condition") or {}).values() if isinstance(op, Mapping) for k in op}
+        if services and not keys & {"aws:sourceaccount", "aws:sourcearn"}:
+            found.append(Finding(f"trusts {', '.join(services)} without aws:SourceAccount or aws:SourceArn", services=services))
+    return found
+
+
+def check_lambda_vpc(r: Resource, ctx: Context) -> list[str]:
+    subnets = (r.inputs.get("vpcConfig") or {}).get("subnetIds")
+    if subnets or is_unknown(subnets):
+        return []
+    return ["function runs outside the VPC (no vpcConfig)"]
+
+
 # --- CodeBuild ---------------------------------------------------------------------------------------
 
 _SECRET_NAME = re.compile(r"(SECRET|PASSWORD|PASSWD|TOKEN|PRIVATE_KEY|ACCESS_KEY)", re.IGNORECASE)
@@ -749,6 +855,7 @@ RULES: list[Rule] = [
     Rule("ELB.5", "Load balancers write access logs", (LB,), check_elb5),
     Rule("ELB.6", "Load balancers have deletion protection on", (LB,), check_elb6, stack=True),
     Rule("ELB.12", "ALB desync mitigation is defensive or strictest", (LB,), check_elb12),
+    Rule("WAF.alb", "Internet-facing ALBs have a WAF web ACL", (LB,), check_waf_alb, stack=True),
     Rule("ELB.17", "HTTPS/TLS listeners use an ELBSecurityPolicy-TLS13 policy", (LISTENER,), check_elb17),
     Rule("ECS.2", "ECS services assign no public IPs", (ECS_SERVICE,), check_ecs2),
     Rule(
@@ -769,8 +876,15 @@ RULES: list[Rule] = [
     Rule("ECS.8", "No credentials in containers' plain environment", (ECS_TASKDEF,), check_ecs8),
     Rule("ECS.9", "Every container has a log configuration", (ECS_TASKDEF,), check_ecs9),
     Rule("ECS.12", "ECS clusters enable Container Insights", (ECS_CLUSTER,), check_ecs12),
-    Rule("ECR.1", "ECR repositories scan images on push", (ECR_REPO,), check_ecr1),
-    Rule("ECR.2", "ECR repositories have immutable tags", (ECR_REPO,), check_ecr2),
+    Rule("ECR.1", "ECR repositories scan images on push", (ECR_REPO, ECR_TEMPLATE), check_ecr1),
+    Rule("ECR.2", "ECR repositories have immutable tags", (ECR_REPO, ECR_TEMPLATE), check_ecr2),
+    Rule(
+        "ECR.cache",
+        "A pull-through cache's repositories get encryption and a lifecycle policy from a creation template",
+        (ECR_CACHE_RULE,),
+        check_ecr_cache,
+        stack=True,
+    ),
     Rule("ECR.3", "Every ECR repository has a lifecycle policy", (ECR_REPO,), check_ecr3, stack=True),
     Rule(
         "EC2.2", "Each VPC's default security group is adopted with no rules", (VPC,), check_ec2_2, stack=True
@@ -850,6 +964,15 @@ RULES: list[Rule] = [
         stack=True,
     ),
     Rule("KMS.4", "KMS keys rotate", (KMS_KEY,), check_kms4),
+    Rule("ECR.kms", "ECR repositories encrypt with a KMS key", (ECR_REPO,), check_ecr_kms),
+    Rule("CloudWatch.kms", "Log groups encrypt with a customer-managed KMS key", (LOG_GROUP,), check_log_group_kms),
+    Rule("ELB.targets-tls", "Target groups speak HTTPS to their targets", (TARGET_GROUP,), check_target_group_tls),
+    Rule("S3.14", "Buckets have versioning", (BUCKET, BUCKET_V2), check_s3_versioning, stack=True),
+    Rule("S3.9", "Buckets have server access logging", (BUCKET, BUCKET_V2), check_s3_access_logging, stack=True),
+    Rule("Lambda.vpc", "Lambda functions run in the VPC", (LAMBDA_FUNCTION,), check_lambda_vpc),
+    Rule("S3.kms", "Buckets encrypt with a KMS key by default", (BUCKET, BUCKET_V2), check_s3_kms, stack=True),
+    Rule("CloudWatch.16", "Log groups keep events at least a year", (LOG_GROUP,), check_log_retention_year),
+    Rule("IAM.trust", "A role a service assumes is limited to this account (aws:SourceAccount or SourceArn)", (IAM_ROLE,), check_trust_conditions),
     Rule("CloudWatch.retention", "Every log group has a retention period", (LOG_GROUP,), check_log_retention),
 ]
 
@@ -953,7 +1076,111 @@ class _Env:
         return ctx.environment != "prod"
 
 
+def _named(*suffixes: str) -> Callable[[Resource, str, Context], bool]:
+    """The resources whose logical name ends with one of ``suffixes`` (the program's own names)."""
+    return lambda r, m, ctx: r.name.endswith(suffixes)
+
+
 EXCEPTIONS: list[PolicyException] = [
+    PolicyException(
+        "ECR.kms",
+        ECR_REPO,
+        _named("-registry-repository"),
+        "Exception: ECR repositories use AES256, not KMS: ECR's own keys encrypt images at rest (ECR.1-3 hold); "
+        "a customer key would need a key policy admitting every puller (ECS, Lambda, CodeBuild) in every region "
+        "and a KMS call per layer, for images that hold no more than the source repository does.",
+    ),
+    PolicyException(
+        "ECR.2",
+        ECR_TEMPLATE,
+        lambda r, m, ctx: r.name.endswith("-base-image-template") and _as_list(r.inputs.get("appliedFors")) == ["PULL_THROUGH_CACHE"],
+        "Exception: cached base-image repositories keep mutable tags: a cached tag (python:3.13-slim) must follow "
+        "the upstream image when it is rebuilt, and nothing pushes to them but ECR's own cache. The services' "
+        "images, which the pipeline deploys, stay immutable.",
+    ),
+    PolicyException(
+        "ECR.1",
+        ECR_TEMPLATE,
+        lambda r, m, ctx: r.name.endswith("-base-image-template") and _as_list(r.inputs.get("appliedFors")) == ["PULL_THROUGH_CACHE"],
+        "Exception: cached base-image repositories do not scan on push: a creation template cannot set scanning "
+        "(only the account-wide registry scanning configuration can, which one stack should not own), and every "
+        "layer they hold is scanned again inside the service image built from it, which scans on push.",
+    ),
+    PolicyException(
+        "CloudWatch.kms",
+        LOG_GROUP,
+        _named("-logs", "-logs-group"),
+        "Exception: log groups use CloudWatch Logs' own encryption, not a customer-managed key: flow logs, "
+        "service, function, build and WAF logs alike. CloudWatch Logs encrypts every log group at rest; FSBP "
+        "requires no customer key for them, and one would add a key policy per region for the logs service.",
+    ),
+    PolicyException(
+        "ELB.targets-tls",
+        TARGET_GROUP,
+        lambda r, m, ctx: r.inputs.get("protocol") == "HTTP" and r.name.endswith(("-tg", "-tg-alt")),
+        "Exception: target groups speak plain HTTP inside the VPC: TLS ends at the ALB; the targets sit in "
+        "private subnets and admit only the ALB's security group, and a certificate per task would add nothing "
+        "the VPC does not already give.",
+    ),
+    PolicyException(
+        "S3.14",
+        BUCKET,
+        _named("-traffic-access-logs"),
+        "Exception: the ALB access-log bucket has no versioning and no server access logging: ELB writes each "
+        "object once and nothing rewrites it, so versions would only double storage, and logging a log bucket "
+        "recurses; it expires its objects and denies non-TLS access.",
+    ),
+    PolicyException(
+        "S3.9",
+        BUCKET,
+        _named("-traffic-access-logs", "-delivery-artifacts"),
+        "Exception: no server access logging on the access-log and artifact buckets: it would need a log bucket "
+        "per region; CloudTrail S3 data events are the better record.",
+    ),
+    PolicyException(
+        "S3.kms",
+        BUCKET,
+        _named("-traffic-access-logs"),
+        "Exception: the access-log bucket uses SSE-S3, not KMS: ALB log delivery supports only SSE-S3. It is "
+        "otherwise locked down (public access block, TLS-only policy, bucket-owner ownership, expiry).",
+    ),
+    PolicyException(
+        "CloudWatch.16",
+        LOG_GROUP,
+        _Env.non_production,
+        "Exception: dev keeps logs 30 days (logs.retentionDays in Pulumi.dev.yaml), below CloudWatch.16's 365 "
+        "days, to save cost; prod keeps a year.",
+    ),
+    PolicyException(
+        "IAM.trust",
+        IAM_ROLE,
+        lambda r, m, ctx: set(getattr(m, "detail", {}).get("services", ())) == {"lambda.amazonaws.com"},
+        "Exception: a Lambda function's execution role trusts lambda.amazonaws.com without a condition: Lambda "
+        "does not pass aws:SourceAccount or aws:SourceArn when it assumes an execution role.",
+    ),
+    PolicyException(
+        "IAM.trust",
+        IAM_ROLE,
+        lambda r, m, ctx: set(getattr(m, "detail", {}).get("services", ())) == {"ecs.amazonaws.com"}
+        and r.name.endswith("-deploy-role"),
+        "Exception: a progressive service's deploy role trusts ecs.amazonaws.com without a condition: that is "
+        "the trust policy ECS documents for its infrastructure and hook roles, and whether ECS passes "
+        "aws:SourceAccount when it assumes them is not documented.",
+    ),
+    PolicyException(
+        "Lambda.vpc",
+        LAMBDA_FUNCTION,
+        lambda r, m, ctx: r.name.endswith(("-task-launcher-function-function", "-replicator-function-function")),
+        "Exception: the event functions run outside the VPC: they only call AWS APIs, and a VPC would add network "
+        "interfaces and NAT dependence for nothing.",
+    ),
+    PolicyException(
+        "Lambda.vpc",
+        LAMBDA_FUNCTION,
+        lambda r, m, ctx: ctx.environment != "prod" and r.name.endswith("-lambda-demo-function"),
+        "Exception: the dev lambda-demo runs outside the VPC (functions[].vpc false in Pulumi.dev.yaml): it reads "
+        "nothing in the VPC, and outside it needs no NAT; prod's runs in the private subnets.",
+    ),
     PolicyException(
         "ELB.1",
         LISTENER,
@@ -967,6 +1194,13 @@ EXCEPTIONS: list[PolicyException] = [
         _Env.non_production,
         "Exception: dev serves plain HTTP and has deletion protection off (ELB.1, ELB.6), so a dev stack needs "
         "no domain and can be destroyed in one go. Deletion protection is on in prod.",
+    ),
+    PolicyException(
+        "WAF.alb",
+        LB,
+        _Env.non_production,
+        "Exception: dev has no WAF (loadBalancer.waf.enabled false in Pulumi.dev.yaml): its web ACL and rules cost "
+        "about $9 a month per region before any request. prod has one on each ALB.",
     ),
     PolicyException(
         "CodeBuild.5",

@@ -101,6 +101,15 @@ RepositoryId = checked_str("repository_id", REPOSITORY_ID_ALLOWED, _REPOSITORY_I
 Email = checked_str("email", EMAIL_ALLOWED, lambda value: len(value) <= 254 and bool(_EMAIL_RE.match(value)))
 TopicArn = checked_str("topic_arn", TOPIC_ARN_ALLOWED, _TOPIC_ARN_RE.match)
 
+CACHE_PREFIX_ALLOWED = (
+    "an ECR repository namespace of 2-30 characters: lowercase letters and digits, separated by single . _ - or /"
+)
+# ECR's pattern for a pull-through cache rule's ecrRepositoryPrefix (CreatePullThroughCacheRule).
+_CACHE_PREFIX_RE = re.compile(r"^(?:[a-z0-9]+(?:[._-][a-z0-9]+)*/)*[a-z0-9]+(?:[._-][a-z0-9]+)*$")
+CachePrefix = checked_str(
+    "cache_prefix", CACHE_PREFIX_ALLOWED, lambda value: 2 <= len(value) <= 30 and bool(_CACHE_PREFIX_RE.match(value))
+)
+
 BuildTimeout, BUILD_TIMEOUT_ALLOWED = _int(5, 480, "minutes")
 DeployTimeout, DEPLOY_TIMEOUT_ALLOWED = _int(1, 60, "minutes")
 StagingCount, STAGING_COUNT_ALLOWED = _int(1, 10, "a task count")
@@ -143,6 +152,24 @@ class SourceConfig(_Model):
     )
 
 
+class BaseImageCacheConfig(_Model):
+    """An ECR pull-through cache of ECR Public in each region, which the build pulls base images through."""
+
+    enabled: bool = _field(
+        True,
+        description="Create the cache rule and pass the build BASE_REGISTRY=<this account's registry>/<prefix>, "
+        "so base images come from the account's own registry instead of anonymous pulls from public.ecr.aws.",
+        allowed="true or false",
+        strict=True,
+    )
+    prefix: CachePrefix | None = _field(  # type: ignore[valid-type]
+        None,
+        description="Namespace of the cached repositories, unique per account and region. Default "
+        "ecr-public-{environment}, so dev and prod can share an account.",
+        allowed=CACHE_PREFIX_ALLOWED,
+    )
+
+
 class BuildConfig(_Model):
     """The CodeBuild project that builds and pushes every service's image."""
 
@@ -151,6 +178,11 @@ class BuildConfig(_Model):
     )
     timeout_minutes: BuildTimeout = _field(  # type: ignore[valid-type]
         30, description="A build running longer is stopped.", allowed=BUILD_TIMEOUT_ALLOWED
+    )
+    base_image_cache: BaseImageCacheConfig = _field(
+        BaseImageCacheConfig(),
+        description="Base images pulled through an ECR pull-through cache of ECR Public.",
+        allowed="an object with enabled, prefix",
     )
 
 

@@ -77,6 +77,7 @@ EXAMPLES: dict[str, object] = {
     "pipeline.source.repositoryName": "devops-platform-prod",
     "pipeline.source.connectionArn": "arn:aws:codeconnections:us-east-1:111122223333:connection/0f0f0f0f-1111-2222-3333-444455556666",
     "pipeline.source.fullRepositoryId": "acme/app",
+    "pipeline.build.baseImageCache.prefix": "team-a/ecr-public",
     "pipeline.stages[].services": ["auth", "pdf"],
     "pipeline.stages[].actionName": "Deploy-auth",
     "pipeline.notifications.topicArns": {"us-east-1": "arn:aws:sns:us-east-1:111122223333:approvals"},

@@ -162,6 +162,55 @@ class AccessLogsConfig(_Model):
     )
 
 
+RateLimit, RATE_LIMIT_ALLOWED = _int(10, 2_000_000_000, "requests per 5 minutes from one IP address")
+
+
+class ManagedRulesConfig(_Model):
+    """AWS managed rule groups of the web ACL, each on or off."""
+
+    common: bool = _field(
+        True,
+        description="AWSManagedRulesCommonRuleSet: the OWASP-style core rules (cross-site scripting, "
+        "local file inclusion, oversized bodies: a request body over 8 KB is blocked).",
+        allowed="true or false",
+        strict=True,
+    )
+    known_bad_inputs: bool = _field(
+        True,
+        description="AWSManagedRulesKnownBadInputsRuleSet: request patterns known to exploit vulnerabilities "
+        "(Log4j's JNDI lookups and the like).",
+        allowed="true or false",
+        strict=True,
+    )
+    ip_reputation: bool = _field(
+        True,
+        description="AWSManagedRulesAmazonIpReputationList: addresses Amazon's threat intelligence lists as "
+        "bots or sources of attacks.",
+        allowed="true or false",
+        strict=True,
+    )
+
+
+class WafConfig(_Model):
+    """A WAF web ACL in front of each region's ALB."""
+
+    enabled: bool = _field(
+        True,
+        description="A web ACL associated with each region's ALB, logging to aws-waf-logs-{name}-{environment} "
+        "(Security Hub's WAF controls). dev turns it off to save its fixed monthly fee.",
+        allowed="true or false",
+        strict=True,
+    )
+    managed_rules: ManagedRulesConfig = _field(
+        ManagedRulesConfig(), description="The AWS managed rule groups.", allowed="an object with common, knownBadInputs, ipReputation"
+    )
+    rate_limit: RateLimit | None = _field(  # type: ignore[valid-type]
+        2000,
+        description="Block an IP address that sends more than this many requests in 5 minutes; null: no rate rule.",
+        allowed=RATE_LIMIT_ALLOWED,
+    )
+
+
 class LoadBalancerConfig(_Model):
     """The shared Application Load Balancer of each region."""
 
@@ -200,6 +249,11 @@ class LoadBalancerConfig(_Model):
         "ECS points its test rule at the new tasks, and the smoke tests request them there. It admits only "
         "the region's NAT gateways' addresses, where the smoke-test function's requests come from.",
         allowed=PORT_ALLOWED + ", other than 80, 443 and pipeline.staging.listenerPort",
+    )
+    waf: WafConfig = _field(
+        WafConfig(),
+        description="A web application firewall on the ALB: AWS managed rules and a rate limit per IP.",
+        allowed="an object with enabled, managedRules, rateLimit",
     )
 
 

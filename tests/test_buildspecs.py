@@ -83,6 +83,17 @@ def test_the_build_pushes_each_image_tagged_with_the_commit_and_writes_its_image
     assert not (tmp_path / "out/fa").exists()
 
 
+def test_with_a_base_image_cache_every_build_pulls_through_the_accounts_registry(tmp_path: Path):
+    result = _run(build_spec(IMAGES, base_image_prefix="ecr-public-prod"), tmp_path)
+    assert result.returncode == 0, result.stderr
+    calls = _calls(tmp_path)
+    # The registry the build logged in to, so the cached pulls use the same credentials.
+    assert f"docker login --username AWS --password-stdin {REGISTRY}" in calls
+    for url, directory in ((AUTH, "auth"), (FA, "fa")):
+        assert f"docker build --build-arg BASE_REGISTRY={REGISTRY}/ecr-public-prod --tag {url}:{COMMIT} {directory}" in calls
+    assert len([c for c in calls if c.startswith("docker build")]) == 2
+
+
 def test_a_retried_commit_does_not_rebuild_an_image_whose_tag_exists(tmp_path: Path):
     result = _run(build_spec(IMAGES), tmp_path, EXISTING="devops-platform-prod/auth")
     assert result.returncode == 0, result.stderr

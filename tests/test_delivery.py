@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -109,7 +110,7 @@ def test_the_build_writes_the_artifact_each_deploy_action_reads(prod: Graph, reg
     assert sorted(declared) == sorted(build["outputArtifacts"])
     commands = "\n".join(spec["phases"]["build"]["commands"])
     for service in _service_names("prod") + _service_names("prod", "on-demand"):
-        assert f'docker build --tag "$image" "{service}"' in commands
+        assert re.search(rf'docker build (--build-arg \S+ )?--tag "\$image" "{service}"\n', commands), service
     for artifact, where in declared.items():
         service = where["base-directory"].removeprefix("out/")
         assert artifact == "images_" + service.replace("-", "_")
@@ -135,6 +136,11 @@ def test_the_artifact_store_is_encrypted_with_a_rotated_customer_key(graphs: dic
     for region in REGIONS:
         key = graph.named(f"{region}-delivery-artifacts-key")
         assert key.inputs["enableKeyRotation"] is True
+        # The key's policy is declared (the default one, written out): the account's IAM policies
+        # decide who uses it, and nothing else may.
+        assert json.loads(key.inputs["policy"])["Statement"] == [
+            {"Sid": "DelegateToIam", "Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::123456789012:root"}, "Action": "kms:*", "Resource": "*"}
+        ]
         (store,) = pipeline_of(graph, region)["artifactStores"]
         assert store["encryptionKey"] == {"id": f"arn:aws:kms:{region}:123456789012:key/{key.id}", "type": "KMS"}
         bucket = graph.named(f"{region}-delivery-artifacts")
@@ -504,3 +510,75 @@ def test_the_staging_stage_records_each_candidate_after_deploying_it(prod: Graph
     release = {s["Sid"]: s for s in _statements(prod, region)[f"{region}-delivery-release-policy"]}
     released = sorted([*_service_names("prod"), *_service_names("prod", "on-demand")])
     assert release["RecordDeployedImages"]["Resource"] == [f"{parameter}/{s}" for s in released]
+
+
+# --- base images through the account's pull-through cache --------------------------------------------
+
+CACHE_RULE = "aws:ecr/pullThroughCacheRule:PullThroughCacheRule"
+CACHE_TEMPLATE = "aws:ecr/repositoryCreationTemplate:RepositoryCreationTemplate"
+
+
+@pytest.mark.parametrize("stack", ["prod", "dev"])
+def test_the_build_pulls_base_images_through_the_regions_cache_of_ecr_public(graphs: dict[str, Graph], stack: str):
+    import fnmatch
+
+    from tests.test_examples import ALL_SERVICES, base_images
+
+    graph = graphs[stack]
+    prefix = f"ecr-public-{stack}"
+    for region in REGIONS:
+        rule = graph.named(f"{region}-delivery-base-image-cache")
+        assert rule.inputs == {"ecrRepositoryPrefix": prefix, "upstreamRegistryUrl": "public.ecr.aws"}
+        assert rule.provider == graph.named(f"{region}-delivery-build").provider
+        template = graph.named(f"{region}-delivery-base-image-template")
+        assert template.inputs["prefix"] == prefix and template.inputs["appliedFors"] == ["PULL_THROUGH_CACHE"]
+        assert template.inputs["encryptionConfigurations"] == [{"encryptionType": "AES256"}]
+        assert json.loads(template.inputs["lifecyclePolicy"])["rules"]
+        # The template exists before the rule can create a repository, and both before a build runs.
+        assert template.urn in rule.depends_on
+        build = graph.named(f"{region}-delivery-build")
+        assert {rule.urn, template.urn} <= set(build.depends_on)
+
+        registry = f"123456789012.dkr.ecr.{region}.amazonaws.com"
+        spec = "\n".join(yaml.safe_load(build.inputs["source"]["buildspec"])["phases"]["build"]["commands"])
+        builds = [line for line in spec.splitlines() if "docker build" in line]
+        assert builds and all(f'--build-arg BASE_REGISTRY="{registry}/{prefix}"' in line for line in builds)
+
+        # Every base image every example pulls, through the cache, is a repository the build role
+        # may create, import into and pull from; nothing outside the cache's namespace is.
+        (cache,) = [s for s in _statements(graph, region)[f"{region}-delivery-build-policy"] if s["Sid"] == "PullBaseImagesThroughCache"]
+        assert sorted(cache["Action"]) == [
+            "ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:BatchImportUpstreamImage",
+            "ecr:CreateRepository", "ecr:GetDownloadUrlForLayer",
+        ]  # fmt: skip
+        arn = f"arn:aws:ecr:{region}:123456789012:repository/"
+        for service in ALL_SERVICES:
+            for image in base_images(service, {"BASE_REGISTRY": f"{registry}/{prefix}"}):
+                repository = image.removeprefix(f"{registry}/").split(":")[0]
+                assert fnmatch.fnmatchcase(arn + repository, cache["Resource"]), (image, cache["Resource"])
+        assert not fnmatch.fnmatchcase(arn + "devops-platform-prod/auth", cache["Resource"])
+
+
+def test_without_the_cache_the_build_pulls_as_the_dockerfiles_say_and_may_not_import(run_program: Callable[..., Graph]):
+    def edit(ns: dict[str, Any]) -> None:
+        ns["pipeline"].setdefault("build", {})["baseImageCache"] = {"enabled": False}
+
+    graph = run_program("dev", edit=edit)
+    assert graph.of_type(CACHE_RULE) == [] and graph.of_type(CACHE_TEMPLATE) == []
+    for region in REGIONS:
+        spec = graph.named(f"{region}-delivery-build").inputs["source"]["buildspec"]
+        assert "docker build --tag" in spec and "BASE_REGISTRY" not in spec
+        sids = {s["Sid"] for s in _statements(graph, region)[f"{region}-delivery-build-policy"]}
+        assert "PullBaseImagesThroughCache" not in sids
+
+
+def test_a_configured_cache_prefix_names_the_rule_the_template_and_the_grant(run_program: Callable[..., Graph]):
+    def edit(ns: dict[str, Any]) -> None:
+        ns["pipeline"].setdefault("build", {})["baseImageCache"] = {"prefix": "team-a/public"}
+
+    graph = run_program("dev", edit=edit)
+    region = "us-east-1"
+    assert graph.named(f"{region}-delivery-base-image-cache").inputs["ecrRepositoryPrefix"] == "team-a/public"
+    assert graph.named(f"{region}-delivery-base-image-template").inputs["prefix"] == "team-a/public"
+    (cache,) = [s for s in _statements(graph, region)[f"{region}-delivery-build-policy"] if s["Sid"] == "PullBaseImagesThroughCache"]
+    assert cache["Resource"] == f"arn:aws:ecr:{region}:123456789012:repository/team-a/public/*"

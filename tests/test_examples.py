@@ -23,10 +23,10 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 APP = ROOT / "examples" / "app"
 STACKS = ("prod", "dev")
-# The adapter every image copies in, where Lambda looks for extensions.
-ADAPTER = re.compile(
-    r"^COPY --from=public\.ecr\.aws/awsguru/aws-lambda-adapter:\d+\.\d+\.\d+ /lambda-adapter /opt/extensions/lambda-adapter$"
-)
+# The adapter every image copies in, where Lambda looks for extensions: from a stage of its own,
+# since COPY --from takes no build arguments and the registry is one.
+ADAPTER_STAGE = re.compile(r"^\$\{BASE_REGISTRY\}/awsguru/aws-lambda-adapter:\d+\.\d+\.\d+ AS adapter$")
+ADAPTER_COPY = "--from=adapter /lambda-adapter /opt/extensions/lambda-adapter"
 GO_SERVICES = ("go-demo",)
 
 
@@ -71,14 +71,29 @@ def test_no_directories_beyond_the_services():
     assert all((APP / name).is_dir() for name in ALL_SERVICES)
 
 
+def base_images(service: str, build_args: dict[str, str]) -> list[str]:
+    """Each FROM's image as docker resolves it: global ARGs (before the first FROM), overridden by
+    ``--build-arg``, expand in FROM lines."""
+    text = (APP / service / "Dockerfile").read_text()
+    head = text[: text.index("\nFROM ")]
+    args = dict(re.findall(r"^ARG\s+(\w+)=(\S+)\s*$", head, flags=re.MULTILINE)) | build_args
+    return [
+        re.sub(r"\$\{(\w+)\}", lambda m: args[m.group(1)], line.split()[0]) for line in dockerfile_values(service, "FROM")
+    ]
+
+
 @pytest.mark.parametrize("service", ALL_SERVICES)
-def test_every_image_carries_the_lambda_web_adapter_from_ecr_public_and_runs_as_non_root(service: str):
-    for base in dockerfile_values(service, "FROM"):
-        assert base.split()[0].startswith("public.ecr.aws/"), base
-    adapters = [f"COPY {v}" for v in dockerfile_values(service, "COPY") if "aws-lambda-adapter" in v]
-    assert len(adapters) == 1 and ADAPTER.match(adapters[0]), adapters
+def test_every_image_carries_the_lambda_web_adapter_from_a_registry_the_build_chooses_and_runs_as_non_root(service: str):
+    # Anywhere: ECR Public. In the pipeline: the account's pull-through cache of it, same paths.
+    assert all(image.startswith("public.ecr.aws/") for image in base_images(service, {})), base_images(service, {})
+    cache = "123456789012.dkr.ecr.us-east-1.amazonaws.com/ecr-public-prod"
+    assert base_images(service, {"BASE_REGISTRY": cache}) == [
+        cache + "/" + image.removeprefix("public.ecr.aws/") for image in base_images(service, {})
+    ]
+    adapters = [v for v in dockerfile_values(service, "FROM") if "aws-lambda-adapter" in v]
     # A tag, not latest: every build of a commit gets the same adapter.
-    assert ":latest" not in adapters[0]
+    assert len(adapters) == 1 and ADAPTER_STAGE.match(adapters[0]), adapters
+    assert [v for v in dockerfile_values(service, "COPY") if "adapter" in v] == [ADAPTER_COPY]
     users = dockerfile_values(service, "USER")
     assert users, f"{service}: no USER"
     assert users[-1].split(":")[0] not in {"root", "0"}, users[-1]
@@ -92,7 +107,7 @@ def test_python_images_write_no_bytecode_and_run_the_server(service: str):
 
 
 def test_the_go_image_is_a_multi_stage_build_of_the_standard_library_only():
-    stages = dockerfile_values("go-demo", "FROM")
+    stages = [v for v in dockerfile_values("go-demo", "FROM") if not v.endswith(" AS adapter")]
     assert len(stages) == 2 and stages[0].endswith(" AS build") and "golang" in stages[0]
     assert "COPY --from=build /out/server /app/server" in (APP / "go-demo" / "Dockerfile").read_text()
     assert dockerfile_values("go-demo", "CMD") == ['["/app/server"]']

@@ -32,6 +32,7 @@ PERMISSION_ONLY = {
     "codeconnections:UseConnection",  # CodeConnections: permission-only
     "codestar-connections:UseConnection",
     "sts:AssumeRole",  # in trust policies
+    "ecr:BatchImportUpstreamImage",  # ECR: permission-only (a pull through a pull-through cache)
 }
 POLICY_KEYS = ("policy", "assumeRolePolicy")
 

@@ -5,6 +5,7 @@ release through the pipeline, a flip between the computes, and the config that i
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -334,7 +335,7 @@ def test_staging_gets_the_image_first_then_production_shifts_with_codedeploy_and
     # The build makes go-demo's image once, whichever compute runs it.
     assert spec.count("go-demo") >= 1
     build = yaml.safe_load(prod.named(f"{region}-delivery-build").inputs["source"]["buildspec"])
-    assert "\n".join(build["phases"]["build"]["commands"]).count('docker build --tag "$image" "go-demo"') == 1
+    assert len(re.findall(r'docker build [^\n]*--tag "\$image" "go-demo"\n', "\n".join(build["phases"]["build"]["commands"]))) == 1
     # The deploy project waits for CodeDeploy, and a little longer.
     timeout = namespace_of("prod")["pipeline"].get("deployTimeoutMinutes", 30)
     assert prod.named(f"{region}-delivery-lambda-deploy").inputs["buildTimeout"] == timeout + 10

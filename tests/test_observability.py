@@ -246,6 +246,8 @@ def test_the_dashboard_is_valid_json_naming_only_resources_that_exist(graphs: di
         expected = {"TargetGroup", "FunctionName", "QueueName", "ProjectName"}
         if existing["ServiceName"]:  # dev runs no ECS service: its services are on Lambda
             expected |= {"ClusterName", "ServiceName"}
+        if existing["WebACL"]:  # prod's WAF: its blocked requests are on the dashboard
+            expected |= {"WebACL"}
         assert expected <= set(seen)
         assert seen["TargetGroup"] == {v for v in existing["TargetGroup"] if "-stg-" not in v}
         # Staging copies run unapproved builds: not on the dashboard, on Fargate or on Lambda.
@@ -276,6 +278,9 @@ def _existing(graph: Graph, region: str) -> dict[str, set[str]]:
         "ProjectName": {r.inputs["name"] for r in of("aws:codebuild/project:Project") if r.name.rsplit("-", 1)[-1] != "release"},
         "Repository": set(repo),
         "TargetRegion": {r for r in REGIONS if r != region},
+        "WebACL": {r.inputs["name"] for r in of("aws:wafv2/webAcl:WebAcl")},
+        "Region": {region},
+        "Rule": {"ALL"},
     }
 
 

@@ -221,6 +221,18 @@ CASES: list[tuple[str, list[Resource], list[Resource]]] = [
     ("ELB.6", [res(rules.LB, **GOOD_LB)], [res(rules.LB, **{**GOOD_LB, "enableDeletionProtection": False})]),
     ("ELB.12", [res(rules.LB, **GOOD_LB)], [res(rules.LB, **{**GOOD_LB, "desyncMitigationMode": "monitor"})]),
     (
+        "WAF.alb",
+        [
+            res(rules.LB, "alb", id="arn:aws:elasticloadbalancing:us-east-1:1:loadbalancer/app/x/1", **GOOD_LB),
+            res(rules.WAF_ASSOCIATION, resourceArn="arn:aws:elasticloadbalancing:us-east-1:1:loadbalancer/app/x/1"),
+            res(rules.LB, "internal", **{**GOOD_LB, "internal": True}),  # not internet-facing: no WAF needed
+        ],
+        [
+            res(rules.LB, "alb", id="arn:aws:elasticloadbalancing:us-east-1:1:loadbalancer/app/x/1", **GOOD_LB),
+            res(rules.WAF_ASSOCIATION, resourceArn="arn:aws:elasticloadbalancing:us-east-1:1:loadbalancer/app/other/2"),
+        ],
+    ),
+    (
         "ELB.17",
         [res(rules.LISTENER, protocol="HTTPS", sslPolicy="ELBSecurityPolicy-TLS13-1-2-2021-06")],
         [res(rules.LISTENER, protocol="HTTPS", sslPolicy="ELBSecurityPolicy-2016-08")],
@@ -261,6 +273,26 @@ CASES: list[tuple[str, list[Resource], list[Resource]]] = [
         [res(rules.ECR_REPO, imageScanningConfiguration={"scanOnPush": True}, imageTagMutability="MUTABLE")],
     ),
     ("ECR.3", repo_set(), repo_set(lifecycle=False)),
+    (
+        "ECR.cache",
+        [
+            res(rules.ECR_CACHE_RULE, ecrRepositoryPrefix="ecr-public-prod", upstreamRegistryUrl="public.ecr.aws"),
+            res(
+                rules.ECR_TEMPLATE,
+                "tpl",
+                prefix="ecr-public-prod",
+                appliedFors=["PULL_THROUGH_CACHE"],
+                encryptionConfigurations=[{"encryptionType": "AES256"}],
+                lifecyclePolicy=json.dumps({"rules": [{"rulePriority": 1}]}),
+            ),
+        ],
+        [
+            res(rules.ECR_CACHE_RULE, ecrRepositoryPrefix="ecr-public-prod", upstreamRegistryUrl="public.ecr.aws"),
+            # A template for another prefix, or for replication, does not cover the cache.
+            res(rules.ECR_TEMPLATE, "tpl", prefix="other", appliedFors=["PULL_THROUGH_CACHE"]),
+            res(rules.ECR_TEMPLATE, "tpl2", prefix="ecr-public-prod", appliedFors=["REPLICATION"]),
+        ],
+    ),
     ("EC2.2", vpc_set(), vpc_set(sg_rules=True)),
     ("EC2.6", vpc_set(), vpc_set(flow=False)),
     ("EC2.15", [res(rules.SUBNET, mapPublicIpOnLaunch=False)], [res(rules.SUBNET, mapPublicIpOnLaunch=True)]),
@@ -423,6 +455,45 @@ CASES: list[tuple[str, list[Resource], list[Resource]]] = [
         ],
     ),
     ("KMS.4", [res(rules.KMS_KEY, enableKeyRotation=True)], [res(rules.KMS_KEY, enableKeyRotation=False)]),
+    (
+        "ECR.kms",
+        [res(rules.ECR_REPO, encryptionConfigurations=[{"encryptionType": "KMS", "kmsKey": "arn:k"}])],
+        [res(rules.ECR_REPO, encryptionConfigurations=[{"encryptionType": "AES256"}])],
+    ),
+    ("CloudWatch.kms", [res(rules.LOG_GROUP, kmsKeyId="arn:k", retentionInDays=30)], [res(rules.LOG_GROUP, retentionInDays=30)]),
+    (
+        "ELB.targets-tls",
+        [res(rules.TARGET_GROUP, protocol="HTTPS", targetType="ip"), res(rules.TARGET_GROUP, targetType="lambda")],
+        [res(rules.TARGET_GROUP, protocol="HTTP", targetType="ip")],
+    ),
+    (
+        "S3.14",
+        [res(rules.BUCKET, "b", id="b"), res(rules.BUCKET_VERSIONING, bucket="b", versioningConfiguration={"status": "Enabled"})],
+        [res(rules.BUCKET, "b", id="b"), res(rules.BUCKET_VERSIONING, bucket="b", versioningConfiguration={"status": "Suspended"})],
+    ),
+    (
+        "S3.9",
+        [res(rules.BUCKET, "b", id="b"), res(rules.BUCKET_LOGGING, bucket="b", targetBucket="logs")],
+        [res(rules.BUCKET, "b", id="b")],
+    ),
+    (
+        "Lambda.vpc",
+        [res(rules.LAMBDA_FUNCTION, vpcConfig=IN_VPC, runtime="python3.13")],
+        [res(rules.LAMBDA_FUNCTION, runtime="python3.13")],
+    ),
+    (
+        "S3.kms",
+        [res(rules.BUCKET, "b", id="b"), res(rules.BUCKET_SSE, bucket="b", rules=[{"applyServerSideEncryptionByDefault": {"sseAlgorithm": "aws:kms"}}])],
+        [res(rules.BUCKET, "b", id="b"), res(rules.BUCKET_SSE, bucket="b", rules=[{"applyServerSideEncryptionByDefault": {"sseAlgorithm": "AES256"}}])],
+    ),
+    ("CloudWatch.16", [res(rules.LOG_GROUP, retentionInDays=365)], [res(rules.LOG_GROUP, retentionInDays=30)]),
+    (
+        "IAM.trust",
+        [res(rules.IAM_ROLE, assumeRolePolicy=json.dumps({"Statement": [{"Effect": "Allow", "Principal": {"Service": "codebuild.amazonaws.com"},
+                                                                          "Action": "sts:AssumeRole", "Condition": {"StringEquals": {"aws:SourceAccount": "1"}}}]}))],
+        [res(rules.IAM_ROLE, assumeRolePolicy=json.dumps({"Statement": [{"Effect": "Allow", "Principal": {"Service": "codebuild.amazonaws.com"},
+                                                                          "Action": "sts:AssumeRole"}]}))],
+    ),
     ("CloudWatch.retention", [res(rules.LOG_GROUP, retentionInDays=30)], [res(rules.LOG_GROUP, name="/x")]),
 ]
 
