@@ -20,6 +20,8 @@ MANAGED_GROUPS = {
 }
 RATE_RULE_PRIORITY = 20
 RATE_RULE = "rate-limit-per-ip"
+# Headers that carry credentials, replaced by REDACTED in WAF's logs.
+REDACTED_HEADERS = ("authorization", "cookie")
 # WAF's rate-based rules count requests over a window of this many seconds.
 RATE_WINDOW_SECONDS = 300
 
@@ -88,8 +90,8 @@ class WebFirewall(pulumi.ComponentResource):
     - ``{name}-acl``: the web ACL, allowing by default, with the chosen managed rule groups (their own
       actions) and the rate rule (block), each with CloudWatch metrics and sampled requests;
     - ``{name}-association``: the web ACL on the ALB;
-    - ``{name}-logging``: its logging to the log group (WAF adds the log group's resource policy
-      itself, its documentation says).
+    - ``{name}-logging``: its logging to the log group, with the Authorization and Cookie headers
+      redacted (WAF adds the log group's resource policy itself, its documentation says).
     """
 
     def __init__(self, name: str, args: WebFirewallArgs, opts: pulumi.ResourceOptions | None = None) -> None:
@@ -144,7 +146,17 @@ class WebFirewall(pulumi.ComponentResource):
             f"{name}-association", resource_arn=args.load_balancer_arn, web_acl_arn=acl.arn, opts=child
         )
         aws.wafv2.WebAclLoggingConfiguration(
-            f"{name}-logging", resource_arn=acl.arn, log_destination_configs=[logs.arn], opts=child
+            f"{name}-logging",
+            resource_arn=acl.arn,
+            log_destination_configs=[logs.arn],
+            # WAF logs every request's headers; credentials must not land in a log group.
+            redacted_fields=[
+                aws.wafv2.WebAclLoggingConfigurationRedactedFieldArgs(
+                    single_header=aws.wafv2.WebAclLoggingConfigurationRedactedFieldSingleHeaderArgs(name=header)
+                )
+                for header in REDACTED_HEADERS
+            ],
+            opts=child,
         )
         self.web_acl_arn = acl.arn
         self.web_acl_name = acl.name

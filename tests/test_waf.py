@@ -49,6 +49,8 @@ def test_prod_puts_a_web_acl_with_the_managed_groups_and_a_rate_limit_on_each_al
     logs = prod.named(f"{region}-waf-logs").inputs
     assert logs["name"] == "aws-waf-logs-devops-platform-prod" and logs["retentionInDays"] == 365
     assert logging["logDestinationConfigs"] == [f"arn:aws:logs:{region}:123456789012:log-group:{logs['name']}"]
+    # Credentials never reach the log group.
+    assert logging["redactedFields"] == [{"singleHeader": {"name": "authorization"}}, {"singleHeader": {"name": "cookie"}}]
     assert prod.outputs["regions"][region]["waf"]["web_acl_name"] == "devops-platform-prod"
 
 
