@@ -140,7 +140,7 @@ class BuildProjects:
                 image=image,
                 compute_type=args.settings.build.compute_type,
                 image_pull_credentials_type="CODEBUILD",
-                # Exception (README): docker builds need the Docker daemon, which needs privileged
+                # Exception (docs/security.md): docker builds need the Docker daemon, which needs privileged
                 # mode (Security Hub CodeBuild.5). Only the image build runs privileged.
                 privileged_mode=privileged,
             ),

@@ -1,6 +1,6 @@
 """The region's delivery pipeline: source, build, deploy stages, approval, and what they need.
 
-Who owns what (README "Who owns what"). The pipeline owns the image a service runs; ``pulumi up``
+Who owns what (docs/traffic.md, "Who owns what"). The pipeline owns the image a service runs; ``pulumi up``
 owns everything else. The production deploy stage ends with a Release action that writes each
 deployed image to ``{image_parameter_path}/{service}`` (SSM), which ``pulumi up`` reads, so the
 next ``pulumi up`` renders task definitions (and Lambda functions) with the image that is running.

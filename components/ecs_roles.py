@@ -24,7 +24,7 @@ def pass_task_roles(role_arns: Sequence[pulumi.Input[str]]) -> dict[str, object]
 def revise_task_definitions(ctx: iam.AwsContext, families: Sequence[str], sid: str) -> list[dict[str, object]]:
     """Register revisions of exactly these families (the Service Authorization Reference lists the
     ``task-definition`` resource type for RegisterTaskDefinition), and describe task definitions,
-    which it lists with no resource type: AWS accepts only "*" for that one (README: exceptions)."""
+    which it lists with no resource type: AWS accepts only "*" for that one (docs/security.md)."""
     return [
         {
             "Sid": sid,

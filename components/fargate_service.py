@@ -364,7 +364,7 @@ class FargateService(pulumi.ComponentResource):
             else None,
             # The circuit breaker catches tasks that never start. ECS's API reference documents it
             # for rolling deployments only, so progressive ones rely on the alarms below and the
-            # smoke test (README: "How a release reaches production").
+            # smoke test (docs/delivery.md, "How a release reaches production").
             deployment_circuit_breaker=None
             if traffic
             else aws.ecs.ServiceDeploymentCircuitBreakerArgs(enable=True, rollback=True),

@@ -57,7 +57,7 @@ def service_trust(service: str, ctx: AwsContext, source_arn: pulumi.Input[str] |
 def delegate_key_to_iam(ctx: AwsContext) -> dict[str, Any]:
     """AWS's default key policy statement: the account (root) may use and manage the key, which
     delegates every other grant to IAM policies. Without it a key can become unmanageable (a
-    written exception to IAM.21, README's security table)."""
+    written exception to IAM.21, docs/security.md)."""
     return {
         "Sid": "DelegateToIam",
         "Effect": "Allow",

@@ -336,7 +336,7 @@ class LoadBalancer(pulumi.ComponentResource):
             )
             # Exception to "security groups reference security groups": the smoke test runs in the
             # private subnets and reaches this internet-facing ALB through the NAT gateways, so its
-            # requests arrive from their addresses (README: exceptions).
+            # requests arrive from their addresses (docs/security.md).
             for key, address in sorted(args.test_client_addresses.items()):
                 aws.vpc.SecurityGroupIngressRule(
                     f"{name}-test-ingress-{key}",

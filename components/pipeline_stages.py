@@ -133,7 +133,7 @@ class PipelineDefinition:
             statements.append(
                 {
                     # What the CloudWatchAlarm stage condition reads; AWS documents no permission for
-                    # it, and DescribeAlarms is the read it makes (README: not observed).
+                    # it, and DescribeAlarms is the read it makes (docs/delivery.md: not observed).
                     "Sid": "ReadProductionGateAlarm",
                     "Effect": "Allow",
                     "Action": "cloudwatch:DescribeAlarms",

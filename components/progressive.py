@@ -201,7 +201,7 @@ def declare_traffic(
     role = aws.iam.Role(
         f"{name}-deploy-role",
         # The trust policy ECS documents for its infrastructure role, which has no condition: whether
-        # ECS passes aws:SourceAccount when it assumes the role is not documented (README: exceptions).
+        # ECS passes aws:SourceAccount when it assumes the role is not documented (docs/security.md).
         assume_role_policy=iam.document(
             [{"Effect": "Allow", "Principal": {"Service": "ecs.amazonaws.com"}, "Action": "sts:AssumeRole"}]
         ),

@@ -33,7 +33,7 @@ class PythonCode(Protocol):
 
 
 # Lambda manages a VPC function's network interfaces with its execution role; EC2 offers no
-# resource scoping for creating or describing them (README: exceptions).
+# resource scoping for creating or describing them (docs/security.md).
 VPC_NETWORK_INTERFACES = {
     "Sid": "VpcNetworkInterfaces",
     "Effect": "Allow",

@@ -1,8 +1,9 @@
-"""Command line: ``python -m ops <verb> ...``.
+"""Command line: ``python -m ops <verb> <stack> ...``.
 
-``synth`` runs offline under mocks. ``preview``, ``up``, ``destroy``, ``refresh`` and ``outputs``
-drive the Pulumi CLI through the Automation API (ops/driver.py, docs/ci.md). ``cost`` hands its
-arguments to ops/cost.py.
+Every verb takes the stack as the word after it (``--stack <stack>`` is accepted too; both given
+and different, or none: exit 2). ``synth`` runs offline under mocks. ``preview``, ``up``,
+``destroy``, ``refresh`` and ``outputs`` drive the Pulumi CLI through the Automation API
+(ops/driver.py, docs/ci.md). ``cost`` hands its arguments to ops/cost.py.
 """
 
 from __future__ import annotations
@@ -29,10 +30,17 @@ def build_parser() -> argparse.ArgumentParser:
         "synth",
         help="run the program offline under mocks and summarize what it declares",
         description="Run __main__.py offline under Pulumi mocks with Pulumi.<stack>.yaml as its "
-        "config. Exit 0: synthesized; 2: invalid config; 1: the program failed; 4: policy "
-        "violations (--policy).",
+        "config, and print per region the resource count, routes, pipeline, launcher, alarms and DNS, "
+        "then every warning and a status line. Exit 0: synthesized; 2: invalid config or command line; "
+        "1: the program failed; 4: policy violations (--policy).",
     )
-    p.add_argument("stack", help="stack name, e.g. dev or prod (reads Pulumi.<stack>.yaml)")
+    driver.add_stack_argument(p)
+    p.add_argument(
+        "--resources", action="store_true", help="list every resource type per region (by default: one line of counts)"
+    )
+    p.add_argument(
+        "--outputs", action="store_true", help="print the stack outputs (also in the --json file)"
+    )
     p.add_argument("--json", metavar="PATH", type=Path, help="write the resource graph as JSON")
     p.add_argument("--diagram", metavar="PATH", type=Path, help="write a Mermaid flowchart of the graph")
     p.add_argument(
@@ -51,6 +59,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="synthesize as if every service's pipeline had released an image (the steady state: services "
         "on Lambda run their image instead of the 503 stub); by default none has, as in a new account",
     )
+    driver.show_stack_as_required(p)
     driver.add_verbs(verbs)
     return parser
 
@@ -63,6 +72,11 @@ def main(argv: list[str] | None = None, **driver_options: object) -> int:
         return driver.run_cost(argv[1:])
     parser = build_parser()
     args = parser.parse_args(argv)
+    try:
+        args.stack = driver.stack_of(args, args.verb)
+    except driver.UsageError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return driver.EXIT_USAGE
     if args.verb == "synth":
         return synth.synth(
             args.stack,
@@ -71,6 +85,8 @@ def main(argv: list[str] | None = None, **driver_options: object) -> int:
             preview=args.preview,
             policy=args.policy,
             published=args.published_images,
+            resources=args.resources,
+            outputs=args.outputs,
         )
     if args.verb in driver.DRIVER_VERBS:
         return driver.run(args, **driver_options)  # type: ignore[arg-type]

@@ -5,9 +5,8 @@ with Pulumi.<stack>.yaml as its config); the resource graph is then priced per r
 table in ops/prices.py, for 730 hours a month. Usage-driven parts (NAT and ALB traffic, pipeline
 runs, builds, on-demand tasks) come from assumptions that are printed and that flags override.
 
-Also prints seed 002's "one ALB per service" layout next to it: the same graph with one ALB per
-service behind the shared ALB, so the saving of the shared ALB is visible; and, as in seed 003's
-cost model, each service's break-even between Lambda and Fargate: the monthly requests above which
+Also prints a "one ALB per service" layout next to it: the same graph with one ALB per
+service behind the shared ALB, so the saving of the shared ALB is visible; and each service's break-even between Lambda and Fargate: the monthly requests above which
 Fargate's always-on tasks cost less than Lambda's requests and GB-seconds.
 
 Exit status: 0 priced; 2 invalid stack, stack file or config; 1 the program failed.
@@ -26,6 +25,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from . import prices
+from .driver import UsageError, add_stack_argument, show_stack_as_required, stack_of
 from .harness import Graph, Registration
 from .synth import EXIT_CONFIG, EXIT_OK, synthesize
 
@@ -59,7 +59,7 @@ class Assumptions:
     spot_discount: float = prices.FARGATE_SPOT_DISCOUNT  # Fargate Spot's discount on on-demand
     lambda_requests: int = 100_000  # requests per month per service on Lambda, per region
     waf_million_requests: float = 1.0  # million requests per month the web ACL inspects, per region
-    lambda_duration_ms: float = 200.0  # average billed duration of one request (seed 003's figure)
+    lambda_duration_ms: float = 200.0  # average billed duration of one request (a typical web request)
 
     @property
     def builds_per_project(self) -> int:
@@ -312,7 +312,7 @@ def _fargate_size_for(memory_mb: float) -> tuple[float, float]:
 
 
 def break_even(graph: Graph, assume: Assumptions) -> list[dict[str, Any]]:
-    """Seed 003's comparison per service, in the primary (first) region's prices: what the service
+    """The Lambda-or-Fargate comparison per service, in the primary (first) region's prices: what the service
     costs on Fargate per month and on Lambda per million requests, and the monthly requests at
     which the two cost the same. Above them Fargate's always-on tasks are cheaper; below, Lambda."""
     regions = _regions(graph)
@@ -552,7 +552,7 @@ def estimate(graph: Graph, assume: Assumptions | None = None) -> Estimate:
 
 
 def one_alb_per_service(graph: Graph, est: Estimate) -> dict[str, Any]:
-    """Seed 002's layout: one ALB per service behind the shared ALB, everything else the same."""
+    """The other layout: one ALB per service behind the shared ALB, everything else the same."""
     regions = {}
     extra_total = 0.0
     for region in est.regions():
@@ -612,7 +612,7 @@ def render(est: Estimate, comparison: dict[str, Any], graph: Graph) -> str:
         out.append("")
     out.append(f"total per month: {_money(est.total)}")
     out.append("")
-    out.append("seed 002's one ALB per service, against the shared ALB:")
+    out.append("one ALB per service, against the shared ALB:")
     for region, row in comparison["regions"].items():
         out.append(f"  {region}: {row['services']} services behind the shared ALB → {row['extra_albs']} more ALBs × "
                    f"{_money(row['alb_monthly'])} = {_money(row['extra_monthly'])}/month")
@@ -622,7 +622,7 @@ def render(est: Estimate, comparison: dict[str, Any], graph: Graph) -> str:
     rows = break_even(graph, est.assumptions)
     if rows:
         a = est.assumptions
-        out += ["", f"Lambda or Fargate, per service (seed 003's break-even; {est.regions()[0]} prices, "
+        out += ["", f"Lambda or Fargate, per service (break-even; {est.regions()[0]} prices, "
                     f"{_num(a.lambda_duration_ms)} ms per request):"]  # fmt: skip
         width = max(len(r["service"]) for r in rows)
         for r in rows:
@@ -671,7 +671,7 @@ def parser() -> argparse.ArgumentParser:
         description="Synthesize the stack offline (as `python -m ops synth` does) and price its resources per "
         f"region and in total per month ({HOURS} h). {prices.STATEMENT}.",
     )
-    p.add_argument("stack", help="stack name, e.g. dev or prod (reads Pulumi.<stack>.yaml)")
+    add_stack_argument(p)
     p.add_argument("--json", metavar="PATH", type=Path, help="also write the estimate as JSON")
     p.add_argument("--nat-gb", type=float, default=d.nat_gb, help=f"GB/month processed per NAT gateway (default {d.nat_gb:g})")
     p.add_argument("--alb-lcu", type=float, default=d.alb_lcu, help=f"LCUs per hour per ALB (default {d.alb_lcu:g})")
@@ -695,6 +695,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--lambda-duration-ms", type=float, default=d.lambda_duration_ms,
                    help=f"average duration of one request on Lambda, ms (default {d.lambda_duration_ms:g}); also the "
                    "break-even's")
+    show_stack_as_required(p)
     return p
 
 
@@ -719,6 +720,11 @@ def main(argv: list[str], *, out: TextIO | None = None, err: TextIO | None = Non
     out = out or sys.stdout
     err = err or sys.stderr
     args = parser().parse_args(argv)
+    try:
+        stack = stack_of(args, "cost")
+    except UsageError as exc:
+        print(f"error: {exc}", file=err)
+        return EXIT_CONFIG
     bad = [name for name in ("nat_gb", "alb_lcu", "pipeline_runs", "pipeline_minutes", "build_minutes",
                              "on_demand_hours", "endpoint_gb", "lambda_requests", "lambda_duration_ms",
                              "waf_million_requests")
@@ -729,7 +735,7 @@ def main(argv: list[str], *, out: TextIO | None = None, err: TextIO | None = Non
         print("error: assumptions must be >= 0 (and --spot-discount within 0-1): "
               + ", ".join("--" + b.replace("_", "-") for b in bad or ["spot_discount"]), file=err)
         return EXIT_CONFIG
-    result = synthesize(args.stack, err)
+    result = synthesize(stack, err)
     if isinstance(result, int):
         return result
     _, graph = result

@@ -5,6 +5,11 @@ saw, the component tree) plus the stack's ``regions.<r>.role`` export. Labels us
 config names only, never IDs, ARNs or random physical-name suffixes, so the text is the same
 for every synth of the same config (``python -m ops synth <stack> --diagram PATH``).
 
+By default only the primary region is drawn in detail; every other region is one box with its
+role, what it shares with the primary and what it receives from it (replication, failover), so
+the diagram stays readable in a documentation column. ``mermaid(graph, all_regions=True)``
+(``python -m ops.diagram --all-regions --output PATH``) draws every region in detail.
+
 One node per thing a reader reasons about: a service, a function, a pipeline stage, the subnets
 of a tier, the NAT gateways of a region, all alarms of a region. Not one node per resource.
 """
@@ -15,6 +20,7 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field
 from itertools import pairwise
+from pathlib import Path
 
 from .harness import Graph, Registration
 
@@ -39,6 +45,7 @@ T_PIPELINE = "aws:codepipeline/pipeline:Pipeline"
 T_EVENT_RULE = "aws:cloudwatch/eventRule:EventRule"
 T_EVENT_TARGET = "aws:cloudwatch/eventTarget:EventTarget"
 T_ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
+T_COMPOSITE_ALARM = "aws:cloudwatch/compositeAlarm:CompositeAlarm"
 T_DASHBOARD = "aws:cloudwatch/dashboard:Dashboard"
 T_TOPIC = "aws:sns/topic:Topic"
 T_SUBSCRIPTION = "aws:sns/topicSubscription:TopicSubscription"
@@ -85,11 +92,22 @@ class _Out:
     subgraphs: set[str] = field(default_factory=set)
     edges: list[tuple[str, str, str, str]] = field(default_factory=list)
     indent: int = 1
+    extra: dict[str, list[str]] = field(default_factory=dict)  # node id -> lines added to its label later
 
     def node(self, id_: str, label: str, shape: str = "[]") -> str:
         self.nodes.add(id_)
-        self.body.append("  " * self.indent + f'{id_}{shape[: len(shape) // 2]}"{label}"{shape[len(shape) // 2 :]}')
+        self.body.append("  " * self.indent + f'{id_}{shape[: len(shape) // 2]}"{label}\0{id_}\0"{shape[len(shape) // 2 :]}')
         return id_
+
+    def annotate(self, id_: str, line: str) -> None:
+        """Add a line to the label of a node declared earlier (e.g. the paths the ALB routes to it)."""
+        self.extra.setdefault(id_, []).append(line)
+
+    def render_body(self) -> list[str]:
+        return [
+            re.sub("\0([^\0]*)\0", lambda m: "".join("<br/>" + lines(x) for x in self.extra.get(m.group(1), [])), line)
+            for line in self.body
+        ]
 
     def edge(self, a: str, b: str, label: str = "", arrow: str = "-->") -> None:
         if (a, b, label, arrow) not in self.edges:
@@ -170,14 +188,25 @@ def _known(value: object) -> str | None:
 
 
 def _regions(graph: Graph) -> list[tuple[str, str | None]]:
+    """Every region with its exported role, the primary first (then by name)."""
     exports = graph.outputs.get("regions") if isinstance(graph.outputs.get("regions"), dict) else {}
     names = {r.region for r in graph.custom() if r.region}
     roles = {n: (exports.get(n) or {}).get("role") if isinstance(exports.get(n), dict) else None for n in names}
-    return sorted(roles.items(), key=lambda kv: (kv[1] != "primary", kv[0]))
+    primary = graph.outputs.get("primary_region")
+    return sorted(roles.items(), key=lambda kv: (kv[1] != "primary" and kv[0] != primary, kv[0]))
 
 
-def mermaid(graph: Graph) -> str:
-    """The graph as a ``flowchart LR``: regions, network, traffic, delivery, events, alarms, DNS."""
+# The flowchart's direction: top to bottom, so the primary region (declared first, and the source
+# of every edge into the other regions' boxes) is drawn above them, and the diagram stays narrow
+# enough for a documentation column.
+DIRECTION = "TB"
+
+
+def mermaid(graph: Graph, all_regions: bool = False) -> str:
+    """The graph as a Mermaid flowchart: regions, network, traffic, delivery, events, alarms, DNS.
+
+    The primary region in detail and every other region as one box (``all_regions``: every region
+    in detail), the primary first."""
     ix = _Index(graph)
     out = _Out()
     regions = _regions(graph)
@@ -186,7 +215,8 @@ def mermaid(graph: Graph) -> str:
     replicated_into: set[str] = set()
     late_edges: list[tuple[str, str, str, str]] = []  # edges that cross regions, drawn after them
 
-    for region, role in regions:
+    detailed = regions if all_regions else regions[:1]
+    for region, role in detailed:
         rid = node_id(region)
         out.open(rid, text(f"{region} ({role})" if role else region), "TB")
         _network(ix, out, region, rid)
@@ -195,18 +225,66 @@ def mermaid(graph: Graph) -> str:
         _events(ix, out, region, rid, repo_nodes, replicated_into, late_edges)
         _observability(ix, out, region, rid)
         out.close()
+    for region, role in regions[len(detailed) :]:
+        _region_box(ix, out, region, role, regions[0][0], repo_nodes, alb_nodes, replicated_into)
 
     for a, b, label, arrow in late_edges:
         if b in repo_nodes:
             out.edge(a, repo_nodes[b], label, arrow)
 
-    sources = sorted(n for urn, n in repo_nodes.items() if urn not in replicated_into)
+    sources = sorted({n for urn, n in repo_nodes.items() if urn not in replicated_into})
     if sources:
         out.node("developers", "Developers", "([])")
         for n in sources:
             out.edge("developers", n, "git push")
     _dns(ix, out, alb_nodes)
-    return "\n".join(["flowchart LR", *out.body, *out.render_edges()]) + "\n"
+    return "\n".join([f"flowchart {DIRECTION}", *out.render_body(), *out.render_edges()]) + "\n"
+
+
+def _services(ix: _Index, region: str) -> list[str]:
+    """What a region runs, to compare regions: its services (with their compute), the Lambdas behind
+    its ALB and its pipeline's stages."""
+    kinds = {C_FARGATE: "Fargate", C_LAMBDA_SERVICE: "Lambda", C_ALB_FUNCTION: "ALB Lambda"}
+    found = sorted(
+        f"{kinds[_kind(r)]} {_short(r.name, region)}"
+        for r in ix.graph.resources
+        if not r.custom and _kind(r) in kinds and r.name.startswith(region + "-") and not r.name.endswith("-staging")
+    )
+    stages = [str(s.get("name")) for p in ix.in_region(region, T_PIPELINE) for s in p.inputs.get("stages") or []]
+    return [*found, "pipeline " + " → ".join(stages)]
+
+
+def _region_box(
+    ix: _Index,
+    out: _Out,
+    region: str,
+    role: str | None,
+    primary: str,
+    repo_nodes: dict[str, str],
+    alb_nodes: dict[str, str],
+    replicated_into: set[str],
+) -> None:
+    """A region other than the primary as one node: its role, whether it runs the same services as
+    the primary, whether its repository is a replica of the primary's, its VPC and its alarms.
+    Edges to its repository (replication) and its load balancer (DNS) end at this box."""
+    rid = node_id(region)
+    repos = ix.in_region(region, T_REPO)
+    for repo in repos:
+        repo_nodes[repo.urn] = rid
+    for alb in ix.in_region(region, T_ALB):
+        alb_nodes[alb.urn] = rid
+    mine, theirs = _services(ix, region), _services(ix, primary)
+    missing, extra = [x for x in theirs if x not in mine], [x for x in mine if x not in theirs]
+    if not missing and not extra:
+        what = f"same services and pipeline as {primary}"
+    else:
+        what = f"as {primary}" + (", without " + ", ".join(missing) if missing else "") + ("; also " + ", ".join(extra) if extra else "")
+    replica = f"its repository: a replica of {primary}'s" if any(r.urn in replicated_into for r in repos) else ""
+    facts = [f"VPC {v.inputs.get('cidrBlock', '?')}" for v in ix.in_region(region, T_VPC)]
+    alarms = ix.in_region(region, T_ALARM)
+    if alarms:
+        facts.append(f"CloudWatch alarms ×{len(alarms)}")
+    out.node(rid, lines(f"{region} · {role}" if role else region, what, replica, " · ".join(facts)))
 
 
 def _network(ix: _Index, out: _Out, region: str, rid: str) -> None:
@@ -342,13 +420,16 @@ def _traffic(ix: _Index, out: _Out, region: str, rid: str, alb_nodes: dict[str, 
                 for cond in rule.inputs.get("conditions") or []:
                     for pattern in (cond.get("pathPattern") or {}).get("values") or []:
                         routes.setdefault(target, []).append((int(rule.inputs.get("priority") or 0), pattern))
+        # The paths go into the target's label, not on the edge: a dozen labelled edges fanning
+        # out of one node are what made the drawing wide.
         staging_id = node_id(rid, "staging")
         for target in sorted(routes, key=lambda t: (t == staging_id, min(routes[t]), t)):
             patterns = sorted(set(routes[target]))
             if target == staging_id:
-                out.edge(aid, target, f"staging listener: {len(patterns)} paths")
+                out.annotate(target, f"staging listener: {len(patterns)} paths")
             else:
-                out.edge(aid, target, ", ".join(p for _, p in patterns))
+                out.annotate(target, ", ".join(p for _, p in patterns))
+            out.edge(aid, target)
 
 
 def _lambda_services(ix: _Index, out: _Out, region: str, rid: str, target_node: dict[str, str]) -> None:
@@ -418,10 +499,11 @@ def _delivery(ix: _Index, out: _Out, region: str, rid: str, repo_nodes: dict[str
                     out.edge(repo_nodes.get(repo.urn, node_id(rid, "repo")), sid, "push · EventBridge")
             if "Build" in categories and "Deploy" not in categories and ecr:
                 out.edge(sid, node_id(rid, "ecr"), "images")
+            deploys: dict[str, list[str]] = {}  # target node -> what the stage deploys there
             services = sorted(str((a.get("configuration") or {}).get("ServiceName")) for a in actions if a.get("provider") == "ECS")
             if services:
                 target = node_id(rid, "staging") if all(s.endswith("-staging") for s in services) else node_id(rid, "ecs")
-                out.edge(sid, target, f"deploy {plural(len(services), 'service')}")
+                deploys.setdefault(target, []).append(plural(len(services), "service"))
             # Services on Lambda deploy through the Lambda deploy project (a CodeBuild action with
             # the service's function, and its CodeDeploy group in production).
             functions = [a for a in actions if "FUNCTION_NAME" in str((a.get("configuration") or {}).get("EnvironmentVariables"))]
@@ -429,7 +511,9 @@ def _delivery(ix: _Index, out: _Out, region: str, rid: str, repo_nodes: dict[str
                 staged = all("DEPLOYMENT_GROUP" not in str(a["configuration"]["EnvironmentVariables"]) for a in functions)
                 target = node_id(rid, "staging") if staged else node_id(rid, "lambda")
                 how = "" if staged else " · CodeDeploy"
-                out.edge(sid, target, f"deploy {plural(len(functions), 'function')}{how}")
+                deploys.setdefault(target, []).append(f"{plural(len(functions), 'function')}{how}")
+            for target, what in deploys.items():  # one edge per target: staging gets both kinds
+                out.edge(sid, target, "deploy " + ", ".join(what))
             if "Approval" in categories:
                 for topic in ix.deps(pipeline, T_TOPIC):
                     out.edge(sid, _topic_id(ix, topic, rid), "approval request", "-.->")
@@ -498,9 +582,18 @@ def _observability(ix: _Index, out: _Out, region: str, rid: str) -> None:
     alarms = ix.in_region(region, T_ALARM)
     if alarms:
         dashboards = [_known(d.inputs.get("dashboardName")) for d in ix.in_region(region, T_DASHBOARD)]
+        # Route 53 publishes health-check metrics only in us-east-1, so the health checks' alarms
+        # live there whichever region they watch; composite alarms are counted apart.
+        dns = [a for a in alarms if a.inputs.get("namespace") == "AWS/Route53"]
+        composites = ix.in_region(region, T_COMPOSITE_ALARM)
         aid = out.node(
             node_id(rid, "alarms"),
-            lines(f"CloudWatch alarms ×{len(alarms)}", *(f"dashboard {d}" for d in dashboards if d)),
+            lines(
+                f"CloudWatch alarms ×{len(alarms)}",
+                f"{len(dns)} of them on Route 53 health checks" if dns else "",
+                f"+ {plural(len(composites), 'composite alarm')}" if composites else "",
+                *(f"dashboard {d}" for d in dashboards if d),
+            ),
         )
         notifying = Counter(t.urn for a in alarms for t in ix.deps(a, T_TOPIC))
         for topic in topics:
@@ -553,8 +646,8 @@ def count_nodes(diagram: str) -> int:
 
 
 BEGIN, END = "<!-- diagram:{stack}:begin -->", "<!-- diagram:{stack}:end -->"
-# The documents that embed the generated prod diagram between BEGIN and END.
-EMBEDDED_IN = ("README.md", "docs/architecture.md")
+# The documents that embed the generated prod diagram (the default view) between BEGIN and END.
+EMBEDDED_IN = ("docs/architecture.md",)
 
 
 def embedded(document: str, stack: str = "prod") -> str | None:
@@ -576,22 +669,62 @@ def embed(document: str, diagram: str, stack: str = "prod") -> str:
     return f"{head}{begin}\n```mermaid\n{diagram}```\n{end}{rest.partition(end)[2]}"
 
 
-def main() -> int:
-    """``python -m ops.diagram``: synthesize prod and rewrite the diagram the documents embed."""
+def refresh(root: Path, diagram: str, stack: str = "prod") -> list[str]:
+    """Rewrite the diagram each of ``EMBEDDED_IN`` embeds (under ``root``) when it differs; one
+    line per document: ``<document>: <stack> diagram updated|unchanged (<n> nodes)``."""
+    said = []
+    for name in EMBEDDED_IN:
+        path = root / name
+        before = path.read_text()
+        after = embed(before, diagram, stack)
+        if after != before:
+            path.write_text(after)
+        state = "updated" if after != before else "unchanged"
+        said.append(f"{name}: {stack} diagram {state} ({count_nodes(diagram)} nodes)")
+    return said
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m ops.diagram``: synthesize prod and rewrite the diagram the documents embed (only
+    when it changed). ``--output PATH``: write the flowchart there instead (``-``: stdout);
+    ``--all-regions``: every region in detail, not only the primary (needs ``--output``)."""
+    import argparse
     import sys
 
-    from .harness import PROJECT_ROOT
+    from . import harness
     from .synth import synthesize
+
+    parser = argparse.ArgumentParser(
+        prog="python -m ops.diagram",
+        description="Synthesize prod offline and rewrite the Mermaid diagram embedded in "
+        + ", ".join(EMBEDDED_IN)
+        + " (the primary region in detail, every other region as one box).",
+    )
+    parser.add_argument(
+        "--all-regions",
+        action="store_true",
+        help="draw every region in detail (much larger); needs --output, the documents embed the one-region view",
+    )
+    parser.add_argument("--output", metavar="PATH", help="write the flowchart to PATH ('-': stdout) instead of the documents")
+    args = parser.parse_args(argv)
+    if args.all_regions and args.output is None:
+        parser.error("--all-regions needs --output PATH (the documents embed the one-region view)")
 
     result = synthesize("prod", sys.stderr)
     if isinstance(result, int):
         return result
     _, graph = result
-    diagram = mermaid(graph)
-    for name in EMBEDDED_IN:
-        path = PROJECT_ROOT / name
-        path.write_text(embed(path.read_text(), diagram))
-        print(f"{name}: prod diagram updated ({count_nodes(diagram)} nodes)")
+    diagram = mermaid(graph, all_regions=args.all_regions)
+    if args.output == "-":
+        sys.stdout.write(diagram)
+    elif args.output is not None:
+        path = Path(args.output)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(diagram)
+        print(f"{path}: prod diagram written ({count_nodes(diagram)} nodes)")
+    else:
+        for line in refresh(harness.PROJECT_ROOT, diagram):
+            print(line)
     return 0
 
 

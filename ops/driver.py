@@ -1,4 +1,4 @@
-"""``python -m ops preview|up|destroy|refresh|outputs --stack <name>``: the CI driver.
+"""``python -m ops preview|up|destroy|refresh|outputs <stack>``: the CI driver.
 
 Each verb drives the Pulumi Automation API on a LocalWorkspace rooted at this project, so the
 program that runs is the project's own ``__main__.py`` (the local-program form, not an inline
@@ -72,11 +72,47 @@ def open_stack(stack_name: str, work_dir: Path, *, create: bool) -> StackLike:
     return auto.select_stack(stack_name=stack_name, work_dir=str(work_dir))
 
 
+def add_stack_argument(p: argparse.ArgumentParser) -> None:
+    """The stack, as ``<verb> <stack>`` (the documented form) or ``<verb> --stack <stack>``
+    (accepted, not shown in --help). :func:`stack_of` reconciles the two after parsing."""
+    p.add_argument("stack", nargs="?", metavar="<stack>", help="stack name, e.g. dev or prod (reads Pulumi.<stack>.yaml)")
+    p.add_argument("--stack", dest="stack_flag", metavar="<stack>", help=argparse.SUPPRESS)
+
+
+def show_stack_as_required(p: argparse.ArgumentParser) -> None:
+    """Usage lines read ``<verb> <stack> [options]``: the parser takes the stack as an optional
+    positional only so that ``--stack`` can stand in for it. Call after every argument is added."""
+    usage = p.format_usage().removeprefix("usage: ").replace(" [<stack>]", "")
+    lines = [line.rstrip() for line in usage.splitlines() if line.strip()]
+    p.usage = "\n".join(lines).replace(p.prog, f"{p.prog} <stack>", 1)
+
+
+def stack_of(args: argparse.Namespace, verb: str) -> str:
+    """The stack named by ``<stack>`` or ``--stack``: both may be given if they agree.
+
+    UsageError (one line) when neither is given, or both and they differ."""
+    positional, flag = getattr(args, "stack", None), getattr(args, "stack_flag", None)
+    if positional and flag and positional != flag:
+        raise UsageError(f"{verb}: two stacks given, {positional} and --stack {flag}; give one: python -m ops {verb} <stack>")
+    stack = positional or flag
+    if not stack:
+        stacks = sorted(p.name[len("Pulumi.") : -len(".yaml")] for p in ROOT.glob("Pulumi.*.yaml"))
+        raise UsageError(f"{verb}: no stack given: python -m ops {verb} <stack> (stacks here: {', '.join(stacks) or 'none'})")
+    return stack
+
+
+class UsageError(Exception):
+    """A command line the CLI refuses before doing anything: exit 2, the message on one line."""
+
+
 def add_verbs(verbs: argparse._SubParsersAction) -> None:
     """Register the driver's verbs (and ``cost``) on the ``python -m ops`` parser."""
 
     def stack_arg(p: argparse.ArgumentParser) -> None:
-        p.add_argument("--stack", required=True, help="stack name, e.g. dev or prod (config: Pulumi.<stack>.yaml)")
+        add_stack_argument(p)
+        added.append(p)
+
+    added: list[argparse.ArgumentParser] = []
 
     def expect_arg(p: argparse.ArgumentParser, what: str) -> None:
         p.add_argument(
@@ -143,9 +179,12 @@ def add_verbs(verbs: argparse._SubParsersAction) -> None:
     stack_arg(p)
     outputs_args(p)
 
+    for p in added:
+        show_stack_as_required(p)
+
     verbs.add_parser(
         "cost",
-        help="estimate the stack's monthly cost (ops/cost.py; `python -m ops cost --help`)",
+        help="estimate the stack's monthly cost, offline (ops/cost.py; `python -m ops cost --help`)",
         add_help=False,
     )
 

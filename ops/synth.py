@@ -12,56 +12,216 @@ import json
 import sys
 import traceback
 from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
 import pulumi
+import yaml
 
 from stack_config import ConfigError
-from stack_config.load import validate
+from stack_config.load import esc_environments, unseen_keys, validate
 from stack_config.model import StackConfig
 
 from . import stackfiles
-from .harness import Graph, cause_of_type, run_program
+from .harness import Graph, Registration, cause_of_type, run_program
 
 EXIT_OK, EXIT_FAILED, EXIT_CONFIG, EXIT_POLICY = 0, 1, 2, 4
 
 
-def summary(graph: Graph, source: Path) -> str:
-    """The readable report: resource counts by type per region, warnings, then the outputs."""
+# The alarm types the synth counts; Application Auto Scaling's target-tracking policies add alarms
+# of their own in AWS, which no program declares.
+METRIC_ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
+COMPOSITE_ALARM = "aws:cloudwatch/compositeAlarm:CompositeAlarm"
+SCALING_POLICY = "aws:appautoscaling/policy:Policy"
+NO_REGION = "(no region)"
+# How many AWS services the one-line count of a region names before "N in M more services".
+SERVICES_SHOWN = 6
+
+
+@dataclass(frozen=True)
+class AlarmCounts:
+    """A region's declared alarms: metric alarms by what they watch, and composite alarms."""
+
+    on_services: int = 0
+    platform: int = 0
+    on_health_checks: int = 0
+    composite: int = 0
+    composite_gates: int = 0  # of the composites, those the pipeline's production stage waits on
+    target_tracking_policies: int = 0  # AWS creates these policies' alarms; not declared, not counted
+
+    @property
+    def metric(self) -> int:
+        return self.on_services + self.platform + self.on_health_checks
+
+    @property
+    def total(self) -> int:
+        return self.metric + self.composite
+
+
+@dataclass(frozen=True)
+class RegionCounts:
+    """One region's custom resources by type, and its alarms (a subset of those types)."""
+
+    types: Counter[str]
+    alarms: AlarmCounts
+
+    @property
+    def total(self) -> int:
+        return sum(self.types.values())
+
+
+@dataclass(frozen=True)
+class Counts:
+    """Every number the synth prints, counted once from the graph.
+
+    ``regions``: custom resources (providers included) per region; ``components``: component
+    resources by type; the graph also holds the stack itself, so ``len(graph.resources) ==
+    resources + sum(components) + 1``."""
+
+    regions: dict[str, RegionCounts]
+    components: Counter[str]
+
+    @property
+    def resources(self) -> int:
+        return sum(r.total for r in self.regions.values())
+
+    @property
+    def region_names(self) -> list[str]:
+        return [r for r in self.regions if r != NO_REGION]
+
+
+def count(graph: Graph) -> Counts:
+    """The synth's counts. An alarm on a Route 53 health check's metric (HealthCheckId dimension)
+    counts as on a health check; one declared inside a service's component (``compute``) as on a
+    service; every other metric alarm (ALB, queues, functions, replication) as the platform's."""
+    by_urn = graph.by_urn()
+    roles = _regions(graph)
+
+    def in_compute(r: Registration) -> bool:
+        parent = r.parent
+        while parent is not None and parent in by_urn:
+            owner = by_urn[parent]
+            if ":compute:" in owner.type:
+                return True
+            parent = owner.parent
+        return False
+
+    types: dict[str, Counter[str]] = {}
+    alarms: dict[str, Counter[str]] = {}
+    for r in graph.custom():
+        region = r.region or NO_REGION
+        types.setdefault(region, Counter())[r.type] += 1
+        kinds = alarms.setdefault(region, Counter())
+        if r.type == METRIC_ALARM:
+            if "HealthCheckId" in (r.inputs.get("dimensions") or {}):
+                kinds["on_health_checks"] += 1
+            elif in_compute(r):
+                kinds["on_services"] += 1
+            else:
+                kinds["platform"] += 1
+        elif r.type == COMPOSITE_ALARM:
+            kinds["composite"] += 1
+            gate = ((roles.get(region) or {}).get("monitoring") or {}).get("production_alarm_name")
+            if gate and r.inputs.get("alarmName") == gate:
+                kinds["composite_gates"] += 1
+        elif r.type == SCALING_POLICY and r.inputs.get("policyType") == "TargetTrackingScaling":
+            kinds["target_tracking_policies"] += 1
+    regions = {region: RegionCounts(types[region], AlarmCounts(**alarms[region])) for region in sorted(types)}
+    components = Counter(r.type for r in graph.resources if not r.custom and r.type != "pulumi:pulumi:Stack")
+    return Counts(regions, components)
+
+
+def _regions(graph: Graph) -> dict[str, dict]:
+    """The stack output ``regions``: each region's exports, or {} when absent."""
+    regions = graph.outputs.get("regions")
+    return {k: v for k, v in regions.items() if isinstance(v, dict)} if isinstance(regions, dict) else {}
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
+def _service_of(type_: str) -> str:
+    """The AWS service a type token belongs to, as its module names it: ``aws:ec2/vpc:Vpc`` → ec2."""
+    return type_.split(":")[1].split("/")[0] if type_.count(":") >= 2 else type_
+
+
+def _one_line(counts: RegionCounts) -> str:
+    """``87 cloudwatch, 64 iam, ..., 98 in 15 more services``: the region's resources by AWS service."""
+    services: Counter[str] = Counter()
+    for type_, n in counts.types.items():
+        services[_service_of(type_)] += n
+    ranked = sorted(services.items(), key=lambda kv: (-kv[1], kv[0]))
+    shown = [f"{n} {s}" for s, n in ranked[:SERVICES_SHOWN]]
+    rest = ranked[SERVICES_SHOWN:]
+    if rest:
+        shown.append(f"{sum(n for _, n in rest)} in {_plural(len(rest), 'more service')}")
+    return ", ".join(shown)
+
+
+def summary(
+    graph: Graph,
+    source: Path,
+    *,
+    counts: Counts | None = None,
+    resources: bool = False,
+    outputs: bool = False,
+    esc: tuple[str, ...] = (),
+) -> str:
+    """The readable report: a header, per region its resource count on one line (``resources``:
+    and every type), routes, pipeline, launcher, alarms and DNS; the components; the outputs
+    (``outputs``); then every warning. The status line is :func:`status_line`'s."""
+    counts = counts or count(graph)
     mode = "preview (computed values unknown)" if graph.preview else "update"
     images = "every service's image published" if graph.published else "no image published yet"
     lines = [
         f"{graph.project} · stack {graph.stack} · offline synth, {mode}, {images}, under mocks: nothing was sent to AWS",
         f"config: {source.name} is valid",
-        "",
     ]
-    regional: dict[str, Counter[str]] = {}
-    for r in graph.custom():
-        regional.setdefault(r.region or "(no region)", Counter())[r.type] += 1
-    roles = graph.outputs.get("regions", {}) if isinstance(graph.outputs.get("regions"), dict) else {}
-    for region in sorted(regional):
-        counts = regional[region]
-        role = roles.get(region, {}).get("role") if isinstance(roles.get(region), dict) else None
-        lines.append(f"{region}{f' ({role})' if role else ''}: {sum(counts.values())} resources")
-        width = max(len(str(n)) for n in counts.values())
-        lines += [f"  {n:>{width}}  {t}" for t, n in sorted(counts.items())]
-        lines += _route_table(roles.get(region))
-        lines += _lambda_services(roles.get(region))
-        lines += _pipeline(roles.get(region))
-        lines += _events(roles.get(region))
-        lines += _observability(roles.get(region))
+    if esc:
+        lines.append(esc_note(source, esc))
+    lines.append("")
+    roles = _regions(graph)
+    for region, rc in counts.regions.items():
+        exports = roles.get(region)
+        role = exports.get("role") if exports else None
+        lines.append(f"{region}{f' ({role})' if role else ''}: {_plural(rc.total, 'resource')} ({_one_line(rc)})")
+        if resources:
+            width = max(len(str(n)) for n in rc.types.values())
+            lines += [f"  {n:>{width}}  {t}" for t, n in sorted(rc.types.items())]
+        lines += _route_table(exports)
+        lines += _lambda_services(exports)
+        lines += _pipeline(exports)
+        lines += _events(exports)
+        lines += _observability(exports, rc.alarms)
         lines.append("")
-    components = Counter(r.type for r in graph.resources if not r.custom and r.type != "pulumi:pulumi:Stack")
     lines.append(
-        f"components: {sum(components.values())} ("
-        + ", ".join(f"{n} {t.rsplit(':', 1)[-1]}" for t, n in sorted(components.items()))
+        f"components: {sum(counts.components.values())} ("
+        + ", ".join(f"{n} {t.rsplit(':', 1)[-1]}" for t, n in sorted(counts.components.items()))
         + ")"
     )
+    more = [hint for flag, hint in ((resources, "--resources: every resource type per region"),
+                                    (outputs, "--outputs: the stack outputs")) if not flag]  # fmt: skip
+    if more:
+        lines.append("more: " + "; ".join(more))
+    if outputs:
+        lines += ["", "outputs:", _indent(json.dumps(graph.outputs, indent=2, sort_keys=True))]
     if graph.warnings:
         lines += ["", "warnings:"] + [f"  - {w}" for w in graph.warnings]
-    lines += ["", "outputs:", _indent(json.dumps(graph.outputs, indent=2, sort_keys=True))]
     return "\n".join(lines)
+
+
+def status_line(graph: Graph, counts: Counts, policy: int | None) -> str:
+    """The last line: ``prod: 756 resources in 2 regions, 65 components, 0 errors, 0 warnings,
+    policy not run (add --policy)``. ``policy``: the number of violations, None if not run. A synth
+    that reaches this line had no error (an error exits before it, on stderr)."""
+    checked = "policy not run (add --policy)" if policy is None else f"policy: {_plural(policy, 'violation')}"
+    return (
+        f"{graph.stack}: {_plural(counts.resources, 'resource')} in {_plural(len(counts.region_names), 'region')}, "
+        f"{_plural(sum(counts.components.values()), 'component')}, 0 errors, "
+        f"{_plural(len(graph.warnings), 'warning')}, {checked}"
+    )
 
 
 def _route_table(exports: object) -> list[str]:
@@ -151,17 +311,31 @@ def _events(exports: object) -> list[str]:
     return lines
 
 
-def _observability(exports: object) -> list[str]:
-    """The region's alarm count and dashboard, and its part in the domain's routing."""
-    if not isinstance(exports, dict):
-        return []
+def _observability(exports: object, alarms: AlarmCounts) -> list[str]:
+    """The region's alarms (:func:`count`), its dashboard, and its part in the domain's routing."""
     lines = []
-    monitoring = exports.get("monitoring")
-    if isinstance(monitoring, dict):
-        own = sum(len(s.get("alarm_names") or {}) for s in (exports.get("services") or {}).values())
-        total = own + len(monitoring.get("alarm_names") or {})
-        lines.append(f"  alarms: {total} ({own} on services); dashboard: {monitoring.get('dashboard_name') or 'none'}")
-    dns = exports.get("dns")
+    monitoring = exports.get("monitoring") if isinstance(exports, dict) else None
+    if alarms.total or isinstance(monitoring, dict):
+        watched = [
+            f"{n} {what}"
+            for n, what in (
+                (alarms.on_services, "on services"),
+                (alarms.platform, "platform"),
+                (alarms.on_health_checks, "on Route 53 health checks"),
+            )
+            if n
+        ]
+        text = f"alarms: {alarms.total} = {alarms.metric} metric" + (f" ({', '.join(watched)})" if watched else "")
+        if alarms.composite:
+            gate = " (the production gate)" if alarms.composite_gates == alarms.composite else ""
+            text += f" + {alarms.composite} composite{gate}"
+        if isinstance(monitoring, dict):
+            text += f"; dashboard: {monitoring.get('dashboard_name') or 'none'}"
+        lines.append("  " + text)
+    if alarms.target_tracking_policies:
+        n = alarms.target_tracking_policies
+        lines.append(f"  autoscaling: {n} target-tracking polic{'y' if n == 1 else 'ies'}; AWS creates their alarms (not counted above)")
+    dns = exports.get("dns") if isinstance(exports, dict) else None
     if isinstance(dns, dict):
         role = f" {dns.get('failover_role')}" if dns.get("failover_role") else ""
         lines.append(f"  dns: {dns.get('record_fqdn')} {dns.get('routing')}{role}, health check {dns.get('health_check_id')}")
@@ -197,6 +371,19 @@ def published_images_of(cfg: StackConfig) -> dict[str, str]:
     }
 
 
+def esc_environments_of(files: stackfiles.StackFiles) -> tuple[str, ...]:
+    """The Pulumi ESC environments the stack file imports (its ``environment:``), or ()."""
+    data = yaml.safe_load(files.path.read_text()) or {}
+    return esc_environments(data) if isinstance(data, dict) else ()
+
+
+def esc_note(source: Path, environments: tuple[str, ...]) -> str:
+    return (
+        f"note: {source.name} imports the Pulumi ESC environment{'s' if len(environments) != 1 else ''} "
+        f"{', '.join(environments)}: their values are not resolved offline; the synth sees only the file's config"
+    )
+
+
 def synthesize(
     stack: str, err: TextIO, *, preview: bool = False, published: bool = False
 ) -> tuple[stackfiles.StackFiles, Graph] | int:
@@ -208,6 +395,11 @@ def synthesize(
         files = stackfiles.load(stack)
     except stackfiles.StackFileError as exc:
         print(f"error: {exc}", file=err)
+        return EXIT_CONFIG
+    try:
+        esc = esc_environments_of(files)
+    except ValueError as exc:  # an environment: that is not a list of names
+        print(f"error: {files.path.name}: {exc}", file=err)
         return EXIT_CONFIG
     try:
         return files, run_program(
@@ -222,6 +414,9 @@ def synthesize(
         print(f"error: {files.path.name}: invalid stack config:", file=err)
         for line in exc.lines():
             print(f"  {exc.namespace}:{line}", file=err)
+        if esc:
+            unseen = unseen_keys(exc)
+            print(esc_note(files.path, esc) + (f"; required keys it could not see: {', '.join(unseen)}" if unseen else ""), file=err)
         return EXIT_CONFIG
     except Exception as exc:
         clean = cause_of_type(exc, pulumi.RunError)
@@ -243,9 +438,14 @@ def synth(
     preview: bool = False,
     policy: bool = False,
     published: bool = False,
+    resources: bool = False,
+    outputs: bool = False,
     out: TextIO = sys.stdout,
     err: TextIO = sys.stderr,
 ) -> int:
+    """Synthesize ``stack`` and print the summary, the files written, the policy's violations and,
+    last, the status line. ``resources``: list every resource type per region; ``outputs``: print
+    the stack outputs (also in the ``--json`` file)."""
     result = synthesize(stack, err, preview=preview, published=published)
     if isinstance(result, int):
         return result
@@ -258,25 +458,43 @@ def synth(
 
         diagram_path.parent.mkdir(parents=True, exist_ok=True)
         diagram_path.write_text(mermaid(graph))
-    print(summary(graph, files.path), file=out)
+    counts = count(graph)
+    print(
+        summary(graph, files.path, counts=counts, resources=resources, outputs=outputs, esc=esc_environments_of(files)),
+        file=out,
+    )
+    if json_path is not None or diagram_path is not None:
+        print(file=out)
     if json_path is not None:
-        print(f"\ngraph: {len(graph.resources)} resources written to {json_path}", file=out)
+        print(
+            f"graph: {_plural(counts.resources, 'resource')}, {_plural(sum(counts.components.values()), 'component')} "
+            f"and the stack written to {json_path}",
+            file=out,
+        )
     if diagram_path is not None:
         print(f"diagram: Mermaid flowchart written to {diagram_path}", file=out)
+    violations = None
     if policy:
-        return _policy(graph, files.config.get(f"{files.project}:environment", stack), out)
-    return EXIT_OK
+        violations = _policy_violations(graph, files.config.get(f"{files.project}:environment", stack), out)
+    print(f"\n{status_line(graph, counts, violations)}", file=out)
+    return EXIT_POLICY if violations else EXIT_OK
 
 
-def _policy(graph: Graph, environment: str, out: TextIO) -> int:
-    """The policy pack's rules over the synthesized graph (policy/): exit 4 on any violation."""
+def _policy_violations(graph: Graph, environment: str, out: TextIO) -> int:
+    """The policy pack's rules over the synthesized graph (policy/): list any violation, return how many."""
     from policy.offline import evaluate_graph
 
     violations = evaluate_graph(graph, environment=environment)
-    if not violations:
-        print("\npolicy: 0 violations (policy/, with its written exceptions)", file=out)
-        return EXIT_OK
-    print(f"\npolicy: {len(violations)} violation{'s' if len(violations) != 1 else ''}:", file=out)
-    for v in sorted(violations, key=lambda v: (v.rule_id, v.urn)):
-        print(f"  {v.rule_id}  {v.urn.rsplit('::', 1)[-1]}: {v.message}", file=out)
-    return EXIT_POLICY
+    if violations:
+        print(f"\npolicy: {_plural(len(violations), 'violation')}:", file=out)
+        for v in sorted(violations, key=lambda v: (v.rule_id, v.urn)):
+            print(f"  {v.rule_id}  {v.urn.rsplit('::', 1)[-1]}: {v.message}", file=out)
+    return len(violations)
+
+
+def _policy(graph: Graph, environment: str, out: TextIO) -> int:
+    """The policy check's exit status: 4 on any violation (listed), else 0 (and a line saying so)."""
+    if _policy_violations(graph, environment, out):
+        return EXIT_POLICY
+    print("\npolicy: 0 violations (policy/, with its written exceptions)", file=out)
+    return EXIT_OK

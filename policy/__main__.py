@@ -118,5 +118,5 @@ PolicyPack(
     name="devops-platform-fsbp",
     enforcement_level=EnforcementLevel.MANDATORY,
     policies=policies(),
-    description="The program's Security Hub FSBP promises and written exceptions (README).",
+    description="The program's Security Hub FSBP promises and written exceptions (docs/security.md).",
 )

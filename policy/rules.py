@@ -1,4 +1,4 @@
-"""The security rules the program promises (README, "Security choices and written exceptions"), as data.
+"""The security rules the program promises (docs/security.md), as data.
 
 Pure Python, no Pulumi imports: the same ``RULES`` and ``EXCEPTIONS`` run in the CrossGuard pack
 (``policy/__main__.py``) and offline over the synth graph (``policy/offline.py``).
@@ -113,7 +113,7 @@ class Rule:
 
 @dataclass(frozen=True)
 class PolicyException:
-    """A written exception: one rule, one resource type, a predicate, and the README's reason."""
+    """A written exception: one rule, one resource type, a predicate, and its written reason (docs/security.md)."""
 
     rule_id: str
     resource_type: str

@@ -12,7 +12,7 @@ import re
 from typing import Any
 
 from .model import StackConfig
-from .problems import Problem
+from .problems import Problem, entry
 from .workloads import LambdaComputeConfig, ServiceConfig
 
 # Lambda's limit on a function's environment variables, all together (Lambda quotas). Measured
@@ -84,7 +84,7 @@ def environment_bytes(env: dict[str, str]) -> int:
 def compute_problems(cfg: StackConfig) -> list[Problem]:
     problems: list[Problem] = []
     for i, svc in enumerate(cfg.services):
-        path = f"services[{i}]"
+        path = entry("services", i, svc.name)
         if svc.compute == "fargate":
             if svc.lambda_settings is not None:
                 problems.append(
@@ -100,7 +100,7 @@ def compute_problems(cfg: StackConfig) -> list[Problem]:
 
 
 def _lambda_problems(cfg: StackConfig, i: int, svc: ServiceConfig) -> list[Problem]:
-    path = f"services[{i}]"
+    path = entry("services", i, svc.name)
     on_lambda = f"nothing with compute lambda ({svc.name} runs on Lambda)"
     problems: list[Problem] = []
     if svc.mode == "on-demand":
@@ -169,7 +169,7 @@ def _lambda_problems(cfg: StackConfig, i: int, svc: ServiceConfig) -> list[Probl
 
 
 def _environment_problems(cfg: StackConfig, i: int, svc: ServiceConfig) -> list[Problem]:
-    path = f"services[{i}]"
+    path = entry("services", i, svc.name)
     problems: list[Problem] = []
     program = (READINESS_PATH_VAR, SECRETS_VAR, "AWS_LWA_PORT")
     for key, source in (("environment", svc.environment), ("secrets", svc.secrets)):
@@ -219,7 +219,7 @@ def _whole_percent(value: float | None) -> bool:
 
 def _deployment_problems(i: int, svc: ServiceConfig) -> list[Problem]:
     d = svc.deployment
-    path = f"services[{i}].deployment"
+    path = f"{entry('services', i, svc.name)}.deployment"
     problems: list[Problem] = []
     if d.strategy == "blueGreen":
         problems.append(

@@ -7,7 +7,7 @@ import math
 
 from . import routes
 from .model import StackConfig
-from .problems import Problem
+from .problems import Problem, entry
 
 # ECS's alternate target group is named after the route with this suffix (as staging's with -stg).
 ALTERNATE_SUFFIX = "-alt"
@@ -45,7 +45,8 @@ def deploy_minutes(cfg: StackConfig, i: int) -> int:
 def _service_problems(cfg: StackConfig, i: int) -> list[Problem]:
     svc = cfg.services[i]
     d = svc.deployment
-    path = f"services[{i}].deployment"
+    where = entry("services", i, svc.name)
+    path = f"{where}.deployment"
     problems: list[Problem] = []
     for strategy, keys in (("canary", _CANARY_KEYS), ("linear", _LINEAR_KEYS)):
         for key, attr in keys:
@@ -75,7 +76,7 @@ def _service_problems(cfg: StackConfig, i: int) -> list[Problem]:
     if svc.autoscaling.requests_per_target is not None:
         problems.append(
             Problem(
-                f"services[{i}].autoscaling.requestsPerTarget",
+                f"{where}.autoscaling.requestsPerTarget",
                 f"null with deployment.strategy {d.strategy}: ALB requests per target is measured on one "
                 "target group, and after a deployment production traffic runs on the other",
                 svc.autoscaling.requests_per_target,
@@ -85,7 +86,7 @@ def _service_problems(cfg: StackConfig, i: int) -> list[Problem]:
     if len(svc.name) > longest:
         problems.append(
             Problem(
-                f"services[{i}].name",
+                f"{where}.name",
                 f"at most {longest} characters with deployment.strategy {d.strategy}, so the alternate target "
                 f"group {svc.name}{ALTERNATE_SUFFIX}-{cfg.environment}-xxxxxx fits AWS's 32",
                 svc.name,
@@ -117,7 +118,7 @@ def _deploy_time_problems(cfg: StackConfig, i: int) -> list[Problem]:
     return [
         Problem(
             "pipeline.deployTimeoutMinutes",
-            f"at least {needed} for services[{i}] ({svc.name}): {why}"
+            f"at least {needed} for {entry('services', i, svc.name)}: {why}"
             + ("; shorten the bake times, the deploy action waits at most 60" if needed > 60 else ""),
             cfg.pipeline.deploy_timeout_minutes,
         )
@@ -128,13 +129,14 @@ def _smoke_test_problems(cfg: StackConfig, i: int) -> list[Problem]:
     svc = cfg.services[i]
     smoke = svc.deployment.smoke_test
     assert smoke is not None
-    where = f"services[{i}].deployment.smokeTest"
+    service = entry("services", i, svc.name)
+    where = f"{service}.deployment.smokeTest"
     problems: list[Problem] = []
     if not any(routes.matches(pattern, smoke.path) for pattern in svc.paths):
         problems.append(
             Problem(
                 f"{where}.path",
-                f"a path one of services[{i}] ({svc.name})'s own patterns matches ({', '.join(svc.paths)}), "
+                f"a path one of {service}'s own patterns matches ({', '.join(svc.paths)}), "
                 "so the test listener sends it to the new tasks",
                 smoke.path,
             )

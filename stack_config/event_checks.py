@@ -4,7 +4,7 @@ pipeline and the regions."""
 from __future__ import annotations
 
 from .model import StackConfig
-from .problems import Problem
+from .problems import Problem, entries
 
 
 def event_problems(cfg: StackConfig) -> list[Problem]:
@@ -24,12 +24,17 @@ def _launcher_problems(cfg: StackConfig) -> list[Problem]:
             Problem("taskLauncher.schedules", "no schedules while the task launcher is off", [s.name for s in tl.schedules])
         )
         return problems
-    seen: set[str] = set()
-    for i, sched in enumerate(tl.schedules):
-        where = f"taskLauncher.schedules[{i}]"
+    seen: dict[str, int] = {}
+    for i, (where, sched) in enumerate(entries("taskLauncher.schedules", tl.schedules)):
         if sched.name in seen:
-            problems.append(Problem(f"{where}.name", "a name not used by another schedule", sched.name))
-        seen.add(sched.name)
+            problems.append(
+                Problem(
+                    f"{where}.name",
+                    f"a name not used by another schedule ({sched.name} is taskLauncher.schedules[{seen[sched.name]}])",
+                    sched.name,
+                )
+            )
+        seen.setdefault(sched.name, i)
         if sched.service not in on_demand:
             allowed = ", ".join(on_demand) or "none: no service has mode on-demand"
             problems.append(Problem(f"{where}.service", f"a service with mode on-demand ({allowed})", sched.service))

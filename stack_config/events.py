@@ -111,6 +111,7 @@ class TaskLauncherConfig(_Model):
         None,
         description="Default: on when any service has mode on-demand. true without such a service is an error.",
         allowed="true or false",
+        strict=True,
     )
     max_count: TaskCount = _field(  # type: ignore[valid-type]
         5, description="Largest count one event may ask for.", allowed=TASK_COUNT_ALLOWED
@@ -133,13 +134,14 @@ class TaskLauncherConfig(_Model):
 
 class ReplicationConfig(_Model):
     """The Lambda, in the primary region, that copies the primary repository's branches into each
-    secondary region's repository (seed 004)."""
+    secondary region's repository."""
 
     enabled: bool | None = _field(
         None,
         description="Default: on when the pipeline's source is codecommit and the stack has secondary "
         "regions. true otherwise is an error.",
         allowed="true or false",
+        strict=True,
     )
     timeout_seconds: ReplicatorTimeout = _field(  # type: ignore[valid-type]
         300, description="The function's timeout.", allowed=REPLICATOR_TIMEOUT_ALLOWED

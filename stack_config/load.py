@@ -29,7 +29,7 @@ from . import (
 )
 from .aws_regions import partition_of
 from .model import RESERVED_TAG_KEYS, StackConfig
-from .problems import ConfigError, Problem, missing, unknown_key
+from .problems import ConfigError, Problem, entry, missing, single_for_list, string_for, unknown_key
 
 # Without these, a stack that sets natStrategy none would deploy tasks that cannot pull images
 # (ECR API, ECR registry, image layers in S3) or ship their logs.
@@ -93,22 +93,31 @@ def _aliases(model: type[BaseModel]) -> list[str]:
     return [info.alias or name for name, info in model.model_fields.items()]
 
 
-def _walk(loc: tuple[Any, ...]) -> tuple[str, FieldInfo | None, type[BaseModel] | None, Any]:
-    """Follow an error location through the model.
+def _named(model: Any) -> bool:
+    return isinstance(model, type) and issubclass(model, BaseModel) and _field_by_alias(model, "name") is not None
 
-    Returns the key path as written in the stack file, the field the error belongs to (for its
-    ``allowed`` text), if the last step is a key the model lacks, the model that lacks it, and
-    the type expected at the location.
+
+def _walk(loc: tuple[Any, ...], raw: Any) -> tuple[str, FieldInfo | None, type[BaseModel] | None, Any]:
+    """Follow an error location through the model, and through ``raw``, the values as given.
+
+    Returns the key path as written in the stack file (a list entry with a name is named:
+    ``services[3] (users).port``), the field the error belongs to (for its ``allowed`` text), if
+    the last step is a key the model lacks, the model that lacks it, and the type expected at the
+    location.
     """
     path = ""
     current: Any = StackConfig
     info: FieldInfo | None = None
+    data: Any = raw
     for step in loc:
         if isinstance(step, int):
-            path += f"[{step}]"
+            data = data[step] if isinstance(data, list) and 0 <= step < len(data) else None
             origin = typing.get_origin(current)
             current = _unwrap(typing.get_args(current)[0]) if origin is list else None
+            name = data.get("name") if isinstance(data, dict) and _named(current) else None
+            path = entry(path, step, name)
             continue
+        data = data.get(step) if isinstance(data, dict) else None
         path += f".{step}" if path else str(step)
         if isinstance(current, type) and issubclass(current, BaseModel):
             found = _field_by_alias(current, str(step))
@@ -129,10 +138,34 @@ def _allowed_text(info: FieldInfo | None, fallback: str) -> str:
     return fallback
 
 
-def _from_validation_error(exc: ValidationError) -> list[Problem]:
+def _needed_scalar(expected: Any) -> str | None:
+    """What a scalar field takes, when a quoted value cannot be it: "a number" or "a boolean"."""
+    if expected is bool:
+        return "a boolean"
+    if expected in (int, float):
+        return "a number"
+    if typing.get_origin(expected) is typing.Literal:
+        options = typing.get_args(expected)
+        if options and all(isinstance(o, int | float) and not isinstance(o, bool) for o in options):
+            return "a number"
+    return None
+
+
+def _value_problem(path: str, allowed: str, value: Any, expected: Any, kind: str) -> Problem:
+    """A value the field refused; when it has the wrong shape (a string where a number is
+    needed, one value where a list is), the line says so."""
+    if kind == "list_type" and not isinstance(value, list):
+        return single_for_list(path, allowed, value)
+    needed = _needed_scalar(expected) if isinstance(value, str) else None
+    if needed is not None:
+        return string_for(path, needed, allowed, value)
+    return Problem(path, allowed, value)
+
+
+def _from_validation_error(exc: ValidationError, raw: Any) -> list[Problem]:
     problems: list[Problem] = []
     for err in exc.errors(include_url=False):
-        path, info, lacking, expected = _walk(tuple(err["loc"]))
+        path, info, lacking, expected = _walk(tuple(err["loc"]), raw)
         kind = err["type"]
         if kind in ("model_type", "model_attributes_type") and isinstance(expected, type):
             keys = ", ".join(_aliases(expected))
@@ -144,11 +177,10 @@ def _from_validation_error(exc: ValidationError) -> list[Problem]:
             problems.append(unknown_key(path, keys, close[0] if close else None))
         elif kind == "missing":
             problems.append(missing(path, _allowed_text(info, err["msg"])))
-        elif kind not in _PYDANTIC_BUILTIN:
-            # Our own validators raise PydanticCustomError whose message is the allowed text.
-            problems.append(Problem(path, err["msg"], err["input"]))
         else:
-            problems.append(Problem(path, _allowed_text(info, err["msg"]), err["input"]))
+            # Our own validators raise PydanticCustomError whose message is the allowed text.
+            allowed = err["msg"] if kind not in _PYDANTIC_BUILTIN else _allowed_text(info, err["msg"])
+            problems.append(_value_problem(path, allowed, err["input"], expected, kind))
     return problems
 
 
@@ -170,6 +202,7 @@ def _region_problems(cfg: StackConfig) -> list[Problem]:
     if not cfg.regions:
         return [Problem("regions", "a non-empty list of regions, exactly one with role primary", [])]
 
+    where = [entry("regions", i, r.name) for i, r in enumerate(cfg.regions)]
     primaries = [i for i, r in enumerate(cfg.regions) if r.role == "primary"]
     if not primaries:
         problems.append(
@@ -182,8 +215,8 @@ def _region_problems(cfg: StackConfig) -> list[Problem]:
     for i in primaries[1:]:
         problems.append(
             Problem(
-                f"regions[{i}].role",
-                f"secondary: exactly one region may be primary, and regions[{primaries[0]}] already is",
+                f"{where[i]}.role",
+                f"secondary: exactly one region may be primary, and {where[primaries[0]]} already is",
                 "primary",
             )
         )
@@ -193,8 +226,8 @@ def _region_problems(cfg: StackConfig) -> list[Problem]:
         if region.name in seen:
             problems.append(
                 Problem(
-                    f"regions[{i}].name",
-                    f"a region not already listed (regions[{seen[region.name]}] is {region.name})",
+                    f"{where[i]}.name",
+                    f"a region not already listed ({region.name} is regions[{seen[region.name]}])",
                     region.name,
                 )
             )
@@ -206,8 +239,8 @@ def _region_problems(cfg: StackConfig) -> list[Problem]:
             if net.overlaps(nets[i]):
                 problems.append(
                     Problem(
-                        f"regions[{j}].vpcCidr",
-                        f"a CIDR that does not overlap regions[{i}].vpcCidr ({nets[i]}), "
+                        f"{where[j]}.vpcCidr",
+                        f"a CIDR that does not overlap {where[i]}.vpcCidr ({nets[i]}), "
                         "so the regions' VPCs stay peerable",
                         str(net),
                     )
@@ -225,11 +258,12 @@ def _partition_problems(cfg: StackConfig) -> list[Problem]:
     first = partition_of(cfg.regions[0].name)
     for i, region in enumerate(cfg.regions):
         partition = partition_of(region.name)
+        where = entry("regions", i, region.name)
         if partition != first:
             problems.append(
                 Problem(
-                    f"regions[{i}].name",
-                    f"a region in the {first} partition, like regions[0] ({cfg.regions[0].name}); "
+                    f"{where}.name",
+                    f"a region in the {first} partition, like {entry('regions', 0, cfg.regions[0].name)}; "
                     "one stack cannot span partitions",
                     region.name,
                 )
@@ -238,7 +272,7 @@ def _partition_problems(cfg: StackConfig) -> list[Problem]:
         if arn is not None and arn.split(":")[1] != partition:
             problems.append(
                 Problem(
-                    f"regions[{i}].assumeRoleArn",
+                    f"{where}.assumeRoleArn",
                     f"a role in the {partition} partition, where {region.name} is (arn:{partition}:iam::...)",
                     arn,
                 )
@@ -248,7 +282,7 @@ def _partition_problems(cfg: StackConfig) -> list[Problem]:
 
 def _subnet_problems(i: int, region: Any) -> list[Problem]:
     vpc = ipaddress.IPv4Network(region.vpc_cidr)
-    base = f"regions[{i}]"
+    base = entry("regions", i, region.name)
     if region.subnets is None:
         most = subnet_plan.max_derived_azs(vpc)
         if region.az_count > most:
@@ -352,7 +386,7 @@ def validate(raw: Mapping[str, Any], namespace: str) -> StackConfig:
     try:
         cfg = StackConfig.model_validate(decoded)
     except ValidationError as exc:
-        raise ConfigError(_from_validation_error(exc), namespace) from None
+        raise ConfigError(_from_validation_error(exc, decoded), namespace) from None
     problems = _region_problems(cfg) + _network_problems(cfg) + _tag_problems(cfg)
     problems += workload_checks.workload_problems(cfg)
     problems += pipeline_checks.pipeline_problems(cfg)
@@ -368,3 +402,35 @@ def validate(raw: Mapping[str, Any], namespace: str) -> StackConfig:
 def load_stack_config(namespace: str) -> StackConfig:
     """Read and validate this program's config namespace, as the Pulumi engine passed it."""
     return validate(read_pulumi_namespace(namespace), namespace)
+
+
+# --- Pulumi ESC -----------------------------------------------------------------------------------
+
+
+def esc_environments(stack_file: Mapping[str, Any]) -> tuple[str, ...]:
+    """The Pulumi ESC environments a stack file imports, in order: its top-level ``environment:``,
+    a list of names (``[myorg/common, myorg/dev]``; ``{imports: [...]}`` is read too).
+
+    The Pulumi CLI opens them and passes their ``pulumiConfig`` values to the program as config;
+    offline nothing opens them, so only the file's own ``config:`` is seen. ValueError (one line)
+    for any other shape."""
+    value = stack_file.get("environment")
+    if value is None:
+        return ()
+    if isinstance(value, dict) and set(value) == {"imports"}:
+        value = value["imports"] or []
+    if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
+        raise ValueError(
+            "'environment' must be a list of Pulumi ESC environment names, e.g. [myorg/common, myorg/dev]"
+        )
+    return tuple(value)
+
+
+def unseen_keys(error: ConfigError) -> list[str]:
+    """The top-level keys ``error`` reports missing, with their namespace: with ESC environments
+    imported, keys they may set that offline validation could not see."""
+    return [
+        f"{error.namespace}:{p.path}"
+        for p in error.problems
+        if p.what == "missing" and p.path.isidentifier()
+    ]

@@ -320,7 +320,7 @@ class StackConfig(_Model):
     )
     monitoring: MonitoringConfig = _field(
         MonitoringConfig(),
-        description="Alarms (seed 001's thresholds) and a dashboard in every region, to the notifications topic.",
+        description="Alarms (with the platform's default thresholds) and a dashboard in every region, to the notifications topic.",
         allowed="an object with enabled, emails, serviceAlarms, services, loadBalancer5xxCount, "
         "functionDurationPercent, replicationLagSeconds, dashboard",
     )

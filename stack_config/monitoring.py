@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from pydantic import BeforeValidator
 
 from .base import _fail, _field, _Model
-from .pipeline import EMAIL_ALLOWED, Email
+from .pipeline import EMAILS_ALLOWED, Email
 from .workloads import _int
 
 Percent, PERCENT_ALLOWED = _int(1, 100, "a percentage")
@@ -69,16 +69,18 @@ class ServiceAlarmOverrides(_Model):
 class MonitoringConfig(_Model):
     """Alarms and a dashboard in every region, notifying the region's topic."""
 
-    enabled: bool = _field(True, description="Alarms and dashboards. Off only for throwaway stacks.", allowed="true or false")
+    enabled: bool = _field(
+        True, description="Alarms and dashboards. Off only for throwaway stacks.", allowed="true or false", strict=True
+    )
     emails: list[Email] = _field(  # type: ignore[valid-type]
         [],
         description="Addresses subscribed to each region's notifications topic, with "
         "pipeline.notifications.emails: alarms, approvals and failed runs all go there.",
-        allowed="a list of " + EMAIL_ALLOWED + "es",
+        allowed=EMAILS_ALLOWED,
     )
     service_alarms: ServiceAlarmsConfig = _field(
         ServiceAlarmsConfig(),
-        description="Every service's thresholds (seed 001's defaults).",
+        description="Every service's thresholds (the platform's defaults).",
         allowed="an object with cpuPercent, memoryPercent, target5xxCount, responseTimeSeconds, unhealthyHosts",
     )
     services: dict[str, ServiceAlarmOverrides] = _field(
@@ -97,10 +99,10 @@ class MonitoringConfig(_Model):
     )
     replication_lag_seconds: LagSeconds = _field(  # type: ignore[valid-type]
         60,
-        description="Largest ReplicationLagSeconds in 5 minutes (seed 004's RPO is under a minute).",
+        description="Largest ReplicationLagSeconds in 5 minutes (replication's recovery point objective is under a minute).",
         allowed=LAG_ALLOWED,
     )
-    dashboard: bool = _field(True, description="A CloudWatch dashboard per region.", allowed="true or false")
+    dashboard: bool = _field(True, description="A CloudWatch dashboard per region.", allowed="true or false", strict=True)
 
     def thresholds(self, service: str) -> ServiceAlarmsConfig:
         """The service's thresholds: its overrides over the defaults."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from . import routes
 from .model import StackConfig
-from .problems import Problem, missing
+from .problems import Problem, entries, missing
 
 # The event functions' own names ({name}-{environment}-task-launcher, -repo-replicator) and their
 # alarms' keys: a configured function by that name would collide with them.
@@ -12,10 +12,10 @@ RESERVED_FUNCTION_NAMES = ("task-launcher", "repo-replicator", "replicator")
 
 
 def monitoring_problems(cfg: StackConfig) -> list[Problem]:
-    names = [s.name for s in cfg.services]
+    names = list(dict.fromkeys(s.name for s in cfg.services))
     reserved = [
-        Problem(f"functions[{i}].name", "a name other than " + ", ".join(RESERVED_FUNCTION_NAMES) + " (the platform's own functions)", f.name)
-        for i, f in enumerate(cfg.functions)
+        Problem(f"{path}.name", "a name other than " + ", ".join(RESERVED_FUNCTION_NAMES) + " (the platform's own functions)", f.name)
+        for path, f in entries("functions", cfg.functions)
         if f.name in RESERVED_FUNCTION_NAMES
     ]
     problems = [
@@ -63,9 +63,7 @@ def _routing_problems(cfg: StackConfig) -> list[Problem]:
 def _health_check_route_problems(cfg: StackConfig, path: str) -> list[Problem]:
     """The path Route 53 requests must reach something that answers: the route the ALB sends it to
     (the matching pattern with the lowest priority) must be a mode service service or a function."""
-    routed = [(f"services[{i}]", s) for i, s in enumerate(cfg.services)] + [
-        (f"functions[{i}]", f) for i, f in enumerate(cfg.functions) if f.paths
-    ]
+    routed = entries("services", cfg.services) + [(where, f) for where, f in entries("functions", cfg.functions) if f.paths]
     matching = sorted(
         (routes.priority_of(route.name, route.paths, route.priority), where, route)
         for where, route in routed
@@ -87,7 +85,7 @@ def _health_check_route_problems(cfg: StackConfig, path: str) -> list[Problem]:
         return [
             Problem(
                 "dns.healthCheckPath",
-                f"a path a mode service service or a function serves: {path} goes to {where} ({route.name}), an "
+                f"a path a mode service service or a function serves: {path} goes to {where}, an "
                 "on-demand service whose tasks run only when the task launcher starts them",
                 path,
             )

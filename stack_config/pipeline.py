@@ -57,6 +57,7 @@ _REPOSITORY_ID_RE = re.compile(r"^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)+$")
 
 
 EMAIL_ALLOWED = "an email address such as ops@example.com"
+EMAILS_ALLOWED = "a list of email addresses such as ops@example.com"
 _EMAIL_RE = re.compile(r"^[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}$")
 
 
@@ -218,7 +219,7 @@ class NotificationsConfig(_Model):
     emails: list[Email] = _field(  # type: ignore[valid-type]
         [],
         description="Addresses subscribed to each region's notifications topic (each confirms by email).",
-        allowed="a list of " + EMAIL_ALLOWED,
+        allowed=EMAILS_ALLOWED,
     )
     topic_arns: dict[str, TopicArn] = _field(  # type: ignore[valid-type]
         {},

@@ -5,11 +5,16 @@ from __future__ import annotations
 from . import routes
 from .model import StackConfig
 from .pipeline import action_names, build_batches
-from .problems import Problem, missing
+from .problems import Problem, entries, entry, missing
 from .workload_checks import region_keyed_arn_problems
 
 STAGING_SUFFIX = "-stg"
 _WHERE = "pipeline.stages"
+
+
+def _stages(cfg: StackConfig) -> list[str]:
+    """Each stage's key path, naming it: ``pipeline.stages[2] (DeployStaging)``."""
+    return [entry(_WHERE, i, s.name) for i, s in enumerate(cfg.pipeline.stages)]
 
 
 def pipeline_problems(cfg: StackConfig) -> list[Problem]:
@@ -48,21 +53,21 @@ def _source_problems(cfg: StackConfig) -> list[Problem]:
 
 
 def _stage_order_problems(cfg: StackConfig) -> list[Problem]:
-    stages = cfg.pipeline.stages
+    stages, paths = cfg.pipeline.stages, _stages(cfg)
     problems: list[Problem] = []
     if stages[0].type != "source":
-        problems.append(Problem(f"{_WHERE}[0].type", "source: the first stage is the source stage", stages[0].type))
+        problems.append(Problem(f"{paths[0]}.type", "source: the first stage is the source stage", stages[0].type))
     builds = [i for i, s in enumerate(stages) if s.type == "build"]
     if not builds:
         problems.append(missing(_WHERE, "a stage with type build"))
     for i, stage in enumerate(stages):
-        where = f"{_WHERE}[{i}]"
+        where = paths[i]
         if i > 0 and stage.type == "source":
             problems.append(Problem(f"{where}.type", "source only in the first stage", stage.type))
         if stage.type == "build" and i != (builds[0] if builds else i):
-            problems.append(Problem(f"{where}.type", f"one build stage only ({_WHERE}[{builds[0]}] is one)", stage.type))
+            problems.append(Problem(f"{where}.type", f"one build stage only ({paths[builds[0]]} is one)", stage.type))
         if stage.type == "deploy" and builds and i < builds[0]:
-            problems.append(Problem(f"{where}.type", f"a deploy stage after the build stage ({_WHERE}[{builds[0]}])", stage.type))
+            problems.append(Problem(f"{where}.type", f"a deploy stage after the build stage ({paths[builds[0]]})", stage.type))
         if stage.type != "deploy":
             for key, value in (("target", stage.target), ("services", stage.services)):
                 if value is not None:
@@ -79,14 +84,15 @@ def _deploy_problems(cfg: StackConfig) -> list[Problem]:
     modes = {s.name: s.mode for s in cfg.services}
     problems: list[Problem] = []
     targets: dict[str, int] = {}
+    paths = _stages(cfg)
     for i, stage in enumerate(p.stages):
         if stage.type != "deploy":
             continue
-        where = f"{_WHERE}[{i}]"
+        where = paths[i]
         target = stage.target or "production"
         if target in targets:
             problems.append(
-                Problem(f"{where}.target", f"each target once ({_WHERE}[{targets[target]}] deploys {target})", target)
+                Problem(f"{where}.target", f"each target once ({paths[targets[target]]} deploys {target})", target)
             )
         targets.setdefault(target, i)
         for k, name in enumerate(stage.services or []):
@@ -103,13 +109,13 @@ def _deploy_problems(cfg: StackConfig) -> list[Problem]:
         problems.append(missing(_WHERE, "a deploy stage with target production (the default target)"))
     elif "staging" in targets and targets["staging"] > targets["production"]:
         problems.append(
-            Problem(f"{_WHERE}[{targets['staging']}].target", "staging before the production deploy stage", "staging")
+            Problem(f"{paths[targets['staging']]}.target", "staging before the production deploy stage", "staging")
         )
     if "staging" in targets:
         approvals = [i for i, s in enumerate(p.stages) if s.type == "approval"]
         if approvals and approvals[0] < targets["staging"]:
             problems.append(
-                Problem(f"{_WHERE}[{approvals[0]}].type", f"an approval after the staging deploy ({_WHERE}[{targets['staging']}]), "
+                Problem(f"{paths[approvals[0]]}.type", f"an approval after the staging deploy ({paths[targets['staging']]}), "
                         "so the approver reviews what staging runs", "approval")
             )
         if p.staging.spot and any(s.architecture == "ARM64" for s in cfg.services):
@@ -117,11 +123,11 @@ def _deploy_problems(cfg: StackConfig) -> list[Problem]:
                 Problem("pipeline.staging.spot", "false with ARM64 services: Fargate Spot runs X86_64 tasks only", True)
             )
         longest = routes.max_route_name_length(cfg.environment) - len(STAGING_SUFFIX)
-        for j, svc in enumerate(cfg.services):
+        for path, svc in entries("services", cfg.services):
             if svc.mode == "service" and len(svc.name) > longest:
                 problems.append(
                     Problem(
-                        f"services[{j}].name",
+                        f"{path}.name",
                         f"at most {longest} characters with a staging stage, so the staging target group "
                         f"{svc.name}{STAGING_SUFFIX}-{cfg.environment}-xxxxxx fits AWS's 32",
                         svc.name,
@@ -136,12 +142,17 @@ def _name_problems(cfg: StackConfig) -> list[Problem]:
     batches = len(build_batches(services))
     problems: list[Problem] = []
     stage_names: dict[str, int] = {}
-    for i, stage in enumerate(p.stages):
-        where = f"{_WHERE}[{i}]"
+    for i, (stage, where) in enumerate(zip(p.stages, _stages(cfg), strict=True)):
         if stage.name in stage_names:
-            problems.append(Problem(f"{where}.name", f"a name not already used ({_WHERE}[{stage_names[stage.name]}].name)", stage.name))
+            problems.append(
+                Problem(f"{where}.name", f"a name not already used ({stage.name} is {_WHERE}[{stage_names[stage.name]}])", stage.name)
+            )
         stage_names.setdefault(stage.name, i)
-        # AWS's rule: action names are unique within their stage.
+        # AWS's rule: action names are unique within their stage. A deploy stage without a
+        # services list deploys every service by name: two services of one name are reported
+        # once, as services[].name, not again as actions of every deploy stage.
+        if stage.type == "deploy" and stage.services is None:
+            continue
         deployed = p.deploy_services(stage, services) if stage.type == "deploy" else []
         seen: set[str] = set()
         for k, action in enumerate(action_names(stage, deployed, batches)):
@@ -171,11 +182,11 @@ def _notification_problems(cfg: StackConfig) -> list[Problem]:
                 n.emails,
             )
         )
-    for i, stage in enumerate(cfg.pipeline.stages):
+    for stage, where in zip(cfg.pipeline.stages, _stages(cfg), strict=True):
         if stage.type == "approval" and not (n.emails or n.topic_arns):
             problems.append(
                 Problem(
-                    f"{_WHERE}[{i}].type",
+                    f"{where}.type",
                     "an approval stage only with pipeline.notifications.emails or topicArns, so the request reaches an approver",
                     stage.type,
                 )
@@ -187,12 +198,13 @@ def _architecture_problems(cfg: StackConfig) -> list[Problem]:
     if not cfg.services:
         return []
     first = cfg.services[0].architecture
+    like = entry("services", 0, cfg.services[0].name)
     return [
         Problem(
-            f"services[{j}].architecture",
-            f"{first}, like services[0]: the pipeline builds every image on one CodeBuild architecture",
+            f"{path}.architecture",
+            f"{first}, like {like}: the pipeline builds every image on one CodeBuild architecture",
             svc.architecture,
         )
-        for j, svc in enumerate(cfg.services)
+        for path, svc in entries("services", cfg.services)
         if svc.architecture != first
     ]

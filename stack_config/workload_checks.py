@@ -7,25 +7,28 @@ from pathlib import Path
 from . import routes
 from .aws_regions import partition_of
 from .model import StackConfig
-from .problems import Problem
+from .problems import Problem, entries
 from .workloads import _ENV_NAME_RE, ENV_NAME_ALLOWED, FARGATE_SIZES, RESERVED_ENV, ServiceConfig
 
 _CREDENTIAL_VARS = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "ECS_ENGINE_AUTH_DATA")
 FUNCTIONS_DIR = Path(__file__).resolve().parent.parent / "functions"
 
 
-def _routes(cfg: StackConfig) -> list[tuple[str, object]]:
-    """(key path, service or function) for every route, services first."""
-    return [(f"services[{i}]", s) for i, s in enumerate(cfg.services)] + [
-        (f"functions[{i}]", f) for i, f in enumerate(cfg.functions)
-    ]
+def _routes(cfg: StackConfig, *, named: bool = True) -> list[tuple[str, object]]:
+    """(key path, service or function) for every route, services first; the key path names the
+    route (``services[3] (users)``) unless ``named`` is false (``services[3]``)."""
+    if not named:
+        return [(f"services[{i}]", s) for i, s in enumerate(cfg.services)] + [
+            (f"functions[{i}]", f) for i, f in enumerate(cfg.functions)
+        ]
+    return entries("services", cfg.services) + entries("functions", cfg.functions)
 
 
 def workload_problems(cfg: StackConfig) -> list[Problem]:
     return (
         _name_problems(cfg)
         + _route_problems(cfg)
-        + [p for i, s in enumerate(cfg.services) for p in _service_problems(f"services[{i}]", s)]
+        + [p for path, s in entries("services", cfg.services) for p in _service_problems(path, s)]
         + _function_problems(cfg)
         + _certificate_problems(cfg)
     )
@@ -40,11 +43,11 @@ def _name_problems(cfg: StackConfig) -> list[Problem]:
         )
     longest = routes.max_route_name_length(cfg.environment)
     seen: dict[str, str] = {}
-    for path, route in _routes(cfg):
+    for (path, route), (plain, _) in zip(_routes(cfg), _routes(cfg, named=False), strict=True):
         name = route.name  # type: ignore[attr-defined]
         if name in seen:
-            problems.append(Problem(f"{path}.name", f"a name not already used ({seen[name]}.name)", name))
-        seen.setdefault(name, path)
+            problems.append(Problem(f"{path}.name", f"a name not already used ({name} is {seen[name]})", name))
+        seen.setdefault(name, plain)
         if len(name) > longest:
             problems.append(
                 Problem(
@@ -60,7 +63,7 @@ def _name_problems(cfg: StackConfig) -> list[Problem]:
 def _route_problems(cfg: StackConfig) -> list[Problem]:
     problems: list[Problem] = []
     owner: dict[str, str] = {}
-    computed: dict[int, str] = {}
+    computed: dict[int, tuple[str, str]] = {}
     literal: dict[str, tuple[str, bool]] = {}
     for path, route in _routes(cfg):
         paths: list[str] = list(route.paths)  # type: ignore[attr-defined]
@@ -88,17 +91,20 @@ def _route_problems(cfg: StackConfig) -> list[Problem]:
                     )
             literal.setdefault(prefix, (path, explicit))
         priority = routes.priority_of(route.name, paths, route.priority)  # type: ignore[attr-defined]
-        if priority in computed:
+        # Two routes of one name may compute one priority: the name is the mistake, reported once
+        # (_name_problems), and renaming either route gives it another priority.
+        same_name = priority in computed and computed[priority][1] == route.name  # type: ignore[attr-defined]
+        if priority in computed and not (same_name and route.priority is None):  # type: ignore[attr-defined]
             how = "its" if route.priority is not None else "its computed"  # type: ignore[attr-defined]
             problems.append(
                 Problem(
                     f"{path}.priority",
-                    f"a priority no other rule has ({how} priority {priority} is also {computed[priority]}'s); "
+                    f"a priority no other rule has ({how} priority {priority} is also {computed[priority][0]}'s); "
                     "set an explicit one",
                     route.priority,  # type: ignore[attr-defined]
                 )
             )
-        computed.setdefault(priority, path)
+        computed.setdefault(priority, (path, route.name))  # type: ignore[attr-defined]
     return problems
 
 
@@ -181,8 +187,7 @@ def _fargate_problems(path: str, svc: ServiceConfig) -> list[Problem]:
 
 def _function_problems(cfg: StackConfig) -> list[Problem]:
     problems: list[Problem] = []
-    for i, fn in enumerate(cfg.functions):
-        path = f"functions[{i}]"
+    for path, fn in entries("functions", cfg.functions):
         source = fn.source or fn.name.replace("-", "_")
         if not (FUNCTIONS_DIR / source / f"{fn.handler.rsplit('.', 1)[0].replace('.', '/')}.py").is_file():
             problems.append(

@@ -17,11 +17,20 @@ from .deployment import DeploymentConfig
 
 # --- field types --------------------------------------------------------------------------------
 
-ROUTE_NAME_ALLOWED = (
-    "2-20 characters: lowercase letters, digits and single hyphens, starting with a letter "
-    "(it names the target group, ECS service, task family and ECR repository)"
+_ROUTE_NAME_RULE = "2-20 characters: lowercase letters, digits and single hyphens, starting with a letter"
+ROUTE_NAME_ALLOWED = _ROUTE_NAME_RULE + " (it names the target group, ECS service, task family and ECR repository)"
+# A function has no ECS service, task family or repository: wiring.function_settings names the
+# function {name}-{environment}-<name> (so its log group, /aws/lambda/<that>), its target group
+# when it has paths, and its code directory when source is not given.
+FUNCTION_NAME_ALLOWED = (
+    _ROUTE_NAME_RULE + " (it names the Lambda function and its log group, its target group when it has "
+    "paths, and its code directory unless source is set)"
 )
 _ROUTE_NAME_RE = re.compile(r"^[a-z][a-z0-9-]*[a-z0-9]$")
+
+
+def _is_route_name(value: str) -> bool:
+    return 2 <= len(value) <= 20 and bool(_ROUTE_NAME_RE.match(value)) and "--" not in value
 
 
 PATH_ALLOWED = (
@@ -84,6 +93,10 @@ ACTION_ALLOWED = (
     "an IAM action service:Action (for example s3:GetObject); no *, and no service:* "
     "(grant the actions the task needs)"
 )
+ACTIONS_ALLOWED = (
+    "a non-empty list of IAM actions service:Action (for example s3:GetObject); no *, and no service:* "
+    "(grant the actions the task needs)"
+)
 _ACTION_RE = re.compile(r"^[a-z0-9-]+:[A-Za-z0-9]+\*?$")
 
 
@@ -95,7 +108,8 @@ IMAGE_ALLOWED = "a container image reference, registry/repository:tag or @sha256
 _IMAGE_RE = re.compile(r"^[a-z0-9]+([._-][a-z0-9]+)*(:\d+)?(/[a-z0-9]+([._/-][a-z0-9]+)*)+(:[\w.-]{1,128}|@sha256:[0-9a-f]{64})$")
 
 
-RouteName = checked_str("route_name", ROUTE_NAME_ALLOWED, lambda value: 2 <= len(value) <= 20 and _ROUTE_NAME_RE.match(value) and "--" not in value)
+RouteName = checked_str("route_name", ROUTE_NAME_ALLOWED, _is_route_name)
+FunctionName = checked_str("function_name", FUNCTION_NAME_ALLOWED, _is_route_name)
 PathPattern = checked_str("path_pattern", PATH_ALLOWED, lambda value: len(value) <= 128 and bool(_PATH_RE.match(value)))
 IngressCidr = Annotated[str, _strict_str(CIDR_ALLOWED), AfterValidator(_check_ingress_cidr)]
 CertificateArn = checked_str("certificate_arn", CERT_ARN_ALLOWED, _CERT_ARN_RE.match)
@@ -347,7 +361,7 @@ class AutoscalingConfig(_Model):
 class GrantConfig(_Model):
     """One IAM statement for a service's task role."""
 
-    actions: list[IamAction] = _field(description="IAM actions.", allowed="a non-empty list of " + ACTION_ALLOWED, min_length=1)
+    actions: list[IamAction] = _field(description="IAM actions.", allowed=ACTIONS_ALLOWED, min_length=1)
     resources: list[IamResource] = _field(
         description="Resource ARNs.", allowed="a non-empty list of resource ARNs", min_length=1
     )
@@ -520,7 +534,7 @@ class SnsSubscriptionConfig(_Model):
 class FunctionConfig(_Model):
     """A Lambda function, behind the shared ALB and/or subscribed to SNS."""
 
-    name: RouteName = _field(description="Function name, unique among services and functions.", allowed=ROUTE_NAME_ALLOWED)
+    name: FunctionName = _field(description="Function name, unique among services and functions.", allowed=FUNCTION_NAME_ALLOWED)
     source: str | None = _field(
         None,
         description="Directory under functions/ with the code (default: name with - as _).",

@@ -1,8 +1,10 @@
-"""The generated architecture diagram: what it shows, that it is stable and valid Mermaid, and that
-the copies the README and docs/architecture.md embed are the current ones."""
+"""The generated architecture diagram: what it shows, that it is stable and valid Mermaid, that the
+default view stays readable (the primary region in detail, first; every other region as one box),
+and that the copy docs/architecture.md embeds is the current one."""
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import subprocess
 import sys
@@ -10,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from ops import diagram
-from ops.diagram import count_nodes, embed, embedded, mermaid
+from ops import diagram, harness
+from ops.diagram import T_ALARM, count_nodes, embed, embedded, mermaid
 from ops.harness import Graph
 from tests.conftest import run_stack
 
@@ -19,7 +21,7 @@ ROOT = Path(__file__).resolve().parent.parent
 REGENERATE = (
     "the embedded prod diagram is stale; regenerate it with `.venv/bin/python -m ops.diagram` "
     "(rewrites the block between <!-- diagram:prod:begin --> and <!-- diagram:prod:end --> in "
-    "README.md and docs/architecture.md), or write it with "
+    "docs/architecture.md), or write it with "
     "`.venv/bin/python -m ops synth prod --diagram /tmp/prod.mmd` and paste it there"
 )
 ID = r"[A-Za-z0-9_]+"
@@ -38,10 +40,20 @@ def dev_diagram(dev: Graph) -> str:
     return mermaid(dev)
 
 
+@pytest.fixture(scope="module")
+def prod_full(prod: Graph) -> str:
+    return mermaid(prod, all_regions=True)
+
+
+@pytest.fixture(scope="module")
+def dev_full(dev: Graph) -> str:
+    return mermaid(dev, all_regions=True)
+
+
 def parse(text: str) -> tuple[dict[str, str], dict[str, str], list[tuple[str, str, str, str]]]:
     """Nodes (id → label), subgraphs (id → label) and edges; fails on any line it does not know."""
     lines = text.splitlines()
-    assert lines[0] == "flowchart LR"
+    assert lines[0] in ("flowchart TB", "flowchart LR")
     nodes: dict[str, str] = {}
     subgraphs: dict[str, str] = {}
     edges: list[tuple[str, str, str, str]] = []
@@ -70,29 +82,28 @@ def parse(text: str) -> tuple[dict[str, str], dict[str, str], list[tuple[str, st
     return nodes, subgraphs, edges
 
 
-def test_readme_embeds_the_current_prod_diagram(prod_diagram: str):
-    assert embedded((ROOT / "README.md").read_text()) == prod_diagram, REGENERATE
-
-
 def test_architecture_page_embeds_the_current_prod_diagram(prod_diagram: str):
     page = (ROOT / "docs" / "architecture.md").read_text()
     assert embedded(page) == prod_diagram, REGENERATE
-    for anchor in ("#traffic-and-compute", "#delivery", "#event-driven-functions", "#observability-and-failover"):
-        assert f"../README.md{anchor}" in page
+    # The page embeds the one view; the README no longer carries a copy to fall out of date.
+    assert page.count("<!-- diagram:prod:begin -->") == 1
+    assert embedded((ROOT / "README.md").read_text()) is None
+    for part in ("traffic.md", "delivery.md", "events.md", "observability.md"):
+        assert f"]({part})" in page
 
 
 def test_two_synths_give_the_same_text(prod_diagram: str):
     assert mermaid(run_stack("prod")) == prod_diagram
 
 
-def test_is_valid_mermaid_with_quoted_labels_and_plain_ids(prod_diagram: str, dev_diagram: str):
-    for text in (prod_diagram, dev_diagram):
+def test_is_valid_mermaid_with_quoted_labels_and_plain_ids(prod_diagram: str, dev_diagram: str, prod_full: str, dev_full: str):
+    for text in (prod_diagram, dev_diagram, prod_full, dev_full):
         nodes, subgraphs, edges = parse(text)
         assert nodes and subgraphs and edges
 
 
-def test_shows_every_region_service_stage_and_route_the_stack_exports(prod: Graph, prod_diagram: str):
-    nodes, subgraphs, edges = parse(prod_diagram)
+def test_all_regions_shows_every_region_service_stage_and_route_the_stack_exports(prod: Graph, prod_full: str):
+    nodes, subgraphs, edges = parse(prod_full)
     regions = prod.outputs["regions"]
     assert len(regions) == 2
     for region, exports in regions.items():
@@ -103,28 +114,32 @@ def test_shows_every_region_service_stage_and_route_the_stack_exports(prod: Grap
                 # Its image once released (a 503 before), and how CodeDeploy shifts it.
                 image = "503 until the first release" if svc["image_pending"] else "image"
                 shift = {"rolling": "all at once"}.get(svc["deployment_strategy"], svc["deployment_strategy"])
-                assert nodes[f"{rid}_svc_{name.replace('-', '_')}"] == f"Lambda service {name}<br/>{image} · CodeDeploy {shift}"
+                label = nodes[f"{rid}_svc_{name.replace('-', '_')}"]
+                assert label.startswith(f"Lambda service {name}<br/>{image} · CodeDeploy {shift}<br/>"), label
                 assert subgraphs[f"{rid}_lambda"].startswith("Lambda services")
                 continue
             kind = "on-demand task" if svc["mode"] == "on-demand" else "ECS service"
             strategy = {"rolling": "", "blueGreen": " · blue/green"}.get(svc["deployment_strategy"], f" · {svc['deployment_strategy']}")
-            assert nodes[f"{rid}_svc_{name.replace('-', '_')}"] == f"{kind} {name}<br/>port {svc['container_port']}{strategy}"
+            label = nodes[f"{rid}_svc_{name.replace('-', '_')}"]
+            assert label.startswith(f"{kind} {name}<br/>port {svc['container_port']}{strategy}<br/>"), label
         for fn in exports["functions"]:
             assert f"{rid}_fn_{fn.replace('-', '_')}" in nodes
         stages = [label.split("<br/>")[0] for nid, label in nodes.items() if nid.startswith(f"{rid}_stage_")]
         assert stages == exports["pipeline"]["pipeline_stages"]  # in order
-        routed = {(label, b) for a, _, label, b in edges if a == f"{rid}_alb"}
+        # One unlabelled edge per target; the target's label ends with the paths routed to it.
+        routed = {b for a, _, label, b in edges if a == f"{rid}_alb" and not label}
         for route in exports["routes"]:
             kind, name = route["target"].split()[0], route["target"].split()[1].split(":")[0]
             target = f"{rid}_{'svc' if kind == 'service' else 'fn'}_{name.replace('-', '_')}"
-            assert (", ".join(route["paths"]), target) in routed, route
+            assert target in routed, route
+            assert nodes[target].endswith("<br/>" + ", ".join(route["paths"])), (route, nodes[target])
         for tier, cidrs in (("public", ("10.0.1.0/24", "10.1.1.0/24")), ("private", ("10.0.11.0/24", "10.1.11.0/24"))):
             assert any(c in nodes[f"{rid}_{tier}_subnets"] for c in cidrs)
         assert nodes[f"{rid}_nat"] == "NAT gateways ×2<br/>one per AZ"
 
 
-def test_shows_replication_notifications_and_dns_failover(prod_diagram: str):
-    _, _, edges = parse(prod_diagram)
+def test_all_regions_shows_replication_notifications_and_dns_failover(prod_full: str):
+    _, _, edges = parse(prod_full)
     pairs = {(a, arrow, label, b) for a, arrow, label, b in edges}
     assert ("us_east_1_fn_replicator", "==>", "replicates to", "us_east_2_repo") in pairs
     assert ("developers", "-->", "git push", "us_east_1_repo") in pairs
@@ -139,7 +154,9 @@ def test_shows_replication_notifications_and_dns_failover(prod_diagram: str):
     assert launched == {"us_east_1_svc_batch", "us_east_1_svc_fa"}
 
 
-def test_leaks_no_arn_mock_id_or_random_suffix(prod: Graph, prod_diagram: str):
+@pytest.mark.parametrize("view", ["prod_diagram", "prod_full"])
+def test_leaks_no_arn_mock_id_or_random_suffix(prod: Graph, view: str, request: pytest.FixtureRequest):
+    prod_diagram = request.getfixturevalue(view)
     assert not re.search(r"arn:", prod_diagram)
     assert not re.search(r"-[0-9a-f]{7}\b", prod_diagram), re.findall(r"\S*-[0-9a-f]{7}\b", prod_diagram)
     assert not re.search(r"\b(vpc|subnet|sg|nat|rtb|igw|eipalloc)-[0-9a-f]{8,}", prod_diagram)
@@ -149,13 +166,97 @@ def test_leaks_no_arn_mock_id_or_random_suffix(prod: Graph, prod_diagram: str):
     assert mock_ids and not [i for i in mock_ids if i in prod_diagram]
 
 
-def test_is_readable_one_node_per_thing_not_per_resource(prod: Graph, prod_diagram: str):
+def test_is_readable_one_node_per_thing_not_per_resource(
+    prod: Graph, dev: Graph, prod_diagram: str, dev_diagram: str, prod_full: str
+):
     assert count_nodes(prod_diagram) == len(parse(prod_diagram)[0])
-    assert len(prod.resources) > 500
-    assert count_nodes(prod_diagram) <= 60
+    assert len(prod.resources) > 500 and len(dev.resources) > 400
+    # The default view (embedded in docs/architecture.md) stays small enough to read in a column.
+    assert count_nodes(prod_diagram) <= 40, count_nodes(prod_diagram)
+    assert count_nodes(dev_diagram) <= 40, count_nodes(dev_diagram)
+    # --all-regions keeps every region's detail: more than the default, still one node per thing.
+    assert count_nodes(prod_diagram) < count_nodes(prod_full) <= 60
 
 
-def test_dev_differs_where_its_config_differs(dev_diagram: str, prod_diagram: str):
+@pytest.mark.parametrize("stack", ["prod", "dev"])
+def test_default_draws_the_primary_region_first_and_in_detail(stack: str, request: pytest.FixtureRequest):
+    graph: Graph = request.getfixturevalue(stack)
+    text = request.getfixturevalue(f"{stack}_diagram")
+    nodes, subgraphs, edges = parse(text)
+    assert graph.outputs["primary_region"] == "us-east-1"
+    assert graph.outputs["regions"]["us-east-2"]["role"] == "secondary"
+    # Top to bottom; the primary's subgraph is declared before the secondary's box ...
+    lines = text.splitlines()
+    assert lines[0] == "flowchart TB"
+    primary = lines.index('  subgraph us_east_1["us-east-1 (primary)"]')
+    secondary = next(i for i, line in enumerate(lines) if line.startswith('  us_east_2["'))
+    assert primary < secondary
+    # ... and every edge at the box comes from above it (the primary, DNS, clients), so the layout
+    # ranks the box below the primary.
+    touching = [(a, b) for a, _, _, b in edges if "us_east_2" in (a, b)]
+    assert touching and all(b == "us_east_2" for _, b in touching)
+    # The primary region in detail, the secondary as one node with no detail of its own.
+    assert "us_east_1_alb" in nodes and "us_east_1_pipeline" in subgraphs
+    assert "us_east_2" in nodes and "us_east_2" not in subgraphs
+    assert not [i for i in nodes.keys() | subgraphs.keys() if i.startswith("us_east_2_")]
+
+
+def test_the_secondary_box_says_its_role_what_it_runs_and_what_it_receives(prod: Graph, prod_diagram: str):
+    nodes, _, edges = parse(prod_diagram)
+    alarms = sum(1 for r in prod.resources if r.type == T_ALARM and r.region == "us-east-2")
+    assert nodes["us_east_2"] == (
+        "us-east-2 · secondary<br/>same services and pipeline as us-east-1<br/>"
+        f"its repository: a replica of us-east-1's<br/>VPC 10.1.0.0/16 · CloudWatch alarms ×{alarms}"
+    )
+    pairs = {(a, arrow, label, b) for a, arrow, label, b in edges}
+    assert ("us_east_1_fn_replicator", "==>", "replicates to", "us_east_2") in pairs
+    assert ("dns_app_example_com", "-->", "PRIMARY · health check", "us_east_1_alb") in pairs
+    assert ("dns_app_example_com", "-->", "SECONDARY · health check", "us_east_2") in pairs
+    assert ("developers", "-->", "git push", "us_east_1_repo") in pairs
+    assert not any(a == "developers" and b == "us_east_2" for a, _, _, b in edges)
+
+
+def test_the_secondary_box_lists_what_it_runs_when_it_differs(prod: Graph):
+    # The box compares the regions rather than asserting they match: drop the secondary's users
+    # service from the graph and the box says what that region lacks.
+    users = prod.named("us-east-2-users").urn
+    by_urn = prod.by_urn()
+
+    def under_users(r) -> bool:
+        parent = r.urn
+        while parent is not None:
+            if parent == users:
+                return True
+            parent = by_urn[parent].parent if parent in by_urn else None
+        return False
+
+    trimmed = dataclasses.replace(prod, resources=[r for r in prod.resources if not under_users(r)])
+    box = parse(mermaid(trimmed))[0]["us_east_2"]
+    assert box.split("<br/>")[:2] == ["us-east-2 · secondary", "as us-east-1, without Fargate users"]
+
+
+def test_dev_boxes_its_secondary_behind_a_regional_url(dev_diagram: str):
+    nodes, _, edges = parse(dev_diagram)
+    assert nodes["us_east_2"].startswith("us-east-2 · secondary<br/>same services and pipeline as us-east-1<br/>")
+    pairs = {(a, arrow, label, b) for a, arrow, label, b in edges}
+    assert ("clients", "-->", "regional URL", "us_east_1_alb") in pairs
+    assert ("clients", "-->", "regional URL", "us_east_2") in pairs
+    assert ("us_east_1_fn_replicator", "==>", "replicates to", "us_east_2") in pairs
+
+
+def test_alarms_node_counts_metric_alarms_of_its_region(prod: Graph, prod_diagram: str):
+    nodes = parse(prod_diagram)[0]
+    metric = [r for r in prod.resources if r.type == T_ALARM and r.region == "us-east-1"]
+    dns = [r for r in metric if r.inputs.get("namespace") == "AWS/Route53"]
+    assert len(dns) == 2  # one per region's health check, both in us-east-1 (Route 53's metrics)
+    assert nodes["us_east_1_alarms"] == (
+        f"CloudWatch alarms ×{len(metric)}<br/>2 of them on Route 53 health checks<br/>+ 1 composite alarm"
+        "<br/>dashboard devops-platform-prod-us-east-1"
+    )
+
+
+def test_dev_differs_where_its_config_differs(dev_full: str, prod_full: str):
+    dev_diagram, prod_diagram = dev_full, prod_full
     nodes, _, edges = parse(dev_diagram)
     for rid in ("us_east_1", "us_east_2"):
         stages = [label.split("<br/>")[0] for nid, label in nodes.items() if nid.startswith(f"{rid}_stage_")]
@@ -176,7 +277,48 @@ def test_embed_replaces_only_the_marked_block():
     assert embedded("no markers") is None
     with pytest.raises(ValueError):
         embed("no markers", "flowchart LR\n")
-    assert diagram.EMBEDDED_IN == ("README.md", "docs/architecture.md")
+    assert diagram.EMBEDDED_IN == ("docs/architecture.md",)
+
+
+@pytest.fixture
+def docs_root(tmp_path: Path, prod: Graph, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A project root holding a copy of docs/architecture.md with a stale diagram, and a synth
+    that returns the prod graph already built (so main() runs in-process, without writing docs/)."""
+    (tmp_path / "docs").mkdir()
+    page = (ROOT / "docs" / "architecture.md").read_text()
+    (tmp_path / "docs" / "architecture.md").write_text(embed(page, "flowchart TB\n  stale[\"stale\"]\n"))
+    monkeypatch.setattr(harness, "PROJECT_ROOT", tmp_path)
+    monkeypatch.setattr("ops.synth.synthesize", lambda stack, err: (None, prod))
+    return tmp_path
+
+
+def test_refresh_says_updated_then_unchanged(docs_root: Path, prod_diagram: str, capsys: pytest.CaptureFixture[str]):
+    page = docs_root / "docs" / "architecture.md"
+    n = count_nodes(prod_diagram)
+    assert diagram.main([]) == 0
+    assert capsys.readouterr().out == f"docs/architecture.md: prod diagram updated ({n} nodes)\n"
+    assert embedded(page.read_text()) == prod_diagram
+    written = page.stat().st_mtime_ns
+    assert diagram.main([]) == 0
+    assert capsys.readouterr().out == f"docs/architecture.md: prod diagram unchanged ({n} nodes)\n"
+    assert page.stat().st_mtime_ns == written  # not rewritten either
+
+
+def test_all_regions_flag_writes_the_full_view_elsewhere(
+    docs_root: Path, prod_full: str, capsys: pytest.CaptureFixture[str]
+):
+    page = (docs_root / "docs" / "architecture.md").read_text()
+    with pytest.raises(SystemExit) as refused:  # the documents embed the one-region view
+        diagram.main(["--all-regions"])
+    assert refused.value.code == 2
+    assert "--all-regions needs --output" in capsys.readouterr().err
+    out = docs_root / "out" / "prod-all.mmd"
+    assert diagram.main(["--all-regions", "--output", str(out)]) == 0
+    assert out.read_text() == prod_full
+    assert capsys.readouterr().out == f"{out}: prod diagram written ({count_nodes(prod_full)} nodes)\n"
+    assert diagram.main(["--all-regions", "--output", "-"]) == 0
+    assert capsys.readouterr().out == prod_full
+    assert (docs_root / "docs" / "architecture.md").read_text() == page
 
 
 @pytest.mark.slow

@@ -265,6 +265,32 @@ def test_up_writes_its_outputs(tmp_path):
     assert json.loads(path.read_text()) == {"primary_region": "us-east-1", "token": "[secret]"}
 
 
+# The stack: `<verb> <stack>` (documented) or `<verb> --stack <stack>` (accepted).
+
+_EXTRA = {"destroy": ["--yes"]}
+
+
+@pytest.mark.parametrize("verb", driver.DRIVER_VERBS)
+def test_every_driver_verb_takes_the_stack_as_a_word_or_a_flag(verb):
+    run = Harness()
+    assert run(verb, "dev", *_EXTRA.get(verb, [])) == 0
+    assert run(verb, "--stack", "dev", *_EXTRA.get(verb, [])) == 0
+    assert run(verb, *_EXTRA.get(verb, []), "dev", "--stack", "dev") == 0  # both, agreeing
+    assert [stack for stack, _, _ in run.opened] == ["dev", "dev", "dev"]
+
+
+@pytest.mark.parametrize("verb", driver.DRIVER_VERBS)
+def test_two_different_stacks_or_none_exit_2_with_one_line(verb, capsys):
+    run = Harness()
+    assert run(verb, "dev", "--stack", "prod", *_EXTRA.get(verb, [])) == 2
+    assert run(verb, *_EXTRA.get(verb, [])) == 2
+    assert run.opened == []
+    assert capsys.readouterr().err.splitlines() == [
+        f"error: {verb}: two stacks given, dev and --stack prod; give one: python -m ops {verb} <stack>",
+        f"error: {verb}: no stack given: python -m ops {verb} <stack> (stacks here: dev, prod)",
+    ]
+
+
 def test_help_lists_every_verb(capsys):
     with pytest.raises(SystemExit) as exit_:
         main(["--help"])

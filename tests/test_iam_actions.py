@@ -39,7 +39,7 @@ POLICY_KEYS = ("policy", "assumeRolePolicy")
 
 def root_statement(st: dict[str, Any]) -> bool:
     """A key policy's statement that gives the account root ``kms:*`` (AWS's default key policy,
-    kept on purpose: a written exception, README's security table)."""
+    kept on purpose: a written exception, docs/security.md)."""
     principal = (st.get("Principal") or {}).get("AWS") if isinstance(st.get("Principal"), dict) else None
     return st.get("Action") == "kms:*" and isinstance(principal, str) and principal.endswith(":root")
 

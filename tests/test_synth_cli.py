@@ -39,8 +39,9 @@ def test_synth_prod_succeeds_and_summarizes_per_region(prod_json):
     assert result.returncode == 0, result.stderr
     assert "nothing was sent to AWS" in result.stdout
     assert "us-east-1 (primary): " in result.stdout and "us-east-2 (secondary): " in result.stdout
-    assert "2  aws:ec2/natGateway:NatGateway" in result.stdout
-    assert '"primary_region": "us-east-1"' in result.stdout
+    # The type table and the outputs are behind --resources and --outputs (the outputs are in --json).
+    assert "aws:ec2/natGateway:NatGateway" not in result.stdout
+    assert '"primary_region"' not in result.stdout and "\noutputs:" not in result.stdout
 
 
 @pytest.mark.slow
@@ -149,7 +150,7 @@ def test_bad_config_exits_2_with_one_line_per_problem_and_no_traceback(project_c
     lines = result.stderr.strip().splitlines()
     assert lines[0] == "error: Pulumi.broken.yaml: invalid stack config:"
     assert lines[1:] == [
-        '  devops-platform:regions[0].azCount: got 9; allowed: a whole number from 2 to 6',
+        '  devops-platform:regions[0] (us-east-1).azCount: got 9; allowed: a whole number from 2 to 6',
     ]
 
 
@@ -160,7 +161,7 @@ def test_cross_region_overlap_is_reported_by_key(project_copy: Path):
     )
     result = synth("overlap", cwd=project_copy)
     assert result.returncode == 2 and "Traceback" not in result.stderr
-    assert "devops-platform:regions[1].vpcCidr: got \"10.0.0.0/16\"; allowed: a CIDR that does not overlap regions[0].vpcCidr" in result.stderr
+    assert "devops-platform:regions[1] (us-east-2).vpcCidr: got \"10.0.0.0/16\"; allowed: a CIDR that does not overlap regions[0] (us-east-1).vpcCidr" in result.stderr
 
 
 @pytest.mark.slow
@@ -218,3 +219,276 @@ def test_published_images_synthesizes_the_steady_state(tmp_path: Path):
     assert graph["publishedImages"] is True
     images = {r["inputs"]["name"]: r["inputs"]["packageType"] for r in graph["resources"] if r["type"] == "aws:lambda/function:Function" and r["name"].endswith(("-auth-function", "-go-demo-function"))}
     assert set(images.values()) == {"Image"} and len(images) == 2
+
+
+# --- the default output: a screen or two, warnings after the regions, a status line last --------
+
+# Measured: prod 48 lines, dev 43 (they were 990 and 853 with the outputs and the type tables).
+DEFAULT_OUTPUT_MAX_LINES = 64
+
+
+def _expected_status(graph: dict, *, warnings: int, policy: str = "policy not run (add --policy)") -> str:
+    """The status line, its numbers counted here from the --json graph."""
+    custom = [r for r in graph["resources"] if r["custom"]]
+    regions = {r["region"] for r in custom}
+    components = [r for r in graph["resources"] if not r["custom"] and r["type"] != "pulumi:pulumi:Stack"]
+    assert len(graph["resources"]) == len(custom) + len(components) + 1  # and the stack
+    return (
+        f"{graph['stack']}: {len(custom)} resources in {len(regions)} regions, {len(components)} components, "
+        f"0 errors, {warnings} warning{'s' if warnings != 1 else ''}, {policy}"
+    )
+
+
+@pytest.fixture(scope="module")
+def dev_json(tmp_path_factory: pytest.TempPathFactory) -> tuple[subprocess.CompletedProcess[str], dict]:
+    out = tmp_path_factory.mktemp("synth") / "dev.json"
+    result = synth("dev", "--json", str(out))
+    return result, json.loads(out.read_text()) if out.exists() else {}
+
+
+@pytest.mark.slow
+def test_prod_default_output_fits_two_screens_and_ends_with_the_status_line(prod_json):
+    result, graph = prod_json
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.rstrip("\n").splitlines()
+    assert len(lines) <= DEFAULT_OUTPUT_MAX_LINES, len(lines)
+    assert lines[-1] == _expected_status(graph, warnings=0)
+    assert lines[-3].startswith("graph: ") and lines[-3].endswith(".json")  # --json: the file line, then the status
+    # One line of counts per region, its number the graph's count of that region's resources.
+    for region, role in (("us-east-1", "primary"), ("us-east-2", "secondary")):
+        n = sum(1 for r in graph["resources"] if r["custom"] and r["region"] == region)
+        (line,) = [line for line in lines if line.startswith(f"{region} ({role}): ")]
+        assert line.startswith(f"{region} ({role}): {n} resources (") and line.endswith(" more services)")
+
+
+@pytest.mark.slow
+def test_dev_default_output_puts_every_warning_after_the_regions(dev_json):
+    result, graph = dev_json
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.rstrip("\n").splitlines()
+    assert len(lines) <= DEFAULT_OUTPUT_MAX_LINES, len(lines)
+    assert lines[-1] == _expected_status(graph, warnings=1)
+    warning = (
+        "  - the ALBs serve plain HTTP: no loadBalancer.certificateArns and no dns (Security Hub ELB.1 fails; "
+        "fine for dev, not for production)"
+    )
+    assert lines.count(warning) == 1 and lines.count("warnings:") == 1
+    last_region_line = max(i for i, line in enumerate(lines) if line.startswith("  dns: ") or line.startswith("  alarms: "))
+    assert lines.index("warnings:") > last_region_line
+    assert lines.index("warnings:") > next(i for i, line in enumerate(lines) if line.startswith("components: "))
+    assert lines.index(warning) == lines.index("warnings:") + 1
+
+
+@pytest.mark.slow
+def test_resources_and_outputs_flags_bring_back_the_table_and_the_outputs(prod_json):
+    _, graph = prod_json
+    result = synth("prod", "--resources", "--outputs")
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert "   2  aws:ec2/natGateway:NatGateway" in out
+    assert '    "primary_region": "us-east-1",' in out and "\noutputs:\n" in out
+    assert "\nmore: " not in out  # the hint names only flags not given
+    lines = out.rstrip("\n").splitlines()
+    assert lines[-1] == _expected_status(graph, warnings=0)
+    # The table sits under its region's line; the outputs after the regions and components.
+    first = lines.index(next(line for line in lines if line.startswith("us-east-1 (primary): ")))
+    assert lines[first + 1].endswith("aws:acm/certificate:Certificate")
+    assert lines.index("outputs:") > next(i for i, line in enumerate(lines) if line.startswith("components: "))
+
+
+@pytest.mark.slow
+def test_policy_result_goes_into_the_status_line():
+    result = synth("dev", "--policy")
+    assert result.returncode == 0, result.stderr
+    last = result.stdout.rstrip("\n").splitlines()[-1]
+    assert last.startswith("dev: ") and last.endswith(", 0 errors, 1 warning, policy: 0 violations")
+
+
+def test_status_line_counts_violations_and_warnings(dev):
+    from ops import synth as synth_module
+
+    counts = synth_module.count(dev)
+    regions = len({r.region for r in dev.custom()})
+    start = f"dev: {counts.resources} resources in {regions} regions, {sum(counts.components.values())} components"
+    assert synth_module.status_line(dev, counts, None) == f"{start}, 0 errors, 1 warning, policy not run (add --policy)"
+    assert synth_module.status_line(dev, counts, 1) == f"{start}, 0 errors, 1 warning, policy: 1 violation"
+    assert synth_module.status_line(dev, counts, 3) == f"{start}, 0 errors, 1 warning, policy: 3 violations"
+
+
+# --- counts from one place: the alarms -----------------------------------------------------------
+
+
+def test_alarm_counts_are_the_graphs_metric_and_composite_alarms(prod):
+    """The alarms line counts what the resource table counts: every MetricAlarm and CompositeAlarm
+    of the region. Metric alarms on a service, on a Route 53 health check (us-east-1 holds both
+    regions'), and the platform's (the Monitoring component's); the composite is the production gate."""
+    from ops import synth as synth_module
+
+    counts = synth_module.count(prod)
+    exports = prod.outputs["regions"]
+    text = synth_module.summary(prod, ROOT / "Pulumi.prod.yaml", counts=counts)
+    for region in ("us-east-1", "us-east-2"):
+        types = Counter(r.type for r in prod.custom() if r.region == region)
+        alarms = counts.regions[region].alarms
+        assert counts.regions[region].types == types
+        assert alarms.total == types["aws:cloudwatch/metricAlarm:MetricAlarm"] + types["aws:cloudwatch/compositeAlarm:CompositeAlarm"]
+        assert alarms.metric == types["aws:cloudwatch/metricAlarm:MetricAlarm"]
+        assert alarms.composite == alarms.composite_gates == types["aws:cloudwatch/compositeAlarm:CompositeAlarm"] == 1
+        assert alarms.on_services == sum(len(s["alarm_names"]) for s in exports[region]["services"].values())
+        assert alarms.platform == len(exports[region]["monitoring"]["alarm_names"])
+        assert alarms.target_tracking_policies == sum(
+            1 for r in prod.custom() if r.region == region and r.type == "aws:appautoscaling/policy:Policy"
+        )
+        health = [f"{alarms.on_health_checks} on Route 53 health checks"] if alarms.on_health_checks else []
+        watched = ", ".join([f"{alarms.on_services} on services", f"{alarms.platform} platform", *health])
+        assert (
+            f"  alarms: {alarms.total} = {alarms.metric} metric ({watched}) + 1 composite (the production gate); "
+            f"dashboard: devops-platform-prod-{region}"
+        ) in text.splitlines()
+        assert (
+            f"  autoscaling: {alarms.target_tracking_policies} target-tracking policies; AWS creates their alarms "
+            "(not counted above)"
+        ) in text.splitlines()
+    # Route 53 publishes health-check metrics in us-east-1 only: both regions' alarms live there.
+    assert (counts.regions["us-east-1"].alarms.on_health_checks, counts.regions["us-east-2"].alarms.on_health_checks) == (2, 0)
+
+
+# --- one shape for the command line: <stack>, or --stack --------------------------------------------
+
+
+def test_synth_takes_the_stack_as_a_word_or_a_flag(monkeypatch, capsys):
+    from ops import __main__ as cli
+    from ops import synth as synth_module
+
+    seen = []
+    monkeypatch.setattr(synth_module, "synth", lambda stack, **kw: seen.append((stack, kw["resources"], kw["outputs"])) or 0)
+    assert cli.main(["synth", "prod", "--resources"]) == 0
+    assert cli.main(["synth", "--stack", "prod", "--outputs"]) == 0
+    assert cli.main(["synth", "prod", "--stack", "prod"]) == 0  # both, agreeing
+    assert seen == [("prod", True, False), ("prod", False, True), ("prod", False, False)]
+    assert cli.main(["synth", "prod", "--stack", "dev"]) == 2
+    assert capsys.readouterr().err == (
+        "error: synth: two stacks given, prod and --stack dev; give one: python -m ops synth <stack>\n"
+    )
+    assert cli.main(["synth"]) == 2
+    assert capsys.readouterr().err == "error: synth: no stack given: python -m ops synth <stack> (stacks here: dev, prod)\n"
+    assert len(seen) == 3
+
+
+def test_cost_takes_the_stack_as_a_word_or_a_flag(monkeypatch, capsys):
+    from ops import __main__ as cli
+    from ops import cost
+
+    seen = []
+    monkeypatch.setattr(cost, "synthesize", lambda stack, err: seen.append(stack) or 2)
+    assert cli.main(["cost", "dev"]) == 2
+    assert cli.main(["cost", "--stack", "dev", "--nat-gb", "5"]) == 2
+    assert seen == ["dev", "dev"]
+    assert cli.main(["cost", "dev", "--stack", "prod"]) == 2
+    assert seen == ["dev", "dev"]
+    assert capsys.readouterr().err == "error: cost: two stacks given, dev and --stack prod; give one: python -m ops cost <stack>\n"
+
+
+@pytest.mark.parametrize("verb", ["synth", "preview", "up", "destroy", "refresh", "outputs", "cost"])
+def test_help_documents_the_positional_stack_only(verb, capsys):
+    from ops import __main__ as cli
+
+    with pytest.raises(SystemExit) as exit_:
+        cli.main([verb, "--help"])
+    assert exit_.value.code == 0
+    out = capsys.readouterr().out
+    assert out.startswith(f"usage: python -m ops {verb} <stack> [-h]")
+    assert "--stack" not in out and "[<stack>]" not in out
+
+
+@pytest.mark.slow
+def test_two_different_stacks_exit_2_with_one_line_from_a_real_process():
+    result = synth("dev", "--stack", "prod")
+    assert result.returncode == 2 and result.stdout == ""
+    assert result.stderr == "error: synth: two stacks given, dev and --stack prod; give one: python -m ops synth <stack>\n"
+
+
+def test_dev_py_passes_every_ops_verb_through(monkeypatch):
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("dev_py", ROOT / "dev.py")
+    dev_py = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(dev_py)
+    ran = []
+    monkeypatch.setattr(dev_py, "ensure_venv", lambda: Path("/venv/bin/python"))
+    monkeypatch.setattr(dev_py.subprocess, "run", lambda cmd, cwd: ran.append(cmd) or subprocess.CompletedProcess(cmd, 0))
+    from ops.__main__ import VERBS
+
+    assert dev_py.OPS_VERBS == VERBS
+    assert dev_py.main(["synth", "prod", "--outputs"]) == 0
+    assert dev_py.main(["preview", "--stack", "prod"]) == 0
+    assert dev_py.main(["cost", "dev"]) == 0
+    assert dev_py.main(["test", "-q"]) == 0
+    assert ran == [
+        ["/venv/bin/python", "-m", "ops", "synth", "prod", "--outputs"],
+        ["/venv/bin/python", "-m", "ops", "preview", "--stack", "prod"],
+        ["/venv/bin/python", "-m", "ops", "cost", "dev"],
+        ["/venv/bin/python", "-m", "pytest", "-q"],
+    ]
+    assert dev_py.main(["deploy"]) == 2 and len(ran) == 4
+
+
+# --- stack files that import Pulumi ESC environments -------------------------------------------------
+
+ESC_IMPORTS = "environment:\n  - myorg/common\n  - myorg/dev\n"
+
+
+def test_esc_environments_are_read_from_the_stack_file():
+    from stack_config.load import esc_environments
+
+    assert esc_environments({"config": {}}) == ()
+    assert esc_environments({"environment": ["myorg/common", "myorg/dev"]}) == ("myorg/common", "myorg/dev")
+    assert esc_environments({"environment": {"imports": ["myorg/dev"]}}) == ("myorg/dev",)
+    for bad in ("myorg/dev", [""], [1], {"values": {}}):
+        with pytest.raises(ValueError, match=r"^'environment' must be a list of Pulumi ESC environment names"):
+            esc_environments({"environment": bad})
+
+
+@pytest.mark.slow
+def test_a_stack_file_with_esc_environments_synthesizes_with_a_note(project_copy: Path):
+    (project_copy / "Pulumi.esc.yaml").write_text(ESC_IMPORTS + (project_copy / "Pulumi.dev.yaml").read_text())
+    result = synth("esc", cwd=project_copy)
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[1:3] == [
+        "config: Pulumi.esc.yaml is valid",
+        "note: Pulumi.esc.yaml imports the Pulumi ESC environments myorg/common, myorg/dev: their values are not "
+        "resolved offline; the synth sees only the file's config",
+    ]
+    assert lines[-1].startswith("esc: ") and lines[-1].endswith("policy not run (add --policy)")
+
+
+@pytest.mark.slow
+def test_required_keys_an_esc_environment_would_set_are_named_in_one_line(project_copy: Path):
+    text = (project_copy / "Pulumi.dev.yaml").read_text()
+    text = text.replace("  devops-platform:environment: dev\n", "")
+    start = text.index("  devops-platform:regions:\n")
+    end = text.index("  devops-platform:network:\n")
+    (project_copy / "Pulumi.esc.yaml").write_text(ESC_IMPORTS + text[:start] + text[end:])
+    result = synth("esc", cwd=project_copy)
+    assert result.returncode == 2 and result.stdout == ""
+    assert "Traceback" not in result.stderr
+    lines = result.stderr.splitlines()
+    assert lines[0] == "error: Pulumi.esc.yaml: invalid stack config:"
+    assert [line.split(":")[1] for line in lines[1:-1]] == ["environment", "regions"]
+    assert lines[-1] == (
+        "note: Pulumi.esc.yaml imports the Pulumi ESC environments myorg/common, myorg/dev: their values are not "
+        "resolved offline; the synth sees only the file's config; required keys it could not see: "
+        "devops-platform:environment, devops-platform:regions"
+    )
+
+
+@pytest.mark.slow
+def test_an_environment_that_is_not_a_list_exits_2_with_one_line(project_copy: Path):
+    (project_copy / "Pulumi.esc.yaml").write_text("environment: myorg/dev\n" + (project_copy / "Pulumi.dev.yaml").read_text())
+    result = synth("esc", cwd=project_copy)
+    assert result.returncode == 2 and result.stdout == ""
+    assert result.stderr == (
+        "error: Pulumi.esc.yaml: 'environment' must be a list of Pulumi ESC environment names, "
+        "e.g. [myorg/common, myorg/dev]\n"
+    )
