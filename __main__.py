@@ -16,6 +16,7 @@ for warning in (
     wiring.open_staging_warning(cfg),
     wiring.existing_topic_warning(cfg),
     wiring.lambda_health_check_warning(cfg),
+    *wiring.placeholder_warnings(cfg),
 ):
     if warning:
         pulumi.log.warn(warning)

@@ -6,8 +6,8 @@
     python3 dev.py cost <stack>              its monthly cost estimate, offline
     python3 dev.py test [pytest args]        the whole test suite
 
-Any other verb of `python -m ops` (preview, up, destroy, refresh, outputs: they need the Pulumi
-CLI) is passed through the same way: `python3 dev.py <verb> <stack> ...` runs
+Any other verb of `python -m ops` (preflight, which needs AWS credentials; preview, up, destroy,
+refresh, outputs, which need the Pulumi CLI too) is passed through the same way: `python3 dev.py <verb> <stack> ...` runs
 `.venv/bin/python -m ops <verb> <stack> ...`. Each creates .venv (the virtualenv Pulumi.yaml
 names) on first use and installs the pinned requirements into it; it reinstalls only when a
 requirements file changes.
@@ -30,13 +30,13 @@ QUICK_START = (
     (
         "python3 dev.py synth prod",
         "the real program, offline under mocks, against Pulumi.prod.yaml",
-        "about a minute the first time (it creates `.venv` and installs the pinned requirements); "
-        "about 10 seconds after that",
+        "about a minute and a half the first time (it creates `.venv` and installs the pinned "
+        "requirements); about 15 seconds after that",
     ),
     (
         "python3 dev.py test",
         "the whole test suite, as CI runs it",
-        "about 5 minutes (it installs first, too, if `.venv` is missing or stale)",
+        "5 to 8 minutes (it installs first, too, if `.venv` is missing or stale)",
     ),
 )
 
@@ -81,7 +81,7 @@ def ensure_venv() -> Path:
 
 # The verbs of `python -m ops` (ops/__main__.py's VERBS; dev.py runs before .venv exists, so it
 # cannot import them).
-OPS_VERBS = ("synth", "preview", "up", "destroy", "refresh", "outputs", "cost")
+OPS_VERBS = ("synth", "preview", "up", "destroy", "refresh", "outputs", "cost", "preflight")
 
 
 def main(argv: list[str]) -> int:

@@ -56,6 +56,7 @@ from stack_config.deployment_checks import ALTERNATE_SUFFIX
 from stack_config.events import REPLICATION_METRIC_NAMESPACE
 from stack_config.pipeline import build_batches
 from stack_config.pipeline_checks import STAGING_SUFFIX
+from stack_config.placeholders import find_placeholders
 from stack_config.workload_checks import FUNCTIONS_DIR
 from stack_config.workloads import FunctionConfig, ServiceConfig
 
@@ -501,6 +502,15 @@ def flow_logs_disabled_warning(cfg: StackConfig) -> str | None:
     if cfg.network.flow_logs.enabled:
         return None
     return "network.flowLogs.enabled is false: no VPC flow logs (Security Hub EC2.6 fails)"
+
+
+def placeholder_warnings(cfg: StackConfig) -> list[str]:
+    """One warning per documentation value still in the stack (``python -m ops up`` refuses them)."""
+    return [
+        f"placeholder {p.key} = {p.value}: {p.kind}; replace it before a real deploy (docs/deploy.md), "
+        "python -m ops up refuses it without --allow-placeholders"
+        for p in find_placeholders(cfg)
+    ]
 
 
 def plain_http_warning(cfg: StackConfig) -> str | None:

@@ -3,7 +3,8 @@
 Every verb takes the stack as the word after it (``--stack <stack>`` is accepted too; both given
 and different, or none: exit 2). ``synth`` runs offline under mocks. ``preview``, ``up``,
 ``destroy``, ``refresh`` and ``outputs`` drive the Pulumi CLI through the Automation API
-(ops/driver.py, docs/ci.md). ``cost`` hands its arguments to ops/cost.py.
+(ops/driver.py, docs/ci.md). ``cost`` hands its arguments to ops/cost.py, ``preflight`` (read-only
+checks of the AWS account, docs/preflight.md) to ops/preflight.
 """
 
 from __future__ import annotations
@@ -14,13 +15,14 @@ from pathlib import Path
 
 from . import driver, synth
 
-VERBS = ("synth", *driver.DRIVER_VERBS, "cost")
+VERBS = ("synth", *driver.DRIVER_VERBS, "cost", "preflight")
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m ops",
         description="Operate devops-platform. synth needs no AWS account and no Pulumi CLI; "
+        "preflight needs AWS credentials (read-only); "
         "preview, up, destroy, refresh and outputs need the Pulumi CLI (exit 0 ok, 1 failed, "
         "2 refused to start, 3 drift; see docs/ci.md).",
     )
@@ -70,6 +72,10 @@ def main(argv: list[str] | None = None, **driver_options: object) -> int:
     if argv[:1] == ["cost"]:
         # cost has its own argparse (ops/cost.py): everything after the verb is its to parse.
         return driver.run_cost(argv[1:])
+    if argv[:1] == ["preflight"]:
+        from . import preflight  # boto3 sessions: only when asked
+
+        return preflight.main(argv[1:], prog="python -m ops preflight")
     parser = build_parser()
     args = parser.parse_args(argv)
     try:

@@ -13,7 +13,9 @@ Exit status (see docs/ci.md):
   streamed output;
 - 2: the driver refused to start: the Pulumi CLI is not on PATH, ``destroy`` without ``--yes``,
   a missing policy pack directory, ``cost`` without ops/cost.py, bad arguments, or (preview, up)
-  a service on Lambda that the config moves to Fargate with a progressive strategy in one update;
+  a service on Lambda that the config moves to Fargate with a progressive strategy in one update,
+  or (up) a stack file that still holds documentation values, without ``--allow-placeholders``,
+  or a failed ``python -m ops preflight`` check, without ``--skip-preflight``;
 - 3: drift: ``--expect-no-changes`` was given and Pulumi found changes.
 """
 
@@ -153,6 +155,17 @@ def add_verbs(verbs: argparse._SubParsersAction) -> None:
     expect_arg(p, "the update (it is applied first, then checked)")
     policy_arg(p)
     outputs_args(p)
+    p.add_argument(
+        "--skip-preflight",
+        action="store_true",
+        help="do not run `python -m ops preflight <stack>` first (by default a failed check refuses the update)",
+    )
+    p.add_argument(
+        "--allow-placeholders",
+        action="store_true",
+        help="deploy even though the stack file still holds documentation values (example.com, EXAMPLE zone IDs, "
+        "RFC 5737 ranges, AWS's example account IDs); refused otherwise",
+    )
 
     p = verbs.add_parser(
         "destroy",
@@ -182,6 +195,11 @@ def add_verbs(verbs: argparse._SubParsersAction) -> None:
     for p in added:
         show_stack_as_required(p)
 
+    verbs.add_parser(
+        "preflight",
+        help="read-only checks of the AWS account before `up` (ops/preflight; `python -m ops preflight --help`)",
+        add_help=False,
+    )
     verbs.add_parser(
         "cost",
         help="estimate the stack's monthly cost, offline (ops/cost.py; `python -m ops cost --help`)",
@@ -283,6 +301,29 @@ def compute_flip_problems(outputs: Mapping[str, Any], stack_name: str, work_dir:
     return problems
 
 
+def placeholder_problem(stack_name: str, work_dir: Path) -> str | None:
+    """The one-line refusal of an ``up`` whose stack file still holds documentation values, or None.
+    A stack file that does not load or validate is left to the update, which reports it."""
+    from ops import stackfiles
+    from stack_config import ConfigError, validate
+    from stack_config.placeholders import find_placeholders
+
+    try:
+        files = stackfiles.load(stack_name, root=work_dir)
+        prefix = f"{files.project}:"
+        cfg = validate({k.removeprefix(prefix): v for k, v in files.config.items() if k.startswith(prefix)}, files.project)
+    except (stackfiles.StackFileError, ConfigError):
+        return None
+    found = find_placeholders(cfg)
+    if not found:
+        return None
+    return (
+        f"stack {stack_name!r} still holds documentation values at {', '.join(p.key for p in found)} "
+        f"(python -m ops synth {stack_name} lists them): replace them in Pulumi.{stack_name}.yaml, or pass "
+        "--allow-placeholders"
+    )
+
+
 def run_cost(argv: list[str]) -> int:
     """``python -m ops cost ...``: hand the rest of the command line to ``ops.cost.main``."""
     try:
@@ -298,18 +339,32 @@ def run_cost(argv: list[str]) -> int:
     return int(cost.main(argv) or 0)
 
 
+def run_preflight(stack_name: str) -> int:
+    """``python -m ops preflight <stack>``: its exit status (0 ok, 1 a check failed, 2 bad config)."""
+    from ops import preflight
+
+    return preflight.main([stack_name], prog="python -m ops preflight")
+
+
 def run(
     args: argparse.Namespace,
     *,
     open_stack: OpenStack = open_stack,
     which: Callable[[str], str | None] = shutil.which,
     work_dir: Path = ROOT,
+    preflight: Callable[[str], int] = run_preflight,
 ) -> int:
-    """Run one driver verb from parsed arguments. ``open_stack`` and ``which`` are for tests."""
+    """Run one driver verb from parsed arguments. ``open_stack``, ``which`` and ``preflight`` are
+    for tests."""
     verb, stack_name = args.verb, args.stack
     if verb == "destroy" and not args.yes:
         _print(f"error: destroy deletes every resource of stack {stack_name!r}; pass --yes to confirm", err=True)
         return EXIT_USAGE
+    if verb == "up" and not getattr(args, "allow_placeholders", False):
+        problem = placeholder_problem(stack_name, work_dir)
+        if problem:
+            _print(f"error: {problem}", err=True)
+            return EXIT_USAGE
     policy_packs: list[str] = []
     for pack in getattr(args, "policy_pack", []):
         path = Path(pack).resolve()
@@ -320,6 +375,15 @@ def run(
     if which("pulumi") is None:
         _print(f"error: {INSTALL_HINT}", err=True)
         return EXIT_USAGE
+    if verb == "up" and not getattr(args, "skip_preflight", False):
+        checked = preflight(stack_name)
+        if checked != 0:
+            _print(
+                f"error: the preflight of stack {stack_name!r} "
+                + ("found failures (above): fix them, or pass --skip-preflight" if checked == 1 else "could not run (above)"),
+                err=True,
+            )
+            return EXIT_USAGE
 
     from pulumi.automation.errors import CommandError, InvalidVersionError
 

@@ -6,6 +6,7 @@ No test here reaches the Pulumi CLI except ``test_real_preview_of_dev``, which i
 
 from __future__ import annotations
 
+import hashlib
 import inspect
 import json
 import os
@@ -82,18 +83,24 @@ class FakeStack:
 class Harness:
     """Runs ``python -m ops`` in-process with the double; ``opened`` records open_stack's arguments."""
 
-    def __init__(self, **stack_options: Any):
+    def __init__(self, preflight_exit: int = 0, **stack_options: Any):
         self.calls: list[tuple] = []
         self.opened: list[tuple] = []
+        self.preflights: list[str] = []
+        self.preflight_exit = preflight_exit
         self.stack_options = stack_options
         self.pulumi_on_path: str | None = PULUMI
+
+    def preflight(self, stack_name: str) -> int:
+        self.preflights.append(stack_name)
+        return self.preflight_exit
 
     def open_stack(self, stack_name: str, work_dir: Path, *, create: bool) -> FakeStack:
         self.opened.append((stack_name, work_dir, create))
         return FakeStack(self.calls, **self.stack_options)
 
     def __call__(self, *argv: str) -> int:
-        return main(list(argv), open_stack=self.open_stack, which=lambda _: self.pulumi_on_path)
+        return main(list(argv), open_stack=self.open_stack, which=lambda _: self.pulumi_on_path, preflight=self.preflight)
 
     @property
     def methods(self) -> list[str]:
@@ -204,7 +211,7 @@ def test_policy_pack_reaches_preview_and_up_as_an_absolute_path(tmp_path, monkey
     monkeypatch.chdir(tmp_path)
     run = Harness()
     assert run("preview", "--stack", "prod", "--policy-pack", "policy") == 0
-    assert run("up", "--stack", "prod", "--policy-pack", "policy") == 0
+    assert run("up", "--stack", "prod", "--policy-pack", "policy", "--allow-placeholders") == 0
     assert [kw["policy_packs"] for _, kw in run.operations] == [[str(tmp_path / "policy")]] * 2
 
 
@@ -296,9 +303,9 @@ def test_help_lists_every_verb(capsys):
         main(["--help"])
     assert exit_.value.code == 0
     out = capsys.readouterr().out
-    assert VERBS == ("synth", "preview", "up", "destroy", "refresh", "outputs", "cost")
+    assert VERBS == ("synth", "preview", "up", "destroy", "refresh", "outputs", "cost", "preflight")
     for verb in VERBS:
-        assert f"\n    {verb} " in out, verb
+        assert re.search(rf"\n    {verb}\s", out), verb
 
 
 def test_cost_without_ops_cost_exits_2(monkeypatch, capsys):
@@ -415,7 +422,7 @@ def test_moving_a_service_from_lambda_to_a_progressive_fargate_deployment_in_one
     # prod's auth deploys canary on Fargate: had the last update left it on Lambda, ECS would own a
     # listener rule that still forwards to the Lambda target group the update deletes.
     run = Harness(outputs=_on_lambda("auth", "go-demo"))
-    assert run(verb, "--stack", "prod") == 2
+    assert run(verb, "--stack", "prod", *(["--allow-placeholders"] if verb == "up" else [])) == 2
     assert run.methods == ["outputs"]  # nothing ran
     err = capsys.readouterr().err
     assert err.startswith("error: services[0] (auth) runs on Lambda now (us-east-1, us-east-2); moving it to Fargate")
@@ -429,4 +436,163 @@ def test_a_rolling_move_from_lambda_and_a_new_stack_go_ahead():
     assert run.methods == ["up"]
     # A new stack has no outputs yet.
     fresh = Harness()
-    assert fresh("up", "--stack", "prod") == 0 and fresh.methods == ["up"]
+    assert fresh("up", "--stack", "prod", "--allow-placeholders") == 0 and fresh.methods == ["up"]
+
+
+# --- documentation values in the stack file ----------------------------------------------------------
+
+
+def test_up_refuses_a_stack_that_still_holds_documentation_values_naming_each_key(capsys):
+    run = Harness()
+    assert run("up", "prod") == 2
+    assert run.opened == [] and run.calls == []  # refused before the CLI or the backend is touched
+    err = capsys.readouterr().err
+    assert err == (
+        "error: stack 'prod' still holds documentation values at dns.domain, dns.hostedZoneId, monitoring.emails[0], "
+        "pipeline.notifications.emails[0], pipeline.staging.ingressCidrs[0] (python -m ops synth prod lists them): "
+        "replace them in Pulumi.prod.yaml, or pass --allow-placeholders\n"
+    )
+
+
+def test_allow_placeholders_lets_up_run_and_preview_never_refuses():
+    run = Harness()
+    assert run("up", "prod", "--allow-placeholders") == 0
+    assert run.methods == ["up"]
+    assert Harness()("preview", "prod") == 0  # a preview changes nothing: it only warns (the program does)
+
+
+def test_a_stack_without_documentation_values_goes_ahead(tmp_path):
+    import shutil as sh
+
+    for name in ("Pulumi.yaml", "Pulumi.prod.yaml"):
+        sh.copy(ROOT / name, tmp_path / name)
+    text = (tmp_path / "Pulumi.prod.yaml").read_text()
+    for old, new in (
+        ("app.example.com", "app.acme-corp.io"), ("Z0123456789EXAMPLE", "Z0123456789ABCDEFGHIJ"),
+        ("platform-oncall@example.com", "oncall@acme-corp.io"), ("platform-approvals@example.com", "approvals@acme-corp.io"),
+        ("203.0.113.0/24", "10.20.0.0/16"),
+    ):  # fmt: skip
+        assert old in text
+        text = text.replace(old, new)
+    (tmp_path / "Pulumi.prod.yaml").write_text(text)
+    run = Harness()
+    assert main(["up", "prod"], open_stack=run.open_stack, which=lambda _: PULUMI, work_dir=tmp_path, preflight=run.preflight) == 0
+    assert run.methods == ["up"]
+
+
+# --- the workflow is pinned and checked ---------------------------------------------------------------
+
+SHELLCHECK = Path(sys.executable).parent / "shellcheck"
+INSTALL_PULUMI = ROOT / ".github" / "scripts" / "install-pulumi.sh"
+
+
+def _steps() -> list[dict[str, Any]]:
+    return [step for job in _workflow()["jobs"].values() for step in job["steps"]]
+
+
+def test_every_action_is_pinned_by_commit_sha_with_its_tag_in_a_comment():
+    lines = [line.strip() for line in WORKFLOW.read_text().splitlines() if line.strip().startswith(("- uses:", "uses:"))]
+    assert len(lines) == len([s for s in _steps() if "uses" in s]) >= 10
+    for line in lines:
+        assert re.fullmatch(r"(- )?uses: [\w.-]+/[\w.-]+@[0-9a-f]{40} # v\d+(\.\d+){0,2}", line), line
+
+
+def test_the_pulumi_cli_is_the_sdks_version_and_no_installer_is_piped_to_a_shell():
+    text = WORKFLOW.read_text()
+    assert not re.search(r"curl[^\n]*\|\s*(ba)?sh", text)
+    installs = [s for s in _steps() if "install-pulumi.sh" in s.get("run", "")]
+    pulumi_jobs = [job for job in _workflow()["jobs"].values() if "-m ops " in _runs(job)]
+    assert len(installs) == len(pulumi_jobs) == 4
+
+
+def test_the_install_script_fetches_the_sdks_version_and_refuses_a_bad_checksum(tmp_path):
+    """Run the script with stand-ins for curl (which records the URLs and serves files) and uname."""
+    sdk = next(line.split("==")[1] for line in (ROOT / "requirements.txt").read_text().splitlines() if line.startswith("pulumi=="))
+    archive = f"pulumi-v{sdk}-linux-x64.tar.gz"
+    payload = tmp_path / "payload"
+    (payload / "pulumi").mkdir(parents=True)
+    (payload / "pulumi" / "pulumi").write_text("#!/bin/sh\necho v" + sdk + "\n")
+    (payload / "pulumi" / "pulumi").chmod(0o755)
+    served = tmp_path / "served"
+    served.mkdir()
+    subprocess.run(["tar", "-czf", str(served / archive), "-C", str(payload), "pulumi"], check=True)
+    digest = hashlib.sha256((served / archive).read_bytes()).hexdigest()
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "curl").write_text(
+        '#!/usr/bin/env bash\nout=""; url=""\nwhile [ $# -gt 0 ]; do case "$1" in -o) out=$2; shift 2 ;; -*) shift ;; *) url=$1; shift ;; esac; done\n'
+        'echo "$url" >> "$CALLS"\ncp "$SERVED/${url##*/}" "$out"\n'
+    )
+    (bin_dir / "uname").write_text("#!/bin/sh\necho x86_64\n")
+    for tool in ("curl", "uname"):
+        (bin_dir / tool).chmod(0o755)
+
+    def install(checksum: str) -> subprocess.CompletedProcess[str]:
+        (served / f"pulumi-{sdk}-checksums.txt").write_text(f"{checksum}  {archive}\n0000  pulumi-v{sdk}-darwin-x64.tar.gz\n")
+        env = {**os.environ, "PATH": f"{bin_dir}:{os.environ['PATH']}", "CALLS": str(tmp_path / "calls"),
+               "SERVED": str(served), "PULUMI_HOME": str(tmp_path / "home"), "GITHUB_PATH": str(tmp_path / "github_path")}  # fmt: skip
+        return subprocess.run(["bash", str(INSTALL_PULUMI)], env=env, capture_output=True, text=True, timeout=60)
+
+    result = install(digest)
+    assert result.returncode == 0, result.stderr
+    base = f"https://github.com/pulumi/pulumi/releases/download/v{sdk}"
+    assert (tmp_path / "calls").read_text().split() == [f"{base}/{archive}", f"{base}/pulumi-{sdk}-checksums.txt"]
+    assert result.stdout.strip().endswith(f"v{sdk}")  # the installed CLI answered
+    assert (tmp_path / "github_path").read_text() == f"{tmp_path / 'home' / 'bin'}\n"
+    # A tampered archive (or checksum) installs nothing new and fails the step.
+    (tmp_path / "home").rename(tmp_path / "first-home")
+    bad = install("f" * 64)
+    assert bad.returncode != 0 and not (tmp_path / "home" / "bin" / "pulumi").exists()
+
+
+def test_dev_is_deployed_only_after_the_test_suite_passes():
+    jobs = _workflow()["jobs"]
+    assert "push" in jobs["test"]["if"] and "refs/heads/main" in jobs["test"]["if"]
+    needs = jobs["up-dev"]["needs"]
+    assert "test" in ([needs] if isinstance(needs, str) else needs)
+
+
+def test_the_workflows_shell_steps_and_scripts_pass_shellcheck(tmp_path):
+    scripts = [INSTALL_PULUMI, ROOT / ".ci" / "run"]
+    for n, step in enumerate(s for s in _steps() if "run" in s):
+        # GitHub substitutes ${{ ... }} before the shell runs: a plain word stands in for it.
+        body = re.sub(r"\$\{\{[^}]*\}\}", "GITHUB_EXPRESSION", step["run"])
+        script = tmp_path / f"step-{n}.sh"
+        script.write_text("#!/usr/bin/env bash\nset -e\n" + body)
+        scripts.append(script)
+    result = subprocess.run([str(SHELLCHECK), "--severity=style", *map(str, scripts)], capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout
+
+
+# --- the preflight runs before up ---------------------------------------------------------------------
+
+
+def test_up_runs_the_preflight_first_and_a_failed_check_refuses_it(capsys):
+    run = Harness(preflight_exit=1)
+    assert run("up", "dev") == 2
+    assert run.preflights == ["dev"] and run.opened == []  # nothing reached the backend
+    assert capsys.readouterr().err == "error: the preflight of stack 'dev' found failures (above): fix them, or pass --skip-preflight\n"
+    bad_config = Harness(preflight_exit=2)
+    assert bad_config("up", "dev") == 2 and bad_config.opened == []
+
+
+def test_a_passing_preflight_lets_up_run_and_skip_preflight_does_not_run_it():
+    run = Harness()
+    assert run("up", "dev") == 0
+    assert run.preflights == ["dev"] and run.methods == ["up"]
+    skipped = Harness(preflight_exit=1)
+    assert skipped("up", "dev", "--skip-preflight") == 0
+    assert skipped.preflights == [] and skipped.methods == ["up"]
+    # Only up changes the account: preview, refresh and outputs never run it.
+    other = Harness(preflight_exit=1)
+    assert other("preview", "dev") == 0 and other("refresh", "dev") == 0 and other.preflights == []
+
+
+def test_the_preflight_verb_reaches_ops_preflight(monkeypatch):
+    from ops import preflight
+
+    seen: list[tuple] = []
+    monkeypatch.setattr(preflight, "main", lambda argv, prog: seen.append((argv, prog)) or 1)
+    assert main(["preflight", "prod", "--json", "out.json"]) == 1
+    assert seen == [(["prod", "--json", "out.json"], "python -m ops preflight")]
+    assert driver.run_preflight("dev") == 1 and seen[-1] == (["dev"], "python -m ops preflight")
