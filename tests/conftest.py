@@ -18,6 +18,9 @@ from ops.harness import Graph
 from ops.synth import published_images_of
 from stack_config.load import decode, validate
 
+# The moto server and a clean account per test (tests/test_preflight.py), shared with functions/.
+pytest_plugins = ["tests.moto_fixtures"]
+
 PROJECT = "devops-platform"
 
 
@@ -128,3 +131,25 @@ def live_target(action: dict[str, Any]) -> str:
     targets = forward_targets(action)
     (live,) = [arn for arn, weight in targets.items() if weight == max(targets.values())]
     return live
+
+
+def assert_refused(edit: Callable[[dict[str, Any]], None], path: str, text: str, stack: str = "prod") -> None:
+    """``edit`` on the stack's config is refused: a line names ``path`` and says ``text``, and every
+    line is one line that says what would be accepted."""
+    from stack_config import ConfigError
+
+    namespace = namespace_of(stack)
+    edit(namespace)
+    try:
+        validate(namespace, PROJECT)
+    except ConfigError as caught:
+        lines = caught.lines()
+    else:
+        raise AssertionError(f"accepted: no error names {path}")
+    matching = [line for line in lines if line.startswith(f"{path}:")]
+    assert matching, f"no error names {path}: {lines}"
+    assert any(text in line for line in matching), matching
+    for line in lines:
+        assert "\n" not in line
+        assert "allowed" in line or "required" in line or " is needed: " in line, line
+
