@@ -29,7 +29,10 @@ import shutil
 import sys
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from stack_config import StackConfig
 
 ROOT = Path(__file__).resolve().parent.parent
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_DRIFT = 0, 1, 2, 3
@@ -264,24 +267,31 @@ def _is_drift(exc: Exception) -> bool:
     return bool(_NO_CHANGES_EXPECTED.search(text)) or (code is not None and int(code.group(1)) == DRIFT_EXIT_CODE_OF_CLI)
 
 
+def _stack_config(stack_name: str, work_dir: Path) -> StackConfig | None:
+    """The stack file's validated config, or None when it does not load or validate: the
+    driver's checks then stand aside and the update itself reports the problem."""
+    from ops import stackfiles
+    from stack_config import ConfigError, validate
+
+    try:
+        files = stackfiles.load(stack_name, root=work_dir)
+        return validate(files.project_config, files.project)
+    except (stackfiles.StackFileError, ConfigError):
+        return None
+
+
 def compute_flip_problems(outputs: Mapping[str, Any], stack_name: str, work_dir: Path) -> list[str]:
     """Services the stack runs on Lambda now (its last outputs) that the stack file moves to Fargate
     with a blue/green, canary or linear deployment. ECS owns such a service's listener rule's actions
     (``ignoreChanges``), so ``pulumi up`` would leave the rule forwarding to the Lambda target group it
     deletes: the move takes two updates (docs/lambda-compute.md). Empty when the
     stack is new or its file does not validate (the update then reports that itself)."""
-    from ops import stackfiles
-    from stack_config import ConfigError, validate
-
     regions = outputs.get("regions")
     regions = getattr(regions, "value", regions)
     if not isinstance(regions, Mapping):
         return []
-    try:
-        files = stackfiles.load(stack_name, root=work_dir)
-        prefix = f"{files.project}:"
-        cfg = validate({k.removeprefix(prefix): v for k, v in files.config.items() if k.startswith(prefix)}, files.project)
-    except (stackfiles.StackFileError, ConfigError):
+    cfg = _stack_config(stack_name, work_dir)
+    if cfg is None:
         return []
     problems = []
     for i, svc in enumerate(cfg.services):
@@ -304,15 +314,10 @@ def compute_flip_problems(outputs: Mapping[str, Any], stack_name: str, work_dir:
 def placeholder_problem(stack_name: str, work_dir: Path) -> str | None:
     """The one-line refusal of an ``up`` whose stack file still holds documentation values, or None.
     A stack file that does not load or validate is left to the update, which reports it."""
-    from ops import stackfiles
-    from stack_config import ConfigError, validate
     from stack_config.placeholders import find_placeholders
 
-    try:
-        files = stackfiles.load(stack_name, root=work_dir)
-        prefix = f"{files.project}:"
-        cfg = validate({k.removeprefix(prefix): v for k, v in files.config.items() if k.startswith(prefix)}, files.project)
-    except (stackfiles.StackFileError, ConfigError):
+    cfg = _stack_config(stack_name, work_dir)
+    if cfg is None:
         return None
     found = find_placeholders(cfg)
     if not found:

@@ -31,6 +31,16 @@ class StackFiles:
     path: Path
     config: dict[str, str]
     secret_keys: tuple[str, ...]
+    # The file's top-level ``environment:`` as written (Pulumi ESC imports), or None; read once here
+    # so nothing parses the file again (``stack_config.load.esc_environments`` checks its shape).
+    environment: Any = None
+
+    @property
+    def project_config(self) -> dict[str, str]:
+        """The project's own keys (``devops-platform:x``) without the namespace: what
+        ``stack_config.validate`` takes."""
+        namespace = f"{self.project}:"
+        return {k.removeprefix(namespace): v for k, v in self.config.items() if k.startswith(namespace)}
 
 
 def _text(value: Any) -> str:
@@ -66,7 +76,8 @@ def load(stack: str, root: Path = PROJECT_ROOT) -> StackFiles:
         raise StackFileError(
             f"stack {stack!r}: no {path.name} here; stacks: {', '.join(available_stacks(root)) or 'none'}"
         )
-    stack_config = _read_yaml(path).get("config") or {}
+    stack_file = _read_yaml(path)
+    stack_config = stack_file.get("config") or {}
     if not isinstance(stack_config, dict):
         raise StackFileError(f"{path.name}: 'config' must be a mapping of namespace:key to value")
 
@@ -91,4 +102,4 @@ def load(stack: str, root: Path = PROJECT_ROOT) -> StackFiles:
             config[key] = _text(declaration["default"])
         elif not isinstance(declaration, dict):
             config[key] = _text(declaration)
-    return StackFiles(project, stack, path, config, tuple(secrets))
+    return StackFiles(project, stack, path, config, tuple(secrets), stack_file.get("environment"))

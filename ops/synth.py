@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import TextIO
 
 import pulumi
-import yaml
 
 from stack_config import ConfigError
 from stack_config.load import esc_environments, unseen_keys, validate
@@ -353,10 +352,8 @@ PUBLISHED_COMMIT = hashlib.sha1(b"devops-platform published image").hexdigest()
 def published_images(files: stackfiles.StackFiles) -> dict[str, str]:
     """What SSM would hold once every service's pipeline has released (:func:`published_images_of`).
     Empty when the config does not validate: the synth then reports why."""
-    namespace = f"{files.project}:"
-    values = {k.removeprefix(namespace): v for k, v in files.config.items() if k.startswith(namespace)}
     try:
-        return published_images_of(validate(values, files.project))
+        return published_images_of(validate(files.project_config, files.project))
     except ConfigError:
         return {}
 
@@ -373,8 +370,7 @@ def published_images_of(cfg: StackConfig) -> dict[str, str]:
 
 def esc_environments_of(files: stackfiles.StackFiles) -> tuple[str, ...]:
     """The Pulumi ESC environments the stack file imports (its ``environment:``), or ()."""
-    data = yaml.safe_load(files.path.read_text()) or {}
-    return esc_environments(data) if isinstance(data, dict) else ()
+    return esc_environments({"environment": files.environment})
 
 
 def esc_note(source: Path, environments: tuple[str, ...]) -> str:

@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import TextIO
 
 import boto3
-import yaml
 
 from stack_config import ConfigError, StackConfig
 from stack_config.load import esc_environments, unseen_keys, validate
@@ -43,17 +42,14 @@ def load_config(stack: str, err: TextIO) -> tuple[stackfiles.StackFiles, StackCo
     except stackfiles.StackFileError as exc:
         print(f"error: {exc}", file=err)
         return None
-    namespace = f"{files.project}:"
-    values = {k.removeprefix(namespace): v for k, v in files.config.items() if k.startswith(namespace)}
     try:
-        return files, validate(values, files.project)
+        return files, validate(files.project_config, files.project)
     except ConfigError as exc:
         print(f"error: {files.path.name}: invalid stack config:", file=err)
         for line in exc.lines():
             print(f"  {exc.namespace}:{line}", file=err)
-        data = yaml.safe_load(files.path.read_text()) or {}
         try:
-            imported = esc_environments(data) if isinstance(data, dict) else ()
+            imported = esc_environments({"environment": files.environment})
         except ValueError:
             imported = ()
         if imported:
