@@ -80,11 +80,16 @@ class VpcPlacement:
     Attributes:
         vpc_id / subnet_ids: The VPC and its private subnets.
         load_balancer_security_group_id: The only source the function's group admits.
+        private_egress: What the function needs before its code can reach anything outside the
+            private subnets (the network's routes to the NAT gateways, its endpoints). Provisioned
+            concurrency runs the code's initialization when it is allocated, so it waits for them.
+            Default none.
     """
 
     vpc_id: pulumi.Input[str]
     subnet_ids: pulumi.Input[Sequence[pulumi.Input[str]]]
     load_balancer_security_group_id: pulumi.Input[str]
+    private_egress: Sequence[pulumi.Resource] = ()
 
 
 @dataclass(frozen=True)
@@ -163,7 +168,7 @@ class AlbFunction(pulumi.ComponentResource):
                 function_name=function.name,
                 qualifier=alias.name,
                 provisioned_concurrent_executions=settings.provisioned_concurrency,
-                opts=child,
+                opts=pulumi.ResourceOptions(parent=self, depends_on=list(args.vpc.private_egress) if args.vpc else []),
             )
             invoke_arn, qualifier = alias.arn, "live"
 

@@ -53,6 +53,9 @@ class FargateServiceArgs:
         test_listener_arn: The region's test listener (required with a progressive deployment).
         test_origin: ``scheme://host:port`` of the test listener (required with a smoke test).
         smoke_test_function_arn: The function ECS runs the smoke test with (required with one).
+        private_egress: What tasks in the private subnets need before they can pull their image
+            (the network's routes to the NAT gateways, its endpoints): the service waits for them.
+            Default none.
     """
 
     settings: ServiceSettings
@@ -70,6 +73,7 @@ class FargateServiceArgs:
     test_listener_arn: pulumi.Input[str] | None = None
     test_origin: pulumi.Input[str] | None = None
     smoke_test_function_arn: pulumi.Input[str] | None = None
+    private_egress: Sequence[pulumi.Resource] = ()
 
     def __post_init__(self) -> None:
         if self.settings.alarms is not None and self.alarm_topic_arn is None:
@@ -384,8 +388,10 @@ class FargateService(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(
                 parent=self,
                 # ECS refuses a target group that no listener rule references yet, and a progressive
-                # service checks its role's permissions on both rules when it is created.
-                depends_on=[rule, *([traffic.test_rule, traffic.policy] if traffic else [])],
+                # service checks its role's permissions on both rules when it is created. Its first
+                # tasks start at once: without their subnet's route to the NAT gateway they cannot
+                # pull their image, and the circuit breaker may fail the service's first deployment.
+                depends_on=[rule, *([traffic.test_rule, traffic.policy] if traffic else []), *args.private_egress],
                 # Autoscaling owns the count after creation (module docstring); with a progressive
                 # strategy ECS also swaps which target group is live (components/progressive.py).
                 ignore_changes=(["desiredCount"] if settings.autoscale else []) + (SERVICE_OWNED_BY_ECS if traffic else []),

@@ -73,6 +73,10 @@ class LambdaServiceArgs:
         codedeploy: Declare the CodeDeploy application and deployment group the pipeline's
             production stage shifts the alias with (rolling back on the 5XX and errors alarms, if
             the service has alarms). Default False (a staging copy, or no pipeline).
+        private_egress: What the function needs before its code can reach anything outside the
+            private subnets (the network's routes to the NAT gateways, its endpoints). Provisioned
+            concurrency runs the code's initialization when it is allocated, so it waits for them.
+            Default none.
     """
 
     settings: ServiceSettings
@@ -87,6 +91,7 @@ class LambdaServiceArgs:
     pull_permission: pulumi.Resource | None = None
     alarm_topic_arn: pulumi.Input[str] | None = None
     codedeploy: bool = False
+    private_egress: Sequence[pulumi.Resource] = ()
 
     def __post_init__(self) -> None:
         if self.settings.compute != "lambda" or self.settings.lambda_settings is None:
@@ -215,7 +220,7 @@ class LambdaService(pulumi.ComponentResource):
                 function_name=function.name,
                 qualifier=alias.name,
                 provisioned_concurrent_executions=lam.provisioned_concurrency,
-                opts=with_function,
+                opts=pulumi.ResourceOptions.merge(with_function, pulumi.ResourceOptions(depends_on=list(args.private_egress))),
             )
 
         target_group = aws.lb.TargetGroup(

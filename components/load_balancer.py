@@ -256,6 +256,7 @@ class LoadBalancer(pulumi.ComponentResource):
                 content_type="application/json", message_body=NOT_FOUND_BODY, status_code="404"
             ),
         )
+        certificate_arn: pulumi.Input[str] | None = None
         if settings.https:
             certificate_arn = settings.certificate_arn or self._certificate(name, args)
             serving = aws.lb.Listener(
@@ -314,7 +315,9 @@ class LoadBalancer(pulumi.ComponentResource):
                 port=settings.staging.port,
                 protocol="HTTPS" if settings.https else "HTTP",
                 ssl_policy=settings.ssl_policy if settings.https else None,
-                certificate_arn=serving.certificate_arn if settings.https else None,
+                # The validated certificate, not the serving listener's copy of it: the listeners
+                # need not wait for each other.
+                certificate_arn=certificate_arn,
                 default_actions=[not_found],
                 opts=child,
             )
@@ -330,7 +333,7 @@ class LoadBalancer(pulumi.ComponentResource):
                 port=port,
                 protocol="HTTPS" if settings.https else "HTTP",
                 ssl_policy=settings.ssl_policy if settings.https else None,
-                certificate_arn=serving.certificate_arn if settings.https else None,
+                certificate_arn=certificate_arn,
                 default_actions=[not_found],
                 opts=child,
             )

@@ -86,6 +86,10 @@ class Network(pulumi.ComponentResource):
       it, and the VPC flow log (Security Hub EC2.6).
     - ``{name}-default-sg``: the VPC's default security group, adopted with no rules (EC2.2).
     - ``{name}-endpoint-*``: the requested gateway and interface endpoints.
+
+    ``private_egress`` lists what a workload in the private subnets needs before it can reach
+    anything outside them (images, AWS APIs): each subnet's association with its route table, the
+    tables' default routes through the NAT gateways, and the endpoints.
     """
 
     vpc_id: pulumi.Output[str]
@@ -193,6 +197,7 @@ class Network(pulumi.ComponentResource):
             )
 
         private_rts: list[aws.ec2.RouteTable] = []
+        self.private_egress: list[pulumi.Resource] = []
         for key, subnet in zip(az_keys, private_subnets, strict=True):
             rt = aws.ec2.RouteTable(
                 f"{name}-private-rt-{key}", vpc_id=vpc.id, tags=tags(f"private-rt-{key}"), opts=child
@@ -200,15 +205,18 @@ class Network(pulumi.ComponentResource):
             private_rts.append(rt)
             nat = nats.get(key) or (nats[nat_keys[0]] if nat_keys else None)
             if nat is not None:
-                aws.ec2.Route(
+                route = aws.ec2.Route(
                     f"{name}-private-default-route-{key}",
                     route_table_id=rt.id,
                     destination_cidr_block="0.0.0.0/0",
                     nat_gateway_id=nat.id,
                     opts=child,
                 )
-            aws.ec2.RouteTableAssociation(
-                f"{name}-private-rta-{key}", subnet_id=subnet.id, route_table_id=rt.id, opts=child
+                self.private_egress.append(route)
+            self.private_egress.append(
+                aws.ec2.RouteTableAssociation(
+                    f"{name}-private-rta-{key}", subnet_id=subnet.id, route_table_id=rt.id, opts=child
+                )
             )
 
         flow_log_group = self._flow_logs(name, prefix, vpc, args.flow_logs) if args.flow_logs else None
@@ -338,7 +346,7 @@ class Network(pulumi.ComponentResource):
             svc = aws.ec2.get_vpc_endpoint_service_output(
                 service=service, service_type=kind, opts=pulumi.InvokeOutputOptions(parent=self)
             )
-            aws.ec2.VpcEndpoint(
+            created = aws.ec2.VpcEndpoint(
                 f"{name}-endpoint-{service.replace('.', '-')}",
                 vpc_id=vpc.id,
                 service_name=svc.service_name,
@@ -347,6 +355,7 @@ class Network(pulumi.ComponentResource):
                 opts=child,
                 **placement,  # type: ignore[arg-type]
             )
+            self.private_egress.append(created)
 
         for service in args.gateway_endpoints:
             endpoint(service, "Gateway", route_table_ids=[rt.id for rt in private_rts])

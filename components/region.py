@@ -248,6 +248,7 @@ class RegionalPlatform(pulumi.ComponentResource):
                     vpc_id=self.network.vpc_id,
                     subnet_ids=self.network.private_subnet_ids,
                     load_balancer_security_group_id=self.load_balancer.security_group_id,
+                    private_egress=self.network.private_egress,
                 )
                 if fn.vpc
                 else None,

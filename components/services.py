@@ -114,6 +114,7 @@ def build_services(
             test_listener_arn=load_balancer.test_listener_arn if settings.ecs_progressive else None,
             test_origin=load_balancer.test_origin if settings.deployment.smoke_test else None,
             smoke_test_function_arn=smoke_test_function_arn if settings.deployment.smoke_test else None,
+            private_egress=network.private_egress,
         )
         built.services[settings.name] = FargateService(f"{name}-{settings.name}", args, child)
         if settings.staging is not None:
@@ -200,6 +201,7 @@ def _lambda_service(
         pull_permission=registry_component.pull_permission,
         alarm_topic_arn=alarm_topic_arn if settings.alarms is not None else None,
         codedeploy=codedeploy,
+        private_egress=network.private_egress,
     )
     built.services[settings.name] = LambdaService(f"{name}-{settings.name}", args, child)
     if settings.staging is not None:

@@ -4,7 +4,8 @@ Every verb takes the stack as the word after it (``--stack <stack>`` is accepted
 and different, or none: exit 2). ``synth`` runs offline under mocks. ``preview``, ``up``,
 ``destroy``, ``refresh`` and ``outputs`` drive the Pulumi CLI through the Automation API
 (ops/driver.py, docs/ci.md). ``cost`` hands its arguments to ops/cost.py, ``preflight`` (read-only
-checks of the AWS account, docs/preflight.md) to ops/preflight.
+checks of the AWS account, docs/preflight.md) to ops/preflight. ``timeline`` estimates the first
+``pulumi up``, offline (ops/timeline.py, docs/timeline.md).
 """
 
 from __future__ import annotations
@@ -13,9 +14,9 @@ import argparse
 import sys
 from pathlib import Path
 
-from . import driver, synth
+from . import driver, synth, timeline
 
-VERBS = ("synth", *driver.DRIVER_VERBS, "cost", "preflight")
+VERBS = ("synth", *driver.DRIVER_VERBS, "cost", "preflight", "timeline")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -63,6 +64,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     driver.show_stack_as_required(p)
     driver.add_verbs(verbs)
+    timeline.add_parser(verbs)
     return parser
 
 
@@ -94,6 +96,8 @@ def main(argv: list[str] | None = None, **driver_options: object) -> int:
             resources=args.resources,
             outputs=args.outputs,
         )
+    if args.verb == "timeline":
+        return timeline.run(args.stack, parallel=args.parallel, output=args.output)
     if args.verb in driver.DRIVER_VERBS:
         return driver.run(args, **driver_options)  # type: ignore[arg-type]
     parser.error(f"unknown verb {args.verb}")  # argparse exits; kept for type checkers

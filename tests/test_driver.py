@@ -303,7 +303,7 @@ def test_help_lists_every_verb(capsys):
         main(["--help"])
     assert exit_.value.code == 0
     out = capsys.readouterr().out
-    assert VERBS == ("synth", "preview", "up", "destroy", "refresh", "outputs", "cost", "preflight")
+    assert VERBS == ("synth", "preview", "up", "destroy", "refresh", "outputs", "cost", "preflight", "timeline")
     for verb in VERBS:
         assert re.search(rf"\n    {verb}\s", out), verb
 
@@ -596,3 +596,33 @@ def test_the_preflight_verb_reaches_ops_preflight(monkeypatch):
     assert main(["preflight", "prod", "--json", "out.json"]) == 1
     assert seen == [(["prod", "--json", "out.json"], "python -m ops preflight")]
     assert driver.run_preflight("dev") == 1 and seen[-1] == (["dev"], "python -m ops preflight")
+
+
+@pytest.mark.parametrize(
+    ("argv", "method"),
+    [
+        (("preview", "dev"), "preview"),
+        (("up", "dev", "--skip-preflight", "--allow-placeholders"), "up"),
+        (("destroy", "dev", "--yes"), "destroy"),
+        (("refresh", "dev"), "refresh"),
+        (("refresh", "dev", "--expect-no-changes"), "preview_refresh"),
+    ],
+)
+def test_every_operation_runs_at_the_same_parallelism_whatever_the_machine(argv, method):
+    """The CLI's own default follows the CPUs (8 on a 2-vCPU runner); the driver passes its own."""
+    run = Harness()
+    assert run(*argv) == 0
+    [(called, kwargs)] = run.operations
+    assert called == method and kwargs["parallel"] == driver.DEFAULT_PARALLEL == 16
+    run = Harness()
+    assert run(*argv, "--parallel", "4") == 0
+    assert run.operations[0][1]["parallel"] == 4
+
+
+@pytest.mark.parametrize("value", ["0", "-2", "many"])
+def test_a_parallelism_below_one_is_refused_before_anything_runs(value, capsys):
+    run = Harness()
+    with pytest.raises(SystemExit) as exited:
+        run("up", "dev", "--parallel", value)
+    assert exited.value.code == 2 and run.calls == [] and run.preflights == []
+    assert f"got {value!r}; allowed: a whole number, 1 or more" in capsys.readouterr().err
