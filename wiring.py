@@ -11,6 +11,7 @@ only what is derived (names, resolved priorities, merged environments) is spelle
 from __future__ import annotations
 
 import dataclasses
+import functools
 import types
 import typing
 from collections.abc import Iterable, Sequence
@@ -150,7 +151,7 @@ def from_model(cls: type[T], model: BaseModel | None, /, *, keep_defaults: Itera
     stray = (set(derived) | set(keep_defaults)) - set(names)
     if stray:
         raise TypeError(f"{cls.__name__} has no field {', '.join(sorted(stray))}")
-    hints = typing.get_type_hints(cls)
+    hints = _type_hints(cls)
     in_model = type(model).model_fields if model is not None else {}
     values: dict[str, Any] = {}
     for name in names:
@@ -162,6 +163,13 @@ def from_model(cls: type[T], model: BaseModel | None, /, *, keep_defaults: Itera
             source = type(model).__name__ if model is not None else "no model"
             raise TypeError(f"{cls.__name__}.{name} is not in {source}: derive it, or keep its default")
     return cls(**values)
+
+
+@functools.cache
+def _type_hints(cls: type) -> dict[str, Any]:
+    # The annotations are strings (``from __future__ import annotations``): resolving them compiles
+    # each one, so once per settings class rather than at every call.
+    return typing.get_type_hints(cls)
 
 
 def _settings_value(annotation: Any, value: Any) -> Any:
