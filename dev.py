@@ -9,7 +9,9 @@
 
 Any other verb of `python -m ops` (preflight, which needs AWS credentials; preview, up, destroy,
 refresh, outputs, which need the Pulumi CLI too; timeline) is passed through the same way:
-`python3 dev.py <verb> <stack> ...` runs `.venv/bin/python -m ops <verb> <stack> ...`.
+`python3 dev.py <verb> <stack> ...` runs `.venv/bin/python -m ops <verb> <stack> ...`, and
+`python3 dev.py import-copilot DIR ...` (a directory, not a stack) runs
+`.venv/bin/python -m ops import-copilot DIR ...`.
 
 Each creates .venv (the virtualenv Pulumi.yaml names) on first use and installs the pinned
 requirements into it, printing each step on stderr; it reinstalls only when a requirements file
@@ -206,7 +208,7 @@ def ensure_venv() -> Path:
 # The verbs of `python -m ops` (ops/__main__.py's VERBS; dev.py runs before .venv exists, so it
 # cannot import them).
 OPS_VERBS = (
-    "synth", "preview", "up", "destroy", "refresh", "outputs", "cost", "preflight", "timeline",
+    "synth", "preview", "up", "destroy", "refresh", "outputs", "cost", "preflight", "timeline", "import-copilot",
 )
 
 

@@ -4,8 +4,9 @@ Every verb takes the stack as the word after it (``--stack <stack>`` is accepted
 and different, or none: exit 2). ``synth`` runs offline under mocks. ``preview``, ``up``,
 ``destroy``, ``refresh`` and ``outputs`` drive the Pulumi CLI through the Automation API
 (ops/driver.py, docs/ci.md). ``cost`` hands its arguments to ops/cost.py, ``preflight`` (read-only
-checks of the AWS account, docs/preflight.md) to ops/preflight. ``timeline`` estimates the first
-``pulumi up``, offline (ops/timeline.py, docs/timeline.md).
+checks of the AWS account, docs/preflight.md) to ops/preflight, ``import-copilot`` (an AWS Copilot
+workspace as stack config, docs/migrating-from-copilot.md) to ops/copilot. ``timeline`` estimates the
+first ``pulumi up``, offline (ops/timeline.py, docs/timeline.md).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from pathlib import Path
 
 from . import driver, synth, timeline
 
-VERBS = ("synth", *driver.DRIVER_VERBS, "cost", "preflight", "timeline")
+VERBS = ("synth", *driver.DRIVER_VERBS, "cost", "preflight", "import-copilot", "timeline")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -65,6 +66,10 @@ def build_parser() -> argparse.ArgumentParser:
     driver.show_stack_as_required(p)
     driver.add_verbs(verbs)
     timeline.add_parser(verbs)
+    verbs.add_parser(
+        "import-copilot",
+        help="import an AWS Copilot workspace as stack config (`python -m ops import-copilot --help`)",
+    )
     return parser
 
 
@@ -78,6 +83,11 @@ def main(argv: list[str] | None = None, **driver_options: object) -> int:
         from . import preflight  # boto3 sessions: only when asked
 
         return preflight.main(argv[1:], prog="python -m ops preflight")
+    if argv[:1] == ["import-copilot"]:
+        # Its first argument is a directory, not a stack: ops/copilot parses its own command line.
+        from .copilot import cli as copilot
+
+        return copilot.main(argv[1:], prog="python -m ops import-copilot")
     parser = build_parser()
     args = parser.parse_args(argv)
     try:

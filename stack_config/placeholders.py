@@ -75,6 +75,7 @@ def find_placeholders(cfg: StackConfig) -> list[Placeholder]:
     arns += [(f"regions[{i}] ({r.name}).assumeRoleArn", r.assume_role_arn) for i, r in enumerate(cfg.regions) if r.assume_role_arn]
     if cfg.pipeline.source.connection_arn:
         arns.append(("pipeline.source.connectionArn", cfg.pipeline.source.connection_arn))
+    arns += [(f"services[{i}] ({s.name}).secrets.{var}", a) for i, s in enumerate(cfg.services) for var, a in s.secrets.items()]
     for key, arn in arns:
         match = _ARN_ACCOUNT.match(arn)
         if match and match.group(1) in _DOC_ACCOUNTS:

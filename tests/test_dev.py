@@ -262,12 +262,14 @@ def test_uv_is_pinned_to_one_exact_release():
         assert not re.search(r"^uv\b", (ROOT / name).read_text(), re.MULTILINE)
 
 
-def test_timeline_is_passed_through(dev, monkeypatch):
+def test_import_copilot_and_timeline_are_passed_through(dev, monkeypatch):
     ran = []
     monkeypatch.setattr(dev, "ensure_venv", lambda: Path("/venv/bin/python"))
     monkeypatch.setattr(dev.subprocess, "run", lambda cmd, cwd: ran.append(cmd) or subprocess.CompletedProcess(cmd, 0))
+    assert dev.main(["import-copilot", "copilot/", "--stack", "dev"]) == 0
     assert dev.main(["timeline", "prod"]) == 0
     assert ran == [
+        ["/venv/bin/python", "-m", "ops", "import-copilot", "copilot/", "--stack", "dev"],
         ["/venv/bin/python", "-m", "ops", "timeline", "prod"],
     ]
 

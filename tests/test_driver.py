@@ -303,7 +303,7 @@ def test_help_lists_every_verb(capsys):
         main(["--help"])
     assert exit_.value.code == 0
     out = capsys.readouterr().out
-    assert VERBS == ("synth", "preview", "up", "destroy", "refresh", "outputs", "cost", "preflight", "timeline")
+    assert VERBS == ("synth", "preview", "up", "destroy", "refresh", "outputs", "cost", "preflight", "import-copilot", "timeline")
     for verb in VERBS:
         assert re.search(rf"\n    {verb}\s", out), verb
 
