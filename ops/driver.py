@@ -115,7 +115,8 @@ def stack_of(args: argparse.Namespace, verb: str) -> str:
 DEFAULT_PARALLEL = 16
 
 
-def _parallel(text: str) -> int:
+def positive_int(text: str) -> int:
+    """argparse type of a count such as --parallel: a whole number, 1 or more."""
     try:
         value = int(text)
     except ValueError:
@@ -157,7 +158,7 @@ def add_verbs(verbs: argparse._SubParsersAction) -> None:
     def parallel_arg(p: argparse.ArgumentParser) -> None:
         p.add_argument(
             "--parallel",
-            type=_parallel,
+            type=positive_int,
             default=DEFAULT_PARALLEL,
             metavar="N",
             help=f"resource operations at once (default {DEFAULT_PARALLEL}, whatever the machine; `pulumi up` alone "

@@ -33,7 +33,7 @@ from typing import Any, TextIO
 
 from . import create_times
 from .driver import DEFAULT_PARALLEL as DRIVER_PARALLEL
-from .driver import add_stack_argument, show_stack_as_required
+from .driver import add_stack_argument, positive_int, show_stack_as_required
 from .harness import PROJECT_ROOT, Graph, Registration
 from .synth import EXIT_OK, synthesize
 
@@ -590,16 +590,6 @@ def refresh_readme(path: Path, chart: str) -> bool | None:
 # --- the command -------------------------------------------------------------------------------
 
 
-def positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"got {text!r}; allowed: a whole number, 1 or more")
-    return value
-
-
 def add_parser(verbs: argparse._SubParsersAction) -> None:
     """Register ``timeline`` on the ``python -m ops`` parser."""
     p = verbs.add_parser(
@@ -613,7 +603,7 @@ def add_parser(verbs: argparse._SubParsersAction) -> None:
     add_stack_argument(p)
     p.add_argument(
         "--parallel",
-        type=positive,
+        type=positive_int,
         default=DEFAULT_PARALLEL,
         metavar="N",
         help=f"resource operations at once, as pulumi up --parallel (default {DEFAULT_PARALLEL}: what "
