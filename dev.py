@@ -42,7 +42,7 @@ QUICK_START = (
         "python3 dev.py synth prod",
         "the real program, offline under mocks, against Pulumi.prod.yaml",
         "about half a minute the first time (it creates `.venv` and installs the pinned requirements "
-        "with uv, printing each step); about 10 seconds after that",
+        "with uv, printing each step); under 10 seconds after that",
     ),
     (
         "python3 dev.py test",

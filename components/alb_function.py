@@ -168,7 +168,7 @@ class AlbFunction(pulumi.ComponentResource):
                 function_name=function.name,
                 qualifier=alias.name,
                 provisioned_concurrent_executions=settings.provisioned_concurrency,
-                opts=pulumi.ResourceOptions(parent=self, depends_on=list(args.vpc.private_egress) if args.vpc else []),
+                opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=list(args.vpc.private_egress) if args.vpc else [])),
             )
             invoke_arn, qualifier = alias.arn, "live"
 

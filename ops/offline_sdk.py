@@ -251,7 +251,7 @@ def install() -> None:
 
 
 def uninstall() -> None:
-    """Back to the SDK's own (tests and benchmarks/synth.py --no-skips compare the two)."""
+    """Back to the SDK's own (tests and benchmarks/synth.py --sdk-as-is compare the two)."""
     pulumi_resource._get_stack_trace = ORIGINAL_GET_STACK_TRACE
     pulumi_resource.create_urn = ORIGINAL_CREATE_URN
     Output.from_input = staticmethod(ORIGINAL_FROM_INPUT)  # type: ignore[method-assign,assignment]

@@ -35,7 +35,7 @@ from . import create_times
 from .driver import DEFAULT_PARALLEL as DRIVER_PARALLEL
 from .driver import add_stack_argument, positive_int, show_stack_as_required
 from .harness import PROJECT_ROOT, Graph, Registration
-from .synth import EXIT_OK, synthesize
+from .synth import EXIT_OK, NO_REGION, synthesize
 
 # The estimate runs at what `python -m ops up` passes (ops/driver.py, whatever the machine). The
 # CLI's own default for `pulumi up` alone, at the pinned CLI (pulumi==3.272.0), is 4 × GOMAXPROCS,
@@ -82,7 +82,6 @@ PHASES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ),
     ("IAM, logs, rules, queues ...", ("",)),
 )
-NO_REGION = "(no region)"
 
 
 @dataclass(frozen=True)
@@ -463,7 +462,8 @@ How long a first `pulumi up` of each stack should take. It is an estimate, not a
 nothing here was deployed. It comes from the stack's resource graph and a table of typical create
 times, each with what the provider waits for and where the figure comes from. `python -m ops
 timeline <stack>` computes it offline and rewrites that stack's section of this page (and, for
-prod, the chart in the README) when it changed.
+prod, the chart in the README) when it changed; with another `--parallel` it only prints, unless
+`--output PATH` names a page to write.
 
 ## How it is computed
 
@@ -607,7 +607,8 @@ def add_parser(verbs: argparse._SubParsersAction) -> None:
         default=DEFAULT_PARALLEL,
         metavar="N",
         help=f"resource operations at once, as pulumi up --parallel (default {DEFAULT_PARALLEL}: what "
-        "python -m ops up passes)",
+        "python -m ops up passes; another value only prints, unless --output is given, so the committed pages "
+        "keep the default's figures)",
     )
     p.add_argument(
         "--output",
@@ -638,6 +639,12 @@ def run(
     tasks = tasks_of(graph)
     schedule = simulate(tasks, parallel)
     print(summary(stack, tasks, schedule), file=out)
+    if output is None and parallel != DEFAULT_PARALLEL:
+        # The committed page and the README show what `python -m ops up` does; another
+        # parallelism is a question, not a new figure for them.
+        print(f"\n{_shown(DOCUMENT)} left as it is: it shows --parallel {DEFAULT_PARALLEL}; --output PATH writes "
+              "this run's chart", file=out)
+        return EXIT_OK
     page = output or DOCUMENT
     changed = write_document(page, stack, stack_block(stack, tasks, schedule))
     print(f"\n{_shown(page)}: {stack} timeline {'updated' if changed else 'unchanged'}", file=out)
