@@ -908,3 +908,16 @@ def test_round_trip_full_routes_sizes_counts_and_schedule(full_graph: harness.Gr
         assert (target["minCapacity"], target["maxCapacity"]) == bounds
     schedule = g.named(f"{region}-task-launcher-function-schedule-nightly").inputs
     assert schedule["scheduleExpression"] == "rate(90 minutes)"
+
+
+def test_placeholder_arns_are_in_the_partition_of_the_stacks_primary_region():
+    """A GovCloud stack gets GovCloud ARNs: the user replaces the account, not the partition too."""
+    gov = base()
+    gov["regions"] = [{**r, "name": "us-gov-west-1" if r["role"] == "primary" else "us-gov-east-1"} for r in gov["regions"]]
+    report = Report()
+    fragment = cli.import_workspace(read_workspace(EXAMPLE), gov, "prod", report)
+    arns = [service(fragment, "web")["secrets"]["DB_PASSWORD"], fragment["pipeline"]["source"]["connectionArn"]]
+    assert [a.split(":")[1:4] for a in arns] == [["aws-us-gov", "ssm", "us-gov-west-1"], ["aws-us-gov", "codeconnections", "us-gov-west-1"]]
+    # The commercial stack's are unchanged.
+    fragment, _ = fragment_of(EXAMPLE, "prod")
+    assert service(fragment, "web")["secrets"]["DB_PASSWORD"].startswith("arn:aws:ssm:us-east-1:123456789012:parameter/")

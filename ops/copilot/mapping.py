@@ -29,6 +29,7 @@ from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
 
+from stack_config.aws_regions import region_partitions
 from stack_config.model import NAME_ALLOWED, Name
 from stack_config.workloads import IMAGE_ALLOWED, RESERVED_ENV, SSL_POLICY_ALLOWED, Image, SslPolicy
 
@@ -51,6 +52,13 @@ from .schedules import ScheduleError, copilot_difference, to_eventbridge
 PLACEHOLDER_ACCOUNT = "123456789012"  # an account ID from AWS's documentation
 PLACEHOLDER_CONNECTION_ID = "00000000-0000-0000-0000-000000000000"
 PLACEHOLDER_EMAIL = "approvals@example.com"  # a domain reserved for documentation (RFC 2606)
+
+
+def placeholder_arn(region: str, service: str, resource: str) -> str:
+    """An ARN in ``region``'s partition (stack_config.aws_regions) and the documentation account:
+    the model accepts it, ``ops up`` refuses it. An unknown region is the model's to report."""
+    partition = region_partitions().get(region, "aws")
+    return f"arn:{partition}:{service}:{region}:{PLACEHOLDER_ACCOUNT}:{resource}"
 
 LBWS = "Load Balanced Web Service"
 JOB = "Scheduled Job"
@@ -344,7 +352,7 @@ class _Workload:
         if name.startswith("arn:"):
             self.add(IMPORTED, key, f"{show(name)} -> {self.where}.secrets")
             return name
-        arn = f"arn:aws:ssm:{self.ctx.region}:{PLACEHOLDER_ACCOUNT}:parameter/{name.lstrip('/')}"
+        arn = placeholder_arn(self.ctx.region, "ssm", f"parameter/{name.lstrip('/')}")
         self.add(PLACEHOLDER, key, f"SSM parameter {show(name)} -> {arn}: the model takes an ARN; put in the "
                  "parameter's region and account (the ARN's account is a documentation one, so ops up refuses it)")
         return arn
@@ -353,7 +361,7 @@ class _Workload:
         if secret.startswith("arn:"):
             self.add(IMPORTED, key, f"Secrets Manager {show(secret)} -> {self.where}.secrets")
             return secret
-        arn = f"arn:aws:secretsmanager:{self.ctx.region}:{PLACEHOLDER_ACCOUNT}:secret:{secret}"
+        arn = placeholder_arn(self.ctx.region, "secretsmanager", f"secret:{secret}")
         self.add(PLACEHOLDER, key, f"Secrets Manager secret {show(secret)} -> {arn}: the model takes an ARN; put in "
                  "the secret's full ARN (region, account and the 6-character suffix; ops up refuses this one)")
         return arn

@@ -14,7 +14,7 @@ import re
 from typing import Any
 
 from .manifests import Manifest, Workspace
-from .mapping import JOB, PLACEHOLDER_ACCOUNT, PLACEHOLDER_CONNECTION_ID, PLACEHOLDER_EMAIL, Context, Imported
+from .mapping import JOB, PLACEHOLDER_CONNECTION_ID, PLACEHOLDER_EMAIL, Context, Imported, placeholder_arn
 from .report import DEFAULTED, DIFFERS, IMPORTED, NOT_IMPORTED, NOTE, PLACEHOLDER, SKIPPED, show
 
 CONNECTION_PROVIDERS = {"github": "GitHub", "githubv1": "GitHub", "bitbucket": "Bitbucket"}
@@ -184,7 +184,7 @@ def _source(manifest: Manifest, ctx: Context) -> dict[str, Any]:
             out["connectionArn"] = props["connection_arn"]
             r.add(IMPORTED, f, "source.properties.connection_arn", "-> pipeline.source.connectionArn")
         else:
-            arn = f"arn:aws:codeconnections:{ctx.region}:{PLACEHOLDER_ACCOUNT}:connection/{PLACEHOLDER_CONNECTION_ID}"
+            arn = placeholder_arn(ctx.region, "codeconnections", f"connection/{PLACEHOLDER_CONNECTION_ID}")
             out["connectionArn"] = arn
             named = f" (the connection named {show(props['connection_name'])})" if props.get("connection_name") else ""
             r.add(PLACEHOLDER, f, "source.properties.connection_name" if named else "source.provider",
